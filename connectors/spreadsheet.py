@@ -1,0 +1,107 @@
+"""Reads district workbooks (xlsx, xlsm, xls, ods, csv) cell by cell, exactly as they are, with lineage."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from misgw.errors import UserError
+
+EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"}
+SUFFIXES = EXCEL_SUFFIXES | {".csv"}
+
+
+class SourceFileError(UserError):
+    """A file that cannot be read as a spreadsheet; the message names the file."""
+
+
+@dataclass
+class RawSheet:
+    """One sheet as read: rows[i] is Excel row i + 1; cells are str, int, float, bool, ISO date str or None."""
+    file: Path
+    sheet: str
+    rows: list[list]
+
+
+def discover(path: Path, files: list[str] | None = None) -> list[Path]:
+    """The spreadsheet files of a source: the file itself, or the folder's files in name order."""
+    if not path.exists():
+        raise SourceFileError(f"Không tìm thấy tệp hoặc thư mục nguồn / source path not found: {path}.")
+    if path.is_file():
+        found = [path]
+    else:
+        found = sorted(p for p in path.iterdir()
+                       if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith(("~$", ".")))
+    if files:
+        wanted = set(files)
+        found = [p for p in found if p.name in wanted]
+    return found
+
+
+def read_sheets(path: Path) -> Iterator[RawSheet]:
+    """Yield every sheet of a workbook (or the one table of a CSV), sheet by sheet."""
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise SourceFileError(f"{path.name}: không phải bảng tính / not a spreadsheet "
+                              f"(expected one of {', '.join(sorted(SUFFIXES))}).")
+    if suffix == ".csv":
+        yield RawSheet(path, path.stem, _read_csv(path))
+        return
+    from python_calamine import CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+    except Exception as exc:
+        raise SourceFileError(f"{path.name}: tệp bị hỏng hoặc không phải bảng tính Excel / "
+                              f"the file is damaged or not an Excel workbook ({_short(exc)}).") from None
+    for name in workbook.sheet_names:
+        try:
+            sheet = workbook.get_sheet_by_name(name)
+            # skip_empty_area=False keeps row numbers equal to the ones Excel shows.
+            rows = sheet.to_python(skip_empty_area=False)
+        except Exception as exc:
+            raise SourceFileError(f"{path.name}, sheet '{name}': cannot be read ({_short(exc)}).") from None
+        yield RawSheet(path, name, [[_cell(v) for v in row] for row in rows])
+
+
+def _cell(value):
+    if isinstance(value, str):
+        return value if value.strip() else None
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    return value
+
+
+def _read_csv(path: Path) -> list[list]:
+    data = path.read_bytes()
+    text = None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = data.decode("utf-16")
+    else:
+        for encoding in ("utf-8-sig", "cp1258"):
+            try:
+                text = data.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+    if text is None:
+        raise SourceFileError(f"{path.name}: unknown text encoding (expected UTF-8, UTF-16 or Windows-1258).")
+    sample = text[:20000]
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+        delimiter = dialect.delimiter
+    except csv.Error:
+        delimiter = ","
+    return [[c if c.strip() else None for c in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:200]

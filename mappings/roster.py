@@ -1,0 +1,202 @@
+"""Translates a raw roster sheet into MIS member rows: fields, codes, dates, IDs and 2025 administrative units."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from mappings import codelists
+from mappings.text import clean_series, fold, fold_series, name_case
+from mappings.values import normalise_ids, parse_dates
+from mappings.vocabulary import Mapping, field_level, locate_header, vocabulary
+
+LINEAGE = ["source_file", "source_sheet", "source_row"]
+INDICATORS = ["d_employment", "d_dependants", "d_nutrition", "d_health_insurance", "d_adult_education",
+              "d_child_school", "d_housing_quality", "d_floor_area", "d_water_source", "d_latrine",
+              "d_telecom", "d_information_access", "d_digital_services", "d_domestic_waste"]
+# First cells that mark a subtotal row or the signature block under the table.
+_SUBTOTAL = ("cong", "tongcong", "tong", "congxa", "conghuyen")
+_FOOTER = ("nguoilapbieu", "nguoilap", "kyghirohoten", "kyten", "xacnhan", "thutruong", "chutich",
+           "tmuybannhandan", "tmubnd", "ngaythang", "canbo", "lanhdao")
+_COMMUNE_PREFIXES = ("xa", "phuong", "thitran")
+
+
+@dataclass
+class SheetMapping:
+    """What the mapping did to one sheet, for the run's mapping report."""
+    file: str
+    sheet: str
+    roster: bool
+    reason: str | None = None
+    header_row: int | None = None
+    columns: dict[str, str] = field(default_factory=dict)      # header text -> "field (how)"
+    ignored_columns: list[str] = field(default_factory=list)
+    skipped_rows: dict[str, list[int]] = field(default_factory=dict)   # reason -> Excel rows
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items()}
+
+
+def map_sheet(file: str, sheet: str, rows: list[list], mapping: Mapping) -> tuple[pd.DataFrame | None, SheetMapping]:
+    """Header detection and non-data row removal. Returns one row per member with raw field values."""
+    header = locate_header(rows, mapping)
+    if header is None:
+        return None, SheetMapping(file, sheet, roster=False,
+                                  reason="no header row naming at least 3 roster fields")
+    report = SheetMapping(file, sheet, roster=True, header_row=header.row_index + 1)
+    header_row = rows[header.row_index]
+    for col, name in header.fields.items():
+        report.columns[str(header_row[col])] = f"{name} ({header.how[col]})"
+    report.ignored_columns = [str(v) for v in header.ignored.values()] + \
+        [f"{header_row[c]} (duplicate of {n})" for c, n in header.duplicates.items()]
+
+    body = rows[header.row_index + 1:]
+    width = max(header.fields) + 1
+    data = [(r + [None] * width)[:width] for r in body]
+    frame = pd.DataFrame(data, dtype=object)
+    frame = frame[list(header.fields)].rename(columns=header.fields)
+    frame.index = np.arange(header.row_index + 2, header.row_index + 2 + len(frame))  # Excel row numbers
+    frame = frame.drop(columns=[c for c in frame.columns if c == "row_number"])
+
+    # Which rows are data: a row needs a name, a household code or an ID; subtotals and the footer are not.
+    first_text = pd.Series([_first_text(r) for r in body], index=frame.index)
+    key_cols = [c for c in ("full_name", "household_code", "id_number") if c in frame]
+    has_key = frame[key_cols].notna().any(axis=1) if key_cols else pd.Series(False, index=frame.index)
+    blank = frame.isna().all(axis=1) & first_text.isna()
+    folded = first_text.fillna("").map(fold)
+    footer_start = folded.str.startswith(_FOOTER)
+    after_footer = footer_start.cummax()
+    subtotal = folded.isin(_SUBTOTAL) | folded.str.match(r"^(tong)?cong(xa|huyen|so)?\d*$")
+    no_key = ~has_key & ~blank
+    skip = {"blank": blank & ~after_footer, "footer": after_footer & ~blank,
+            "subtotal": subtotal & ~after_footer, "no name, household code or ID": no_key & ~subtotal & ~after_footer}
+    for reason, mask in skip.items():
+        rows_skipped = [int(i) for i in frame.index[mask]]
+        if rows_skipped:
+            report.skipped_rows[reason] = rows_skipped
+    keep = ~(blank | after_footer | subtotal | no_key)
+    frame = frame[keep]
+    frame.insert(0, "source_row", frame.index.astype("int64"))
+    frame.insert(0, "source_sheet", sheet)
+    frame.insert(0, "source_file", file)
+    return frame.reset_index(drop=True), report
+
+
+def _first_text(row: list):
+    for v in row:
+        if v is not None and str(v).strip():
+            return str(v)
+    return None
+
+
+def translate(frame: pd.DataFrame, mapping: Mapping, units: pd.DataFrame,
+              district_code: str | None, province_code: str) -> pd.DataFrame:
+    """Raw field values -> typed MIS values. Unreadable values keep their written form for the rules to name.
+
+    units: the placement table (mis.units.placement) of the source's province.
+    """
+    out = pd.DataFrame(index=frame.index)
+    for col in LINEAGE:
+        out[col] = frame[col]
+    for name in vocabulary():
+        if name not in frame and name != "row_number":
+            frame[name] = None
+    raw = frame.drop(columns=LINEAGE)
+    # An ID typed into a number cell lost its leading zero; only then is putting it back allowed.
+    id_was_number = raw["id_number"].map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
+    text = raw.astype("string")
+    text = text.apply(clean_series)
+    for name in text.columns:
+        out[f"raw_{name}"] = text[name]
+
+    # Household code: rosters that write it only on the head's row carry it down to the members.
+    out["household_code"] = text["household_code"].str.replace(r"\.0$", "", regex=True)
+    if out["household_code"].notna().any() and out["household_code"].isna().any():
+        out["household_code"] = out["household_code"].ffill()
+
+    out["full_name"] = name_case(text["full_name"])
+    out["relation_code"] = codelists.to_codes(text["relation"], "relation")
+    out["sex"] = codelists.to_codes(text["sex"], "sex")
+    out["ethnicity_code"] = codelists.to_codes(text["ethnicity"], "ethnicity", mapping.ethnicity_edition)
+
+    dates = parse_dates(text["birth_date"])
+    out["birth_date"] = dates["date"]
+    out["birth_year"] = dates["year"]
+    out["birth_precision"] = dates["precision"]
+    # What the rules read: the date, else the year, else what was written.
+    out["birth_date_value"] = dates["date"].fillna(dates["year"].astype("string")).fillna(text["birth_date"])
+
+    ids = normalise_ids(text["id_number"], id_was_number)
+    out["id_number"] = ids["id_number"]
+    out["id_candidate"] = ids["candidate"]
+    out["id_problem"] = ids["problem"]
+    length = out["id_number"].str.len()
+    out["id_kind"] = pd.Series(np.select([ids["problem"].notna().to_numpy() | out["id_number"].isna().to_numpy(),
+                                          (length == 12).fillna(False).to_numpy(),
+                                          (length == 9).fillna(False).to_numpy()],
+                                         [None, "cccd", "cmnd"], default=None),
+                               index=out.index, dtype="string")
+
+    # Household-level fields are often written on the head's row only: spread them over the household.
+    household_fields = [n for n, s in vocabulary().items() if s["level"] == "household" and n != "household_code"]
+    if out["household_code"].notna().any():
+        filled = text[household_fields].groupby(out["household_code"], dropna=False).transform("first")
+        text[household_fields] = text[household_fields].fillna(filled)
+
+    out["address"] = text["address"]
+    out["area"] = codelists.to_codes(text["area"], "area")
+    out["poverty_category"] = codelists.to_codes(text["poverty_category"], "poverty_category")
+    out["assessment_year"] = pd.to_numeric(text["assessment_year"].str.replace(r"\.0$", "", regex=True),
+                                           errors="coerce").astype("Int64")
+    income = text["income_per_capita"].str.replace(r"[.,\s]|đ|VND|vnd", "", regex=True)
+    out["income_per_capita"] = pd.to_numeric(income, errors="coerce").round().astype("Int64")
+    out["member_count"] = pd.to_numeric(text["member_count"], errors="coerce").astype("Int64")
+    out["approval_decision_no"] = text["approval_decision_no"]
+    out["approval_date"] = parse_dates(text["approval_date"])["date"]
+    for name in INDICATORS:
+        marks = codelists.to_codes(text[name], "yes_no")
+        out[name] = marks.map({"true": True, "false": False}).astype("boolean")
+    present = [n for n in INDICATORS[:12]]
+    out["deprivation_count"] = out[present].fillna(False).astype(int).sum(axis=1).astype("Int64")
+
+    _place_communes(out, text, units, district_code)
+    out["province_code"] = province_code
+    return out
+
+
+def _place_communes(out: pd.DataFrame, text: pd.DataFrame, units: pd.DataFrame, district_code: str | None) -> None:
+    """Resolve each row's commune (code, name, or the sheet's name) to the pre-2025 unit, then to the current one."""
+    scope = units if district_code is None else units[units["district_code_pre2025"] == district_code]
+    by_code = units.set_index("commune_code_pre2025")
+    names = pd.concat([scope["commune_code_pre2025"], scope["commune_code_pre2025"]])
+    keys = pd.concat([fold_series(scope["name"]), fold_series(scope["name"]).map(_strip_prefix)])
+    name_index = pd.DataFrame({"key": keys.to_numpy(), "code": names.to_numpy()}).drop_duplicates()
+    # A name shared by two communes of the scope cannot place a record.
+    ambiguous = name_index.groupby("key")["code"].transform("nunique") > 1
+    name_map = dict(zip(name_index.loc[~ambiguous, "key"], name_index.loc[~ambiguous, "code"]))
+
+    code = text["commune_code"].str.replace(r"\.0$", "", regex=True).str.zfill(5)
+    by_name = fold_series(text["commune"]).map(lambda k: name_map.get(k) or name_map.get(_strip_prefix(k)))
+    sheet_key = fold_series(out["source_sheet"].astype("string"))
+    by_sheet = sheet_key.map(lambda k: name_map.get(k) or name_map.get(_strip_prefix(k)))
+    resolved = code.where(code.notna(), by_name).where(code.notna() | text["commune"].notna(), by_sheet)
+    written = text["commune_code"].fillna(text["commune"]).fillna(out["source_sheet"].astype("string"))
+    known = resolved.isin(by_code.index)
+    out["commune_code_pre2025"] = resolved.where(known)
+    out["raw_commune_any"] = written
+    out["district_code_pre2025"] = out["commune_code_pre2025"].map(by_code["district_code_pre2025"])
+    out["commune_code"] = out["commune_code_pre2025"].map(by_code["commune_code"])
+    out["commune_candidates"] = out["commune_code_pre2025"].map(
+        by_code["candidates"].map(lambda c: ",".join(c) if isinstance(c, (list, tuple, np.ndarray)) else ""))
+
+
+def _strip_prefix(key: str) -> str:
+    for p in _COMMUNE_PREFIXES:
+        if key.startswith(p) and len(key) > len(p):
+            return key[len(p):]
+    return key
+
+
+def household_field_names() -> list[str]:
+    return [n for n in vocabulary() if field_level(n) == "household"]

@@ -1,0 +1,46 @@
+"""Text normalisation shared by every mapping: NFC, spacing, and the accent-free key used for matching."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import pandas as pd
+
+_SPACE = re.compile(r"\s+")
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+def fold(text) -> str:
+    """Accent-, case-, space- and punctuation-free key: "Họ và tên" -> "hovaten"."""
+    if text is None or (isinstance(text, float) and pd.isna(text)):
+        return ""
+    s = unicodedata.normalize("NFD", str(text).lower().replace("đ", "d").replace("Đ", "d"))
+    s = "".join(ch for ch in s if unicodedata.category(ch) != "Mn")
+    return _NON_ALNUM.sub("", s)
+
+
+def clean(text) -> str | None:
+    """NFC, trimmed, inner spaces collapsed; None for blank."""
+    if text is None or (isinstance(text, float) and pd.isna(text)):
+        return None
+    s = _SPACE.sub(" ", unicodedata.normalize("NFC", str(text))).strip()
+    return s or None
+
+
+def clean_series(values: pd.Series) -> pd.Series:
+    """clean() over a column, vectorised."""
+    s = values.astype("string").str.normalize("NFC").str.replace(_SPACE, " ", regex=True).str.strip()
+    return s.mask(s == "")
+
+
+def fold_series(values: pd.Series) -> pd.Series:
+    """fold() over a column, computed once per distinct value."""
+    uniques = values.dropna().unique()
+    return values.map({u: fold(u) for u in uniques})
+
+
+def name_case(values: pd.Series) -> pd.Series:
+    """Title-case names written all in capitals ("NGUYỄN VĂN AN" -> "Nguyễn Văn An"); others untouched."""
+    upper = values.str.upper() == values
+    has_letters = values.str.contains(r"[^\W\d_]", regex=True, na=False)
+    return values.mask(upper & has_letters, values.str.title())

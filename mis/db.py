@@ -1,0 +1,106 @@
+"""The one place that knows how to reach the MIS database and keep its schema current."""
+from __future__ import annotations
+
+import os
+import re
+from importlib import resources
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+EMBEDDED_DIR_ENV = "MISGW_EMBEDDED_PG_DIR"
+_engines: dict[str, Engine] = {}
+_embedded_servers: dict[str, object] = {}
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The MIS database did not answer; the message says which one, without credentials."""
+
+
+def safe_url(url: str) -> str:
+    """The URL with its password hidden, for messages and logs."""
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL at all: show it with anything after '//' up to '@' removed
+        return re.sub(r"//[^@/]*@", "//***@", url)
+
+
+def embedded_url(data_dir: str | os.PathLike | None = None) -> str:
+    """Start (or reuse) the embedded PostgreSQL under var/ and return its SQLAlchemy URL."""
+    data_dir = Path(data_dir or os.environ.get(EMBEDDED_DIR_ENV) or Path.cwd() / "var" / "pgdata").resolve()
+    key = str(data_dir)
+    if key not in _embedded_servers:
+        import pgserver  # imported late: it is only needed when no server is configured
+
+        data_dir.mkdir(parents=True, exist_ok=True)
+        _embedded_servers[key] = pgserver.get_server(str(data_dir), cleanup_mode=None)
+    uri = _embedded_servers[key].get_uri()
+    return uri.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def database_url() -> str:
+    """MISGW_DATABASE_URL when set; otherwise the embedded server, so a new user needs no server."""
+    url = os.environ.get("MISGW_DATABASE_URL")
+    if url:
+        if url.startswith("postgresql://"):
+            url = url.replace("postgresql://", "postgresql+psycopg://", 1)
+        return url
+    return embedded_url()
+
+
+def get_engine(url: str | None = None) -> Engine:
+    url = url or database_url()
+    if url not in _engines:
+        _engines[url] = sa.create_engine(url, pool_pre_ping=True, future=True,
+                                         connect_args={"connect_timeout": 10})
+    engine = _engines[url]
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except Exception as exc:
+        raise DatabaseUnavailable(
+            f"Không kết nối được cơ sở dữ liệu MIS / the MIS database does not answer: "
+            f"{safe_url(url)} ({type(exc).__name__}: {_first_line(exc)})"
+        ) from None
+    return engine
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return text[0] if text else ""
+
+
+def migrations() -> list[tuple[str, str]]:
+    """(version, sql) of every migration shipped in mis/migrations, in order."""
+    files = resources.files("mis.migrations")
+    out = []
+    for entry in sorted(files.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".sql"):
+            out.append((entry.name.removesuffix(".sql"), entry.read_text(encoding="utf-8")))
+    return out
+
+
+def upgrade(engine: Engine) -> list[str]:
+    """Apply pending migrations, each in its own transaction; return the versions applied."""
+    applied: list[str] = []
+    with engine.begin() as conn:
+        # One upgrader at a time, whatever process it runs in.
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('misgw.db.upgrade'))"))
+        conn.execute(sa.text(
+            "CREATE TABLE IF NOT EXISTS public.misgw_schema_version ("
+            " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"))
+        done = {r[0] for r in conn.execute(sa.text("SELECT version FROM public.misgw_schema_version"))}
+        for version, sql in migrations():
+            if version in done:
+                continue
+            conn.exec_driver_sql(sql)
+            conn.execute(sa.text("INSERT INTO public.misgw_schema_version (version) VALUES (:v)"),
+                         {"v": version})
+            applied.append(version)
+    return applied
+
+
+def raw_connection(engine: Engine):
+    """A DB-API (psycopg 3) connection, for COPY."""
+    return engine.raw_connection()

@@ -1,0 +1,116 @@
+"""The run ledger: one row per sync run, the rejects it saw, and the open entries district staff must fix."""
+from __future__ import annotations
+
+import io
+import json
+
+import pandas as pd
+import sqlalchemy as sa
+
+from mis.staging import copy_csv
+
+REJECT_COLUMNS = ["run_id", "entry_id", "source_id", "file", "sheet", "row", "household_code", "rule",
+                  "severity", "field", "value", "message_vi", "message_en"]
+
+
+def open_run(conn, run_id: str, source_id: str, province_code: str, district_code: str | None,
+             dry_run: bool, options: dict) -> None:
+    conn.execute(sa.text("""
+        INSERT INTO mis.sync_run (run_id, source_id, province_code, district_code, dry_run, options, status, stage)
+        VALUES (:run, :source, :province, :district, :dry, CAST(:options AS jsonb), 'running', 'start')"""),
+        {"run": run_id, "source": source_id, "province": province_code, "district": district_code,
+         "dry": dry_run, "options": json.dumps(options)})
+
+
+def get_run(conn, run_id: str) -> dict:
+    row = conn.execute(sa.text("SELECT * FROM mis.sync_run WHERE run_id = :r"), {"r": run_id}).mappings().first()
+    if row is None:
+        raise LookupError(f"no sync run {run_id}")
+    return dict(row)
+
+
+def update_run(conn, run_id: str, **values) -> None:
+    sets = []
+    params = {"run": run_id}
+    for key, value in values.items():
+        if key in ("reconcile", "mapping_report", "options"):
+            sets.append(f"{key} = CAST(:{key} AS jsonb)")
+            value = json.dumps(value, ensure_ascii=False, default=str)
+        else:
+            sets.append(f"{key} = :{key}")
+        params[key] = value
+    conn.execute(sa.text(f"UPDATE mis.sync_run SET {', '.join(sets)} WHERE run_id = :run"), params)
+
+
+def record_rejects(conn, run_id: str, source_id: str, district_code: str | None, failures: pd.DataFrame,
+                   dry_run: bool) -> None:
+    """Write the run's failures; open or refresh one ledger entry per problem (not for a dry run)."""
+    failures = failures.copy()
+    failures["run_id"] = run_id
+    failures["source_id"] = source_id
+    failures["entry_id"] = pd.NA
+    if not dry_run and len(failures):
+        fp = failures[["fingerprint", "household_code"]].drop_duplicates("fingerprint")
+        conn.exec_driver_sql("CREATE TEMP TABLE _fp (fingerprint text, household_code text) ON COMMIT DROP")
+        copy_csv(conn, "_fp", ["fingerprint", "household_code"], fp.to_csv(index=False, header=False))
+        conn.execute(sa.text("""
+            INSERT INTO mis.reject_entry AS e (source_id, fingerprint, first_run_id, last_run_id, household_code, district_code)
+            SELECT :source, fingerprint, :run, :run, household_code, :district FROM _fp
+            ON CONFLICT (source_id, fingerprint) DO UPDATE
+            SET last_run_id = EXCLUDED.last_run_id, seen_count = e.seen_count + 1,
+                status = CASE WHEN e.status = 'waived' THEN 'waived' ELSE 'open' END,
+                resolved_run_id = CASE WHEN e.status = 'waived' THEN e.resolved_run_id END
+            WHERE e.last_run_id <> EXCLUDED.last_run_id"""),
+            {"source": source_id, "run": run_id, "district": district_code})
+        ids = pd.DataFrame(conn.execute(sa.text(
+            "SELECT fingerprint, entry_id FROM mis.reject_entry WHERE source_id = :s AND last_run_id = :r"),
+            {"s": source_id, "r": run_id}).all(), columns=["fingerprint", "entry_id"])
+        failures = failures.drop(columns="entry_id").merge(ids, on="fingerprint", how="left")
+    if len(failures):
+        buf = io.StringIO()
+        failures[REJECT_COLUMNS].to_csv(buf, index=False, header=False)
+        copy_csv(conn, "mis.reject", REJECT_COLUMNS, buf.getvalue())
+
+
+def resolve_fixed(conn, run_id: str, source_id: str, loaded_households: str) -> int:
+    """Entries of households this run loaded, and not seen again, are resolved by this run."""
+    return conn.execute(sa.text(f"""
+        UPDATE mis.reject_entry e SET status = 'resolved', resolved_run_id = :run
+        WHERE e.source_id = :source AND e.status = 'open' AND e.last_run_id <> :run
+          AND e.household_code IN (SELECT household_code FROM {loaded_households})"""),
+        {"run": run_id, "source": source_id}).rowcount
+
+
+def record_held_rows(conn, run_id: str, source_id: str, district_code: str | None, held: pd.DataFrame) -> None:
+    """Keep every row of the held-back households as written, for the fix-up workbook."""
+    if not len(held):
+        return
+    frame = pd.DataFrame({
+        "run_id": run_id, "source_id": source_id, "file": held["file"], "sheet": held["sheet"],
+        "row": held["row"], "household_code": held["household_code"], "district_code": district_code,
+        "reason_vi": held["reason_vi"], "cells": held["cells"]})
+    copy_csv(conn, "mis.held_row", list(frame.columns), frame.to_csv(index=False, header=False))
+
+
+def list_rejects(conn, source_id: str | None = None, run_id: str | None = None, status: str = "open") -> list[dict]:
+    """Ledger rows for `misgw rejects list`: by default the open problems, as last seen."""
+    where, params = ["r.severity IS NOT NULL"], {}
+    if source_id:
+        where.append("r.source_id = :source")
+        params["source"] = source_id
+    if run_id:
+        where.append("r.run_id = :run")
+        params["run"] = run_id
+    else:
+        # The latest sighting of each entry, plus dry-run observations of the latest dry run only when asked by run.
+        where.append("r.entry_id IS NOT NULL AND r.run_id = e.last_run_id")
+    if status != "all":
+        where.append("coalesce(e.status, 'open') = :status")
+        params["status"] = status
+    rows = conn.execute(sa.text(f"""
+        SELECT r.run_id, r.source_id, r.file, r.sheet, r.row, r.household_code, r.rule, r.severity, r.field,
+               r.value, r.message_vi, r.message_en, coalesce(e.status, 'dry-run') AS status, e.entry_id
+        FROM mis.reject r LEFT JOIN mis.reject_entry e USING (entry_id)
+        WHERE {' AND '.join(where)}
+        ORDER BY r.source_id, r.file, r.sheet, r.row, r.rule"""), params).mappings().all()
+    return [dict(r) for r in rows]

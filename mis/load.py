@@ -1,0 +1,101 @@
+"""Merges a run's accepted households from staging into the central tables: set-based, one transaction."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from mis.staging import table_name
+
+# The columns that make up a household's, a member's and an assessment's content. Lineage and
+# run ids change only when content changes, so a rerun of the same input changes nothing.
+HOUSEHOLD_COLUMNS = ["head_name", "commune_code", "commune_code_pre2025", "district_code_pre2025",
+                     "province_code", "address", "area", "member_count"]
+MEMBER_COLUMNS = ["full_name", "relation_code", "sex", "birth_date", "birth_year", "ethnicity_code",
+                  "id_number", "id_kind", "listed"]
+INDICATORS = ["d_employment", "d_dependants", "d_nutrition", "d_health_insurance", "d_adult_education",
+              "d_child_school", "d_housing_quality", "d_floor_area", "d_water_source", "d_latrine",
+              "d_telecom", "d_information_access", "d_digital_services", "d_domestic_waste"]
+ASSESSMENT_COLUMNS = ["poverty_category", "income_per_capita", *INDICATORS, "deprivation_count",
+                      "approval_decision_no", "approval_date"]
+LINEAGE = ["source_id", "source_file", "source_sheet", "source_row"]
+
+
+def project(conn, run_id: str, source_id: str) -> None:
+    """Typed temp tables _hh, _mem, _pa: the run's accepted households as the MIS would hold them."""
+    members = table_name(run_id, "members")
+    conn.exec_driver_sql("DROP TABLE IF EXISTS _mem, _hh, _pa")
+    conn.exec_driver_sql(f"""
+        CREATE TEMP TABLE _mem ON COMMIT DROP AS
+        SELECT household_code, member_key, full_name, relation_code, sex,
+               birth_date::date AS birth_date, birth_year::int AS birth_year, ethnicity_code,
+               id_number, id_kind, true AS listed,
+               %(source)s::text AS source_id, source_file, source_sheet, source_row::int AS source_row
+        FROM {members} WHERE accepted::boolean""", {"source": source_id})
+    ind = ", ".join(f"{c}::boolean AS {c}" for c in INDICATORS)
+    conn.exec_driver_sql(f"""
+        CREATE TEMP TABLE _hh ON COMMIT DROP AS
+        SELECT DISTINCT ON (s.household_code)
+               s.household_code, s.full_name AS head_name, s.commune_code, s.commune_code_pre2025,
+               s.district_code_pre2025, s.province_code, s.address, s.area,
+               count(*) OVER (PARTITION BY s.household_code)::int AS member_count,
+               %(source)s::text AS source_id, s.source_file, s.source_sheet, s.source_row::int AS source_row,
+               s.assessment_year::int AS assessment_year, s.poverty_category,
+               s.income_per_capita::numeric AS income_per_capita, {ind},
+               s.deprivation_count::int AS deprivation_count, s.approval_decision_no,
+               s.approval_date::date AS approval_date
+        FROM {members} s WHERE s.accepted::boolean
+        ORDER BY s.household_code, (s.relation_code = '01') DESC, s.source_row::int""", {"source": source_id})
+    conn.exec_driver_sql("""
+        CREATE TEMP TABLE _pa ON COMMIT DROP AS
+        SELECT * FROM _hh WHERE assessment_year IS NOT NULL AND poverty_category IS NOT NULL""")
+
+
+def merge(conn, run_id: str, source_id: str) -> dict:
+    """Upsert households, members and assessments whose content differs; unlist members who left."""
+    lock(conn, source_id)
+    project(conn, run_id, source_id)
+    params = {"run": run_id}
+    hh_cols = HOUSEHOLD_COLUMNS + LINEAGE
+    counts = {}
+    counts["households_written"] = conn.execute(sa.text(f"""
+        INSERT INTO mis.household AS t (household_code, {_list(hh_cols)}, created_run_id, updated_run_id)
+        SELECT household_code, {_list(hh_cols)}, :run, :run FROM _hh
+        ON CONFLICT (household_code) DO UPDATE SET {_set(hh_cols)}, updated_run_id = EXCLUDED.updated_run_id
+        WHERE {_distinct('t', 'EXCLUDED', HOUSEHOLD_COLUMNS)}"""), params).rowcount
+    mem_cols = MEMBER_COLUMNS + LINEAGE
+    counts["members_written"] = conn.execute(sa.text(f"""
+        INSERT INTO mis.member AS t (household_id, member_key, {_list(mem_cols)}, created_run_id, updated_run_id)
+        SELECT h.household_id, m.member_key, {_list(mem_cols, 'm')}, :run, :run
+        FROM _mem m JOIN mis.household h USING (household_code)
+        ON CONFLICT (household_id, member_key) DO UPDATE SET {_set(mem_cols)}, updated_run_id = EXCLUDED.updated_run_id
+        WHERE {_distinct('t', 'EXCLUDED', MEMBER_COLUMNS)}"""), params).rowcount
+    counts["members_unlisted"] = conn.execute(sa.text("""
+        UPDATE mis.member t SET listed = false, updated_run_id = :run
+        FROM _hh JOIN mis.household h USING (household_code)
+        WHERE t.household_id = h.household_id AND t.listed
+          AND NOT EXISTS (SELECT 1 FROM _mem m WHERE m.household_code = _hh.household_code
+                          AND m.member_key = t.member_key)"""), params).rowcount
+    pa_cols = ASSESSMENT_COLUMNS + LINEAGE
+    counts["assessments_written"] = conn.execute(sa.text(f"""
+        INSERT INTO mis.poverty_assessment AS t (household_id, assessment_year, {_list(pa_cols)}, created_run_id, updated_run_id)
+        SELECT h.household_id, p.assessment_year, {_list(pa_cols, 'p')}, :run, :run
+        FROM _pa p JOIN mis.household h USING (household_code)
+        ON CONFLICT (household_id, assessment_year) DO UPDATE SET {_set(pa_cols)}, updated_run_id = EXCLUDED.updated_run_id
+        WHERE {_distinct('t', 'EXCLUDED', ASSESSMENT_COLUMNS)}"""), params).rowcount
+    return counts
+
+
+def lock(conn, source_id: str) -> None:
+    """Two runs of one source never interleave; other sources go on in parallel."""
+    conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('misgw.source'), hashtext(:s))"), {"s": source_id})
+
+
+def _list(cols, alias: str | None = None) -> str:
+    return ", ".join(f"{alias}.{c}" if alias else c for c in cols)
+
+
+def _set(cols) -> str:
+    return ", ".join(f"{c} = EXCLUDED.{c}" for c in cols)
+
+
+def _distinct(a: str, b: str, cols) -> str:
+    return f"({_list(cols, a)}) IS DISTINCT FROM ({_list(cols, b)})"

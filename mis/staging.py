@@ -1,0 +1,50 @@
+"""Per-run work tables in schema "staging": how stages hand data to each other by name, never by DataFrame."""
+from __future__ import annotations
+
+import io
+import re
+
+import pandas as pd
+import sqlalchemy as sa
+
+_SAFE = re.compile(r"[^a-z0-9_]")
+
+
+def table_name(run_id: str, part: str) -> str:
+    return f'staging."{_SAFE.sub("_", f"run_{run_id}_{part}".lower())}"'
+
+
+def write_frame(conn, run_id: str, part: str, frame: pd.DataFrame) -> str:
+    """Replace the run's table `part` with frame's contents (all text columns) through COPY."""
+    name = table_name(run_id, part)
+    cols = ", ".join(f'"{c}" text' for c in frame.columns)
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+    conn.exec_driver_sql(f"CREATE UNLOGGED TABLE {name} ({cols})")
+    if len(frame):
+        buf = io.StringIO()
+        frame.to_csv(buf, index=False, header=False)
+        copy_csv(conn, name, list(frame.columns), buf.getvalue())
+    return name
+
+
+def copy_csv(conn, table: str, columns: list[str], csv_text: str) -> None:
+    """COPY CSV text into a table inside the connection's current transaction."""
+    cursor = conn.connection.driver_connection.cursor()
+    collist = ", ".join(f'"{c}"' for c in columns)
+    with cursor.copy(f"COPY {table} ({collist}) FROM STDIN (FORMAT csv)") as copy:
+        copy.write(csv_text)
+
+
+def read_frame(conn, run_id: str, part: str) -> pd.DataFrame:
+    name = table_name(run_id, part)
+    result = conn.exec_driver_sql(f"SELECT * FROM {name}")
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()), dtype="string")
+
+
+def drop_run_tables(conn, run_id: str) -> None:
+    prefix = _SAFE.sub("_", f"run_{run_id}_".lower())
+    names = conn.execute(sa.text(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'staging' AND starts_with(tablename, :p)"),
+        {"p": prefix}).scalars().all()
+    for n in names:
+        conn.exec_driver_sql(f'DROP TABLE IF EXISTS staging."{n}"')

@@ -1,0 +1,160 @@
+"""The `misgw` command: what provincial IT, the demo and the tests use to run every stage."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from misgw.errors import UserError
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_REFERENCE = ROOT.parent / "shared" / "reference" / "admin-units"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if getattr(args, "json", False) else logging.INFO,
+                        format="%(message)s", stream=sys.stderr)
+    for noisy in ("great_expectations", "py.warnings"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    from mis.db import DatabaseUnavailable
+
+    try:
+        return args.func(args) or 0
+    except (UserError, DatabaseUnavailable) as exc:
+        print(f"misgw: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="misgw", description="MIS Gateway: district rosters into the social assistance MIS.")
+    sub = p.add_subparsers(required=True, metavar="COMMAND")
+
+    dbp = sub.add_parser("db", help="the MIS database").add_subparsers(required=True, metavar="ACTION")
+    up = dbp.add_parser("upgrade", help="create or upgrade the MIS schema")
+    up.set_defaults(func=cmd_db_upgrade)
+
+    au = sub.add_parser("admin-units", help="official administrative-unit tables").add_subparsers(required=True, metavar="ACTION")
+    imp = au.add_parser("import", help="load the GSO pre-2025 list and the 2025 crosswalk")
+    imp.add_argument("--pre2025", type=Path, default=DEFAULT_REFERENCE / "communes-pre-2025.csv")
+    imp.add_argument("--crosswalk", type=Path, default=DEFAULT_REFERENCE / "crosswalk-2025-07-01.csv")
+    imp.set_defaults(func=cmd_admin_units_import)
+
+    sy = sub.add_parser("sync", help="run sources: read, map, validate, reconcile, load, report")
+    sy.add_argument("--config", help="sources file (default: misgw.yaml, or $MISGW_CONFIG)")
+    sy.add_argument("--source", action="append", dest="sources", metavar="ID", help="only this source (repeatable)")
+    sy.add_argument("--dry-run", action="store_true", help="validate and reconcile; write nothing to the central tables")
+    sy.add_argument("--json", action="store_true", help="print one JSON summary per source run")
+    sy.set_defaults(func=cmd_sync)
+
+    rj = sub.add_parser("rejects", help="records turned back to the districts").add_subparsers(required=True, metavar="ACTION")
+    ls = rj.add_parser("list", help="list rejected records")
+    ls.add_argument("--source")
+    ls.add_argument("--run")
+    ls.add_argument("--status", choices=["open", "resolved", "waived", "all"], default="open")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=cmd_rejects_list)
+    ex = rj.add_parser("export", help="write the fix-up workbook of a source's last run")
+    ex.add_argument("--source", required=True)
+    ex.add_argument("--out", type=Path, required=True)
+    ex.set_defaults(func=cmd_rejects_export)
+
+    de = sub.add_parser("demo", help="generate the demo province (if absent) and sync it")
+    de.add_argument("--dir", type=Path, default=Path("var/demo"))
+    de.add_argument("--pre2025", type=Path, default=DEFAULT_REFERENCE / "communes-pre-2025.csv")
+    de.add_argument("--crosswalk", type=Path, default=DEFAULT_REFERENCE / "crosswalk-2025-07-01.csv")
+    de.add_argument("--json", action="store_true")
+    de.set_defaults(func=cmd_demo)
+    return p
+
+
+def _engine():
+    from mis import db
+
+    return db.get_engine()
+
+
+def cmd_db_upgrade(args) -> int:
+    from mis import db
+
+    applied = db.upgrade(_engine())
+    print(f"MIS schema up to date ({', '.join(applied) if applied else 'no new migrations'}).")
+    return 0
+
+
+def cmd_admin_units_import(args) -> int:
+    from mis import db
+    from misgw.admin_units import import_admin_units
+
+    for path in (args.pre2025, args.crosswalk):
+        if not Path(path).is_file():
+            raise UserError(f"File not found: {path}.")
+    engine = _engine()
+    db.upgrade(engine)
+    counts = import_admin_units(engine, args.pre2025, args.crosswalk)
+    print("Administrative units loaded: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return 0
+
+
+def cmd_sync(args) -> int:
+    from misgw import pipeline, reports
+    from misgw.config import load_config
+
+    load_config(args.config)  # a bad config stops here, before any run
+    summaries = pipeline.run_sync(args.config, args.sources, args.dry_run)
+    if args.json:
+        print(json.dumps(summaries, ensure_ascii=False, indent=2, default=str))
+    else:
+        print(reports.summary_table(summaries))
+    return 0 if all(s["status"] == "success" for s in summaries) else 1
+
+
+def cmd_rejects_list(args) -> int:
+    from mis import ledger
+
+    with _engine().connect() as conn:
+        rows = ledger.list_rejects(conn, args.source, args.run, args.status)
+    for r in rows:
+        r.pop("entry_id", None)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+        return 0
+    for r in rows:
+        print(f"{r['file']} / {r['sheet']} / dòng {r['row']}  [{r['rule']}, {r['severity']}]  {r['message_vi']}")
+    print(f"{len(rows)} record(s).")
+    return 0
+
+
+def cmd_rejects_export(args) -> int:
+    import sqlalchemy as sa
+
+    from misgw import reports
+
+    engine = _engine()
+    with engine.connect() as conn:
+        run_id = conn.execute(sa.text("""
+            SELECT run_id FROM mis.sync_run WHERE source_id = :s AND status = 'success' AND NOT dry_run
+            ORDER BY started_at DESC LIMIT 1"""), {"s": args.source}).scalar()
+    if run_id is None:
+        raise UserError(f"No completed run of source '{args.source}' yet: run `misgw sync --source {args.source}`.")
+    path = reports.write_fixup_workbook(engine, run_id, args.out.parent, out_file=args.out)
+    if path is None:
+        print(f"Nothing to fix: the last run of '{args.source}' ({run_id}) held no household back.")
+    else:
+        print(f"Fix-up workbook written: {path}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from misgw import demo
+
+    return demo.run(args.dir, args.pre2025, args.crosswalk, as_json=args.json)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""Reads and checks the sources file (misgw.yaml) that provincial IT edit."""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from misgw.errors import UserError
+
+KINDS = ("spreadsheet", "odbc", "rest")
+DEFAULT_CONFIG = "misgw.yaml"
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+class ConfigError(UserError):
+    pass
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    kind: str
+    path: Path | None            # spreadsheet: a file or a folder
+    mapping: str                 # "auto" or a path to a mapping YAML
+    schedule: str | None
+    district_code: str | None    # pre-2025 district code, when the source is one district
+    options: dict = field(default_factory=dict)
+
+    @property
+    def mapping_path(self) -> Path | None:
+        return None if self.mapping == "auto" else Path(self.mapping)
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    province_code: str
+    output_dir: Path
+    sources: tuple[Source, ...]
+    rules: dict = field(default_factory=dict)
+
+    def source(self, source_id: str) -> Source:
+        for s in self.sources:
+            if s.id == source_id:
+                return s
+        known = ", ".join(s.id for s in self.sources)
+        raise ConfigError(f"{self.path}: no source '{source_id}' (sources: {known}).")
+
+
+def config_path(path: str | os.PathLike | None = None) -> Path:
+    return Path(path or os.environ.get("MISGW_CONFIG") or DEFAULT_CONFIG).resolve()
+
+
+def load_config(path: str | os.PathLike | None = None) -> Config:
+    """Parse and check the config; every problem is a ConfigError naming the file and the key."""
+    path = config_path(path)
+    if not path.is_file():
+        raise ConfigError(f"Config file not found: {path}.")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}.") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping with 'province_code' and 'sources'.")
+    base = path.parent
+    province = _code(data.get("province_code"), 2, f"{path}: 'province_code'")
+    sources_raw = data.get("sources")
+    if not isinstance(sources_raw, list) or not sources_raw:
+        raise ConfigError(f"{path}: 'sources' must be a non-empty list.")
+    sources: list[Source] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(sources_raw, start=1):
+        where = f"{path}: sources[{i}]"
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{where}: expected a mapping with id, kind, path.")
+        sid = str(raw.get("id", "")).strip()
+        if not _ID.match(sid):
+            raise ConfigError(f"{where}: 'id' must be lower-case letters, digits, '-' or '_' (got {sid!r}).")
+        if sid in seen:
+            raise ConfigError(f"{where}: duplicate source id '{sid}'.")
+        seen.add(sid)
+        where = f"{path}: source '{sid}'"
+        kind = raw.get("kind")
+        if kind not in KINDS:
+            raise ConfigError(f"{where}: 'kind' must be one of {', '.join(KINDS)} (got {kind!r}).")
+        src_path = None
+        if kind == "spreadsheet":
+            if not raw.get("path"):
+                raise ConfigError(f"{where}: a spreadsheet source needs 'path' (a file or a folder).")
+            src_path = (base / str(raw["path"])).resolve()
+        mapping = str(raw.get("mapping", "auto"))
+        if mapping != "auto":
+            mapping_file = (base / mapping).resolve()
+            if not mapping_file.is_file():
+                raise ConfigError(f"{where}: mapping file not found: {mapping_file}.")
+            mapping = str(mapping_file)
+        district = raw.get("district_code")
+        district = _code(district, 3, f"{where}: 'district_code'") if district is not None else None
+        known = {"id", "kind", "path", "mapping", "schedule", "district_code"}
+        sources.append(Source(
+            id=sid, kind=kind, path=src_path, mapping=mapping,
+            schedule=raw.get("schedule"), district_code=district,
+            options={k: v for k, v in raw.items() if k not in known},
+        ))
+    output_dir = (base / str(data.get("output_dir", "out"))).resolve()
+    rules = data.get("rules") or {}
+    if not isinstance(rules, dict):
+        raise ConfigError(f"{path}: 'rules' must be a mapping of rule id to settings.")
+    return Config(path=path, province_code=province, output_dir=output_dir,
+                  sources=tuple(sources), rules=rules)
+
+
+def _code(value, width: int, where: str) -> str:
+    text = str(value).strip() if value is not None else ""
+    if not text.isdigit() or len(text) > width:
+        raise ConfigError(f"{where} must be a {width}-digit code (got {value!r}).")
+    return text.zfill(width)

@@ -1,0 +1,272 @@
+"""Runs one source through the stages (extract, map and validate, reconcile, load, report), by run id."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import secrets
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+
+from connectors import spreadsheet
+from expectations.validate import judge
+from mappings.roster import map_sheet, translate
+from mappings.text import fold_series
+from mappings.vocabulary import MappingError, load_mapping
+from mis import db, ledger, load as mis_load, reconcile as mis_reconcile, staging, units
+from misgw.config import Config, Source, load_config
+from misgw.errors import UserError
+
+log = logging.getLogger("misgw")
+
+
+def new_run_id(source_id: str) -> str:
+    return f"{dt.datetime.now():%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
+
+
+def _context(run_id: str) -> tuple[dict, Config, Source]:
+    engine = db.get_engine()
+    with engine.begin() as conn:
+        run = ledger.get_run(conn, run_id)
+    config = load_config(run["options"]["config"])
+    return run, config, config.source(run["source_id"])
+
+
+def start_run(config_path: str | None, source_id: str, dry_run: bool = False,
+              files: list[str] | None = None) -> str:
+    """Record a new run of one source and return its id; later stages need only that id."""
+    config = load_config(config_path)
+    source = config.source(source_id)
+    run_id = new_run_id(source_id)
+    with db.get_engine().begin() as conn:
+        ledger.open_run(conn, run_id, source.id, config.province_code, source.district_code, dry_run,
+                        {"config": str(config.path), "files": files or []})
+    return run_id
+
+
+def extract(run_id: str) -> dict:
+    """Read the source's files as they are into the run's raw table (file, sheet, row, cells)."""
+    run, config, source = _context(run_id)
+    _stage(run_id, "extract")
+    if source.kind != "spreadsheet":
+        raise UserError(f"Source '{source.id}': kind '{source.kind}' is not supported yet.")
+    files = spreadsheet.discover(source.path, run["options"].get("files"))
+    if not files:
+        raise spreadsheet.SourceFileError(f"Source '{source.id}': no spreadsheet files in {source.path}.")
+    records = []
+    for path in files:
+        for sheet in spreadsheet.read_sheets(path):
+            for i, cells in enumerate(sheet.rows, start=1):
+                if any(c is not None for c in cells):
+                    records.append((path.name, sheet.sheet, i, json.dumps(cells, ensure_ascii=False)))
+    frame = pd.DataFrame(records, columns=["file", "sheet", "row", "cells"])
+    with db.get_engine().begin() as conn:
+        table = staging.write_frame(conn, run_id, "raw", frame)
+    log.info("[%s] extract: %d files, %d non-empty rows", source.id, len(files), len(frame))
+    return {"run_id": run_id, "table": table, "files": [p.name for p in files], "rows": len(frame)}
+
+
+def map_validate(run_id: str) -> dict:
+    """Map every roster sheet to MIS fields, judge the rows, and stage members and failures."""
+    run, config, source = _context(run_id)
+    _stage(run_id, "map_validate")
+    mapping = load_mapping(source.mapping_path)
+    engine = db.get_engine()
+    with engine.begin() as conn:
+        raw = staging.read_frame(conn, run_id, "raw")
+        placement = units.placement(engine, config.province_code)
+    if placement.empty:
+        raise UserError("The MIS has no administrative units for province "
+                        f"{config.province_code}: run `misgw admin-units import` first.")
+    frames, reports = [], []
+    for (file, sheet), part in raw.groupby(["file", "sheet"], sort=False):
+        rows = _dense_rows(part)
+        mapped, report = map_sheet(file, sheet, rows, mapping)
+        reports.append(report.as_dict())
+        if mapped is not None and len(mapped):
+            frames.append(mapped)
+    if not frames:
+        ignored = "; ".join(f"{r['file']}/{r['sheet']}: {r['reason']}" for r in reports) or "no sheets"
+        raise MappingError(f"Source '{source.id}': no sheet holds a roster ({ignored}). "
+                           "Check the header row, or add a mapping YAML.")
+    frame = pd.concat(frames, ignore_index=True)
+    mapped = translate(frame, mapping, placement, source.district_code, config.province_code)
+    failures, held = judge(mapped, source.district_code, config.rules)
+    mapped = mapped.reset_index(drop=True)
+    mapped["accepted"] = ~held
+    mapped["member_key"] = mapped["id_number"].where(mapped["id_kind"].notna(),
+                                                     fold_series(mapped["full_name"]) + "|" +
+                                                     mapped["birth_year"].astype("string").fillna(""))
+    failures = _with_lineage(failures, mapped, source.id)
+    members = mapped[_MEMBER_STAGE_COLUMNS]
+    with engine.begin() as conn:
+        staging.write_frame(conn, run_id, "members", members)
+        staging.write_frame(conn, run_id, "failures", failures)
+        staging.write_frame(conn, run_id, "held", _held_rows(mapped, failures))
+        counts = _counts(mapped, failures)
+        ledger.update_run(conn, run_id, mapping_report=reports, **counts)
+    log.info("[%s] map/validate: %d rows, %d households accepted, %d rows rejected",
+             source.id, counts["rows_read"], counts["households_accepted"], counts["rows_rejected"])
+    return {"run_id": run_id, **counts}
+
+
+def reconcile(run_id: str) -> dict:
+    """Classify the accepted households against the registry as it stands (before the load)."""
+    run, config, source = _context(run_id)
+    _stage(run_id, "reconcile")
+    with db.get_engine().begin() as conn:
+        result = mis_reconcile.classify(conn, run_id, source.id, source.district_code)
+        ledger.update_run(conn, run_id, reconcile=result)
+    log.info("[%s] reconcile: %s", source.id, result["households"])
+    return {"run_id": run_id, **result}
+
+
+def load(run_id: str) -> dict:
+    """One transaction: merge accepted households, record rejects, resolve fixed entries. Dry run: rejects only."""
+    run, config, source = _context(run_id)
+    _stage(run_id, "load")
+    with db.get_engine().begin() as conn:
+        failures = staging.read_frame(conn, run_id, "failures")
+        held = staging.read_frame(conn, run_id, "held")
+        counts = {}
+        if not run["dry_run"]:
+            counts = mis_load.merge(conn, run_id, source.id)
+        ledger.record_rejects(conn, run_id, source.id, source.district_code, failures, run["dry_run"])
+        ledger.record_held_rows(conn, run_id, source.id, source.district_code, held)
+        if not run["dry_run"]:
+            counts["entries_resolved"] = ledger.resolve_fixed(conn, run_id, source.id, "_hh")
+    log.info("[%s] load%s: %s", source.id, " (dry run: nothing written)" if run["dry_run"] else "", counts)
+    return {"run_id": run_id, "dry_run": run["dry_run"], **counts}
+
+
+def report(run_id: str) -> dict:
+    """Write the district's fix-up workbook, close the run, drop its work tables; return the summary."""
+    from misgw import reports
+
+    run, config, source = _context(run_id)
+    _stage(run_id, "report")
+    engine = db.get_engine()
+    workbook = reports.write_fixup_workbook(engine, run_id, config.output_dir / "fixup" / source.id)
+    with engine.begin() as conn:
+        ledger.update_run(conn, run_id, status="success", stage="done", finished_at=dt.datetime.now(dt.timezone.utc),
+                          fixup_workbook=str(workbook) if workbook else None)
+        staging.drop_run_tables(conn, run_id)
+        summary = summarise(ledger.get_run(conn, run_id))
+    log.info("[%s] done: %s", source.id, _one_line(summary))
+    return summary
+
+
+def fail_run(run_id: str, error: str) -> None:
+    with db.get_engine().begin() as conn:
+        ledger.update_run(conn, run_id, status="failed", error=error, finished_at=dt.datetime.now(dt.timezone.utc))
+        staging.drop_run_tables(conn, run_id)
+
+
+def run_source(config_path: str | None, source_id: str, dry_run: bool = False,
+               files: list[str] | None = None) -> dict:
+    """All stages of one source in this process. A failure ends this source only, with one clear sentence."""
+    run_id = start_run(config_path, source_id, dry_run, files)
+    try:
+        for stage in (extract, map_validate, reconcile, load):
+            stage(run_id)
+        return report(run_id)
+    except (UserError, db.DatabaseUnavailable) as exc:
+        message = str(exc)
+    except Exception as exc:  # an unexpected fault still fails only this source, and says where
+        log.exception("[%s] unexpected error in run %s", source_id, run_id)
+        message = f"Unexpected error ({type(exc).__name__}): {exc}"
+    fail_run(run_id, message)
+    with db.get_engine().begin() as conn:
+        return summarise(ledger.get_run(conn, run_id))
+
+
+def run_sync(config_path: str | None = None, source_ids: list[str] | None = None,
+             dry_run: bool = False) -> list[dict]:
+    config = load_config(config_path)
+    wanted = source_ids or [s.id for s in config.sources]
+    for sid in wanted:
+        config.source(sid)  # unknown ids fail before anything runs
+    return [run_source(str(config.path), sid, dry_run) for sid in wanted]
+
+
+def summarise(run: dict) -> dict:
+    return {
+        "run_id": run["run_id"], "source_id": run["source_id"], "status": run["status"],
+        "dry_run": run["dry_run"], "rows_read": run["rows_read"] or 0,
+        "households_accepted": run["households_accepted"] or 0, "members_accepted": run["members_accepted"] or 0,
+        "rows_rejected": run["rows_rejected"] or 0, "households_rejected": run["households_rejected"] or 0,
+        "reconcile": (run["reconcile"] or {}).get("households", {}),
+        "fixup_workbook": run["fixup_workbook"], "error": run["error"],
+    }
+
+
+# ------------------------------------------------------------------ helpers
+_MEMBER_STAGE_COLUMNS = [
+    "source_file", "source_sheet", "source_row", "household_code", "member_key", "full_name", "relation_code",
+    "sex", "birth_date", "birth_year", "ethnicity_code", "id_number", "id_kind", "commune_code",
+    "commune_code_pre2025", "district_code_pre2025", "province_code", "address", "area", "poverty_category",
+    "assessment_year", "income_per_capita", *mis_load.INDICATORS, "deprivation_count",
+    "approval_decision_no", "approval_date", "accepted"]
+
+
+def _stage(run_id: str, stage: str) -> None:
+    with db.get_engine().begin() as conn:
+        ledger.update_run(conn, run_id, stage=stage)
+
+
+def _dense_rows(part: pd.DataFrame) -> list[list]:
+    numbers = part["row"].astype(int).to_numpy()
+    rows: list[list] = [[] for _ in range(int(numbers.max()))]
+    for n, cells in zip(numbers, part["cells"]):
+        rows[n - 1] = json.loads(cells)
+    return rows
+
+
+def _with_lineage(failures: pd.DataFrame, mapped: pd.DataFrame, source_id: str) -> pd.DataFrame:
+    rows = mapped.loc[failures["pos"]]
+    out = pd.DataFrame({
+        "file": rows["source_file"].to_numpy(), "sheet": rows["source_sheet"].to_numpy(),
+        "row": rows["source_row"].to_numpy(), "household_code": failures["household_code"].to_numpy(),
+        "rule": failures["rule"].to_numpy(), "severity": failures["severity"].to_numpy(),
+        "field": failures["field"].to_numpy(), "value": failures["value"].to_numpy(),
+        "message_vi": failures["message_vi"].to_numpy(), "message_en": failures["message_en"].to_numpy()})
+    # One ledger entry per problem: the same problem in the next run is the same entry.
+    out["fingerprint"] = (out["household_code"].fillna(out["file"] + "#" + out["row"].astype(str)) + "|" +
+                          out["rule"] + "|" + rows["full_name"].fillna("").to_numpy() + "|" +
+                          out["value"].astype("string").fillna(""))
+    return out
+
+
+def _held_rows(mapped: pd.DataFrame, failures: pd.DataFrame) -> pd.DataFrame:
+    held = mapped[~mapped["accepted"]]
+    raw_cols = [c for c in held.columns if c.startswith("raw_") and c != "raw_commune_any"]
+    reject = failures[failures["severity"] == "reject"]
+    reasons = reject.groupby(["file", "sheet", "row"])["message_vi"].agg(" ".join)
+    keys = list(zip(held["source_file"], held["source_sheet"], held["source_row"]))
+    cells = held[raw_cols].rename(columns=lambda c: c[4:])
+    return pd.DataFrame({
+        "file": held["source_file"].to_numpy(), "sheet": held["source_sheet"].to_numpy(),
+        "row": held["source_row"].to_numpy(), "household_code": held["household_code"].to_numpy(),
+        "reason_vi": [reasons.get(k) for k in keys],
+        "cells": [json.dumps({k: v for k, v in rec.items() if v is not None and not pd.isna(v)}, ensure_ascii=False)
+                  for rec in cells.to_dict("records")]})
+
+
+def _counts(mapped: pd.DataFrame, failures: pd.DataFrame) -> dict:
+    accepted = mapped[mapped["accepted"]]
+    rejected_rows = failures.loc[failures["severity"] == "reject", ["file", "sheet", "row"]].drop_duplicates()
+    return {
+        "rows_read": int(len(mapped)),
+        "households_accepted": int(accepted["household_code"].nunique()),
+        "members_accepted": int(len(accepted)),
+        "rows_rejected": int(len(rejected_rows)),
+        "households_rejected": int(mapped.loc[~mapped["accepted"], "household_code"].nunique()),
+    }
+
+
+def _one_line(summary: dict) -> str:
+    return (f"{summary['rows_read']} rows, {summary['households_accepted']} households accepted, "
+            f"{summary['rows_rejected']} rows rejected, reconcile {summary['reconcile']}, "
+            f"fix-up workbook {summary['fixup_workbook']}")

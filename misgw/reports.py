@@ -1,0 +1,133 @@
+"""What people read: the district's fix-up workbook (in Vietnamese) and the run summary table."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import sqlalchemy as sa
+from openpyxl import Workbook
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font, PatternFill
+
+from mappings.vocabulary import vocabulary
+
+HIDDEN_SHEET = "_misgw"
+FIX_SHEET = "Cần sửa"
+HELP_SHEET = "Hướng dẫn"
+_HIGHLIGHT = PatternFill("solid", fgColor="FFF2A8")
+_HEADER = PatternFill("solid", fgColor="D9E1F2")
+
+INSTRUCTIONS = [
+    "HƯỚNG DẪN SỬA HỒ SƠ",
+    "",
+    "1. Trang «Cần sửa» liệt kê các hộ chưa được nhận vào cơ sở dữ liệu. Mỗi hộ có ít nhất một ô sai.",
+    "2. Ô tô màu vàng là ô cần sửa. Di chuột vào ô để xem lý do; cột «Lý do cần sửa» ghi lại lý do của từng dòng.",
+    "3. Sửa trực tiếp trong các ô. Không xóa dòng, không đổi tên hay thứ tự các cột.",
+    "4. Những dòng không tô vàng là thành viên khác của hộ: giữ nguyên để cả hộ được nhận cùng lúc.",
+    "5. Lưu tệp (định dạng .xlsx) và gửi lại cho cán bộ tỉnh, hoặc chép vào thư mục nguồn của huyện.",
+    "6. Không xóa trang ẩn «_misgw»: hệ thống dùng trang này để nhận ra tệp đã sửa.",
+    "",
+    "Số CCCD có 12 chữ số; hãy định dạng ô là Văn bản (Text) để Excel không làm mất số 0 ở đầu.",
+]
+
+
+def field_label(name: str) -> str:
+    return vocabulary()[name]["aliases"][0]
+
+
+def write_fixup_workbook(engine, run_id: str, out_dir: Path, out_file: Path | None = None) -> Path | None:
+    """The workbook of one run's held-back households, or None when nothing was held back."""
+    with engine.connect() as conn:
+        run = conn.execute(sa.text("SELECT source_id, district_code FROM mis.sync_run WHERE run_id = :r"),
+                           {"r": run_id}).mappings().one()
+        held = conn.execute(sa.text("""
+            SELECT file, sheet, row, household_code, reason_vi, cells FROM mis.held_row
+            WHERE run_id = :r ORDER BY file, sheet, row"""), {"r": run_id}).mappings().all()
+        rejects = conn.execute(sa.text("""
+            SELECT file, sheet, row, field, message_vi FROM mis.reject
+            WHERE run_id = :r AND severity = 'reject'"""), {"r": run_id}).mappings().all()
+    if not held:
+        return None
+    path = out_file or Path(out_dir) / f"sua-loi_{run['source_id']}_{run_id}.xlsx"
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    present = set()
+    for h in held:
+        present.update(_cells(h).keys())
+    fields = [f for f in vocabulary() if f in present]
+    bad: dict[tuple, dict[str, list[str]]] = {}
+    for r in rejects:
+        bad.setdefault((r["file"], r["sheet"], r["row"]), {}).setdefault(r["field"] or "", []).append(r["message_vi"])
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = FIX_SHEET
+    headers = ["Tệp gốc", "Trang tính", "Dòng gốc"] + [field_label(f) for f in fields] + ["Lý do cần sửa"]
+    ws.append(headers)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.fill = _HEADER
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    hidden = wb.create_sheet(HIDDEN_SHEET)
+    hidden.append(["source_id", run["source_id"], "run_id", run_id, "district_code", run["district_code"]])
+    hidden.append(["fixup_row", "file", "sheet", "row", "household_code"] + fields)
+    for i, h in enumerate(held, start=2):
+        values = _cells(h)
+        row_cells = [h["file"], h["sheet"], h["row"]] + [values.get(f) for f in fields] + [h["reason_vi"] or
+                     "Hộ có thành viên khác bị lỗi; giữ nguyên dòng này."]
+        for j, value in enumerate(row_cells, start=1):
+            _put(ws.cell(row=i, column=j), value)
+        problems = bad.get((h["file"], h["sheet"], h["row"]), {})
+        for f, messages in problems.items():
+            if f in fields:
+                cell = ws.cell(row=i, column=4 + fields.index(f))
+                cell.fill = _HIGHLIGHT
+                cell.comment = Comment("\n".join(messages), "MIS Gateway")
+        hidden.append([i, h["file"], h["sheet"], h["row"], h["household_code"]])
+    hidden.sheet_state = "hidden"
+    for col, width in zip("ABC", (28, 18, 9)):
+        ws.column_dimensions[col].width = width
+    ws.freeze_panes = "D2"
+    help_ws = wb.create_sheet(HELP_SHEET, 0)
+    for line in INSTRUCTIONS:
+        help_ws.append([line])
+    help_ws["A1"].font = Font(bold=True, size=14)
+    help_ws.column_dimensions["A"].width = 110
+    wb.active = 1
+    wb.save(path)
+    return path
+
+
+def _cells(h) -> dict:
+    cells = h["cells"]
+    return json.loads(cells) if isinstance(cells, str) else dict(cells)
+
+
+def _put(cell, value) -> None:
+    """Write a value; text that Excel would run as a formula (=, +, -, @) stays text."""
+    cell.value = value
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        cell.data_type = "s"
+
+
+def summary_table(summaries: list[dict]) -> str:
+    """The plain-text table the CLI and the demo print."""
+    head = ["source", "status", "rows", "hh accepted", "members", "rows rejected", "hh rejected",
+            "new", "changed", "unchanged", "missing"]
+    lines = [head]
+    for s in summaries:
+        rc = s.get("reconcile") or {}
+        lines.append([s["source_id"], s["status"] + (" (dry run)" if s.get("dry_run") else ""),
+                      s["rows_read"], s["households_accepted"], s["members_accepted"], s["rows_rejected"],
+                      s["households_rejected"], rc.get("new", 0), rc.get("changed", 0),
+                      rc.get("unchanged", 0), rc.get("missing", 0)])
+    widths = [max(len(str(r[i])) for r in lines) for i in range(len(head))]
+    out = ["  ".join(str(v).rjust(w) if isinstance(v, int) else str(v).ljust(w) for v, w in zip(r, widths))
+           for r in lines]
+    out.insert(1, "  ".join("-" * w for w in widths))
+    for s in summaries:
+        if s.get("error"):
+            out.append(f"! {s['source_id']}: {s['error']}")
+        elif s.get("fixup_workbook"):
+            out.append(f"  {s['source_id']}: fix-up workbook {s['fixup_workbook']}")
+    return "\n".join(out)
