@@ -68,6 +68,9 @@ def read_sheets(path: Path) -> Iterator[RawSheet]:
 
 
 def _cell(value):
+    # Excel stores every number as a float; a whole number is written back as an int (2025, not 2025.0).
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return int(value)
     if isinstance(value, str):
         return value if value.strip() else None
     if isinstance(value, dt.datetime):

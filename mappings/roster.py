@@ -149,7 +149,8 @@ def translate(frame: pd.DataFrame, mapping: Mapping, units: pd.DataFrame,
     out["poverty_category"] = codelists.to_codes(text["poverty_category"], "poverty_category")
     out["assessment_year"] = pd.to_numeric(text["assessment_year"].str.replace(r"\.0$", "", regex=True),
                                            errors="coerce").astype("Int64")
-    income = text["income_per_capita"].str.replace(r"[.,\s]|đ|VND|vnd", "", regex=True)
+    income = text["income_per_capita"].str.replace(r"\.0$", "", regex=True) \
+        .str.replace(r"[.,\s]|đ|VND|vnd|đồng", "", regex=True)
     out["income_per_capita"] = pd.to_numeric(income, errors="coerce").round().astype("Int64")
     out["member_count"] = pd.to_numeric(text["member_count"], errors="coerce").astype("Int64")
     out["approval_decision_no"] = text["approval_decision_no"]
@@ -176,10 +177,14 @@ def _place_communes(out: pd.DataFrame, text: pd.DataFrame, units: pd.DataFrame, 
     ambiguous = name_index.groupby("key")["code"].transform("nunique") > 1
     name_map = dict(zip(name_index.loc[~ambiguous, "key"], name_index.loc[~ambiguous, "code"]))
 
+    def by_name_of(names: pd.Series) -> pd.Series:
+        keys = fold_series(names.astype("string"))
+        lookup = {k: name_map.get(k) or name_map.get(_strip_prefix(k)) for k in keys.dropna().unique()}
+        return keys.map(lookup)
+
     code = text["commune_code"].str.replace(r"\.0$", "", regex=True).str.zfill(5)
-    by_name = fold_series(text["commune"]).map(lambda k: name_map.get(k) or name_map.get(_strip_prefix(k)))
-    sheet_key = fold_series(out["source_sheet"].astype("string"))
-    by_sheet = sheet_key.map(lambda k: name_map.get(k) or name_map.get(_strip_prefix(k)))
+    by_name = by_name_of(text["commune"])
+    by_sheet = by_name_of(out["source_sheet"])
     resolved = code.where(code.notna(), by_name).where(code.notna() | text["commune"].notna(), by_sheet)
     written = text["commune_code"].fillna(text["commune"]).fillna(out["source_sheet"].astype("string"))
     known = resolved.isin(by_code.index)

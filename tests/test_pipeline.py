@@ -1,0 +1,178 @@
+"""The whole path on real PostgreSQL: read, map, validate, reconcile, load, report; and its failures."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import load_workbook
+
+from rosters import GOOD_ROWS, write_config, write_roster
+
+CENTRAL_TABLES = ["household", "member", "poverty_assessment", "beneficiary"]
+
+
+def dump_checksum(url: str) -> dict[str, str]:
+    """md5 of each central table dumped in a fixed order."""
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        out = {t: conn.execute(sa.text(
+            f"SELECT coalesce(md5(string_agg(x::text, E'\\n' ORDER BY x::text)), '') FROM mis.{t} x")).scalar()
+            for t in CENTRAL_TABLES}
+    engine.dispose()
+    return out
+
+
+def misgw(*args, env_url: str, check: bool = False) -> subprocess.CompletedProcess:
+    import os
+
+    env = dict(os.environ, MISGW_DATABASE_URL=env_url)
+    return subprocess.run([sys.executable, "-m", "misgw.cli", *args], capture_output=True, text=True,
+                          env=env, check=check, timeout=300)
+
+
+@pytest.fixture
+def mis_db(fresh_db, units_db):
+    """A fresh MIS with the GSO unit tables copied from the session's units database."""
+    src = sa.create_engine(units_db)
+    dst = sa.create_engine(fresh_db)
+    with src.connect() as a, dst.begin() as b:
+        for table in ["province_pre2025", "district_pre2025", "commune_pre2025", "province", "commune",
+                      "commune_crosswalk"]:
+            rows = a.execute(sa.text(f"SELECT * FROM mis.{table}")).mappings().all()
+            if rows:
+                cols = list(rows[0].keys())
+                b.execute(sa.text(f"INSERT INTO mis.{table} ({', '.join(cols)}) VALUES "
+                                  f"({', '.join(':' + c for c in cols)})"), [dict(r) for r in rows])
+    src.dispose()
+    dst.dispose()
+    return fresh_db
+
+
+def bad_rows():
+    rows = [list(r) for r in GOOD_ROWS]
+    rows[2][4] = "31/02/2005"          # household 0001: a member's impossible birth date
+    rows[4][3] = "Không rõ"            # household 0002: unknown sex
+    return rows
+
+
+def test_sync_loads_a_roster_and_a_rerun_changes_nothing(tmp_path, mis_db):
+    write_roster(tmp_path / "d" / "phong-dien.xlsx")
+    cfg = write_config(tmp_path / "misgw.yaml", [
+        {"id": "pd", "kind": "spreadsheet", "path": "d", "mapping": "auto", "district_code": "926"}])
+    first = misgw("sync", "--config", str(cfg), "--json", env_url=mis_db)
+    assert first.returncode == 0, first.stderr
+    [s1] = json.loads(first.stdout)
+    assert s1["status"] == "success"
+    assert (s1["rows_read"], s1["households_accepted"], s1["members_accepted"]) == (5, 2, 5)
+    assert s1["rows_rejected"] == 0 and s1["households_rejected"] == 0
+    assert s1["reconcile"]["new"] == 2
+    before = dump_checksum(mis_db)
+
+    engine = sa.create_engine(mis_db)
+    with engine.connect() as conn:
+        hh = conn.execute(sa.text("SELECT household_code, commune_code_pre2025, commune_code, head_name, member_count, "
+                                  "source_file, source_sheet, source_row FROM mis.household ORDER BY 1")).all()
+        dung = conn.execute(sa.text("SELECT full_name, id_number, id_kind, birth_date, birth_year, ethnicity_code "
+                                    "FROM mis.member WHERE full_name LIKE 'Lê Thị%'")).one()
+        cuong = conn.execute(sa.text("SELECT birth_date, birth_year FROM mis.member "
+                                     "WHERE full_name = 'Nguyễn Văn Cường'")).one()
+        pa = conn.execute(sa.text("SELECT poverty_category, income_per_capita, assessment_year "
+                                  "FROM mis.poverty_assessment ORDER BY 1")).all()
+    engine.dispose()
+    assert hh[0][:3] == ("31300-0001", "31300", hh[0][2]) and hh[0][2] is not None
+    assert hh[0][3] == "Nguyễn Văn An" and hh[0][4] == 3
+    assert hh[0][5:] == ("phong-dien.xlsx", "Xã Nhơn Ái", 5)
+    # All capitals title-cased; the ID typed as a number got its leading zero back; Khơ me is code 05.
+    assert dung == ("Lê Thị Dung", "092150011111", "cccd", dung[3], 1950, "05")
+    assert cuong == (None, 2005)            # a year alone stays a year
+    assert sorted(p[0] for p in pa) == ["near_poor", "poor"]
+
+    second = misgw("sync", "--config", str(cfg), "--json", env_url=mis_db)
+    [s2] = json.loads(second.stdout)
+    assert s2["reconcile"] == {"new": 0, "changed": 0, "unchanged": 2, "missing": 0}
+    assert dump_checksum(mis_db) == before
+
+
+def test_invalid_member_holds_the_household_back_whole(tmp_path, mis_db):
+    write_roster(tmp_path / "d" / "x.xlsx", rows=bad_rows())
+    cfg = write_config(tmp_path / "misgw.yaml", [
+        {"id": "pd", "kind": "spreadsheet", "path": "d", "district_code": "926"}])
+    out = misgw("sync", "--config", str(cfg), "--json", env_url=mis_db)
+    [s] = json.loads(out.stdout)
+    assert s["households_rejected"] == 2 and s["households_accepted"] == 0 and s["rows_rejected"] == 2
+    engine = sa.create_engine(mis_db)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM mis.member")).scalar() == 0
+    engine.dispose()
+    listed = json.loads(misgw("rejects", "list", "--source", "pd", "--json", env_url=mis_db).stdout)
+    assert {(r["row"], r["rule"]) for r in listed} == {(7, "format.birth_date"), (9, "codelist.sex")}
+    rec = next(r for r in listed if r["rule"] == "codelist.sex")
+    assert rec["file"] == "x.xlsx" and rec["sheet"] == "Xã Nhơn Ái" and rec["household_code"] == "31300-0002"
+    assert "Không rõ" in rec["message_vi"] and "Nam" in rec["message_vi"] and rec["status"] == "open"
+    # The fix-up workbook: Vietnamese, offending cells commented, hidden sheet naming source and run.
+    wb = load_workbook(s["fixup_workbook"])
+    assert wb.sheetnames[0] == "Hướng dẫn" and "Cần sửa" in wb.sheetnames
+    assert wb["_misgw"].sheet_state == "hidden" and wb["_misgw"]["B1"].value == "pd"
+    ws = wb["Cần sửa"]
+    headers = [c.value for c in ws[1]]
+    sex_col = headers.index("Giới tính") + 1
+    commented = [ws.cell(row=r, column=sex_col) for r in range(2, ws.max_row + 1)
+                 if ws.cell(row=r, column=sex_col).comment]
+    assert [c.value for c in commented] == ["Không rõ"]
+    assert ws.max_row == 1 + 5            # every row of both held-back households
+
+
+def test_dry_run_writes_nothing_to_the_central_tables(tmp_path, mis_db):
+    write_roster(tmp_path / "d" / "x.xlsx")
+    cfg = write_config(tmp_path / "misgw.yaml", [{"id": "pd", "kind": "spreadsheet", "path": "d", "district_code": "926"}])
+    before = dump_checksum(mis_db)
+    out = misgw("sync", "--config", str(cfg), "--dry-run", "--json", env_url=mis_db)
+    [s] = json.loads(out.stdout)
+    assert s["status"] == "success" and s["dry_run"] and s["reconcile"]["new"] == 2
+    assert dump_checksum(mis_db) == before
+
+
+def test_bad_sources_fail_alone_with_one_sentence(tmp_path, mis_db):
+    write_roster(tmp_path / "good" / "x.xlsx")
+    (tmp_path / "notxl").mkdir()
+    (tmp_path / "notxl" / "ds.xlsx").write_text("<html><body>not a workbook</body></html>")
+    cfg = write_config(tmp_path / "misgw.yaml", [
+        {"id": "missing", "kind": "spreadsheet", "path": "nowhere", "district_code": "926"},
+        {"id": "notxl", "kind": "spreadsheet", "path": "notxl", "district_code": "926"},
+        {"id": "good", "kind": "spreadsheet", "path": "good", "district_code": "926"}])
+    out = misgw("sync", "--config", str(cfg), "--json", env_url=mis_db)
+    assert out.returncode == 1
+    assert "Traceback" not in out.stderr
+    by_id = {s["source_id"]: s for s in json.loads(out.stdout)}
+    assert by_id["good"]["status"] == "success" and by_id["good"]["households_accepted"] == 2
+    assert by_id["missing"]["status"] == "failed" and "nowhere" in by_id["missing"]["error"]
+    assert by_id["notxl"]["status"] == "failed" and "ds.xlsx" in by_id["notxl"]["error"]
+    for s in (by_id["missing"], by_id["notxl"]):
+        assert "\n" not in s["error"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("province_code: 92\nsources: []\n", "'sources' must be a non-empty list"),
+    ("province_code: 92\nsources:\n  - {id: a, kind: ftp, path: x}\n", "'kind' must be one of"),
+    ("province_code: [\n", "not valid YAML at line"),
+    ("sources:\n  - {id: a, kind: spreadsheet, path: x}\n", "'province_code' must be a 2-digit code"),
+])
+def test_malformed_config_is_one_sentence(tmp_path, mis_db, text, expected):
+    cfg = tmp_path / "misgw.yaml"
+    cfg.write_text(text)
+    out = misgw("sync", "--config", str(cfg), env_url=mis_db)
+    assert out.returncode == 2
+    assert expected in out.stderr and str(cfg) in out.stderr
+    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_database_that_does_not_answer(tmp_path):
+    write_roster(tmp_path / "d" / "x.xlsx")
+    cfg = write_config(tmp_path / "misgw.yaml", [{"id": "pd", "kind": "spreadsheet", "path": "d"}])
+    out = misgw("sync", "--config", str(cfg), env_url="postgresql://mis:s3cret@127.0.0.1:1/mis")
+    assert out.returncode == 2
+    assert "does not answer" in out.stderr and "127.0.0.1:1" in out.stderr
+    assert "s3cret" not in out.stderr and "Traceback" not in out.stderr
