@@ -72,9 +72,11 @@ def normalise_ids(values: pd.Series, was_number: pd.Series) -> pd.DataFrame:
     compact = text.str.replace(r"[\s.\-]", "", regex=True)
     scientific = text.str.fullmatch(r"\d(?:[.,]\d+)?[eE]\+?\d+", na=False)
     digits = compact.where(compact.str.fullmatch(r"\d+", na=False))
-    eleven = digits.str.len() == 11
-    eight = (digits.str.len() == 8) & was_number.fillna(False)
-    fixed = digits.mask(eleven | eight, "0" + digits)
+    # A number cell drops every leading zero: a CCCD of a person born in Hà Nội (001...) shows 10 digits.
+    number = was_number.fillna(False).astype(bool)
+    eleven = (digits.str.len() == 11) | (number & (digits.str.len() == 10))
+    eight = number & digits.str.len().isin([7, 8])
+    fixed = digits.mask(eleven, digits.str.zfill(12)).mask(eight, digits.str.zfill(9))
     ok_len = fixed.str.len().isin([9, 12])
     out = pd.DataFrame(index=values.index)
     out["id_number"] = fixed.where(ok_len.fillna(False), text)

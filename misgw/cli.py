@@ -16,10 +16,9 @@ DEFAULT_REFERENCE = ROOT.parent / "shared" / "reference" / "admin-units"
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if getattr(args, "json", False) else logging.INFO,
-                        format="%(message)s", stream=sys.stderr)
-    for noisy in ("great_expectations", "py.warnings"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
+    # Our own progress lines go to stderr; libraries speak only when something is wrong.
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("misgw").setLevel(logging.WARNING if getattr(args, "json", False) else logging.INFO)
     from mis.db import DatabaseUnavailable
 
     try:

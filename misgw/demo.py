@@ -43,8 +43,8 @@ def run(demo_dir: Path, pre2025: Path, crosswalk: Path, as_json: bool = False) -
         else:
             print(f"Rejected rows differ from the truth file: missed {check['missed'][:10]}, "
                   f"unexpected {check['unexpected'][:10]}.")
-        print("See the open rejects with: misgw rejects list --config "
-              f"{config}  (or open the fix-up workbooks above in Excel).")
+        print("Open the fix-up workbooks above in Excel, or list the open rejects with "
+              "`.venv/bin/misgw rejects list` (same database).")
     ok = check["match"] and all(s["status"] == "success" for s in summaries)
     return 0 if ok else 1
 

@@ -46,6 +46,12 @@ def test_id_stored_as_number_gets_its_zero_back_only_from_a_number_cell():
     assert pd.isna(out.loc[5, "id_number"])
 
 
+def test_hanoi_cccd_stored_as_number_loses_two_zeros_and_gets_both_back():
+    out = normalise_ids(pd.Series([1085012345, "1085012345"], dtype=object), pd.Series([True, False]))
+    assert out.loc[0, "id_number"] == "001085012345" and out.loc[0, "candidate"]
+    assert out.loc[1, "problem"] == "format"      # typed as text: nothing to prove the zeros
+
+
 def test_fold_ignores_accents_case_spacing_punctuation():
     assert fold("Họ và tên") == fold("HỌ VÀ TÊN") == fold("Ho va ten") == "hovaten"
     assert fold("Họ tên") == fold("HoTen") == "hoten"
