@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -96,13 +97,25 @@ def _read_csv(path: Path) -> list[list]:
                 continue
     if text is None:
         raise SourceFileError(f"{path.name}: unknown text encoding (expected UTF-8, UTF-16 or Windows-1258).")
-    sample = text[:20000]
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-        delimiter = dialect.delimiter
-    except csv.Error:
-        delimiter = ","
+    text = unicodedata.normalize("NFC", text)  # Windows-1258 text arrives with separate tone marks
+    delimiter = _delimiter(text)
     return [[c if c.strip() else None for c in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+
+
+def _delimiter(text: str) -> str:
+    """The separator most lines agree on: title rows above the table have none, so the usual sniffers fail."""
+    lines = [ln for ln in text.splitlines()[:200] if ln.strip()]
+    best, best_score = ",", -1
+    for sep in (",", ";", "\t"):
+        counts = [ln.count(sep) for ln in lines]
+        nonzero = [c for c in counts if c]
+        if not nonzero:
+            continue
+        mode = max(set(nonzero), key=nonzero.count)
+        score = sum(1 for c in counts if c == mode) * mode
+        if score > best_score:
+            best, best_score = sep, score
+    return best
 
 
 def _short(exc: Exception) -> str:

@@ -1,0 +1,61 @@
+"""The new user's path: the embedded PostgreSQL when no server is configured, and the demo end to end."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from conftest import CROSSWALK_CSV, PRE2025_CSV
+
+
+def _run(args, env, timeout=900):
+    return subprocess.run([sys.executable, "-m", "misgw.cli", *args], capture_output=True, text=True,
+                          env=env, timeout=timeout)
+
+
+@pytest.mark.slow
+def test_embedded_postgres_when_no_database_is_configured(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "MISGW_DATABASE_URL"}
+    env["MISGW_EMBEDDED_PG_DIR"] = str(tmp_path / "pgdata")
+    out = _run(["db", "upgrade"], env)
+    assert out.returncode == 0, out.stderr
+    assert "MIS schema up to date (0001_initial" in out.stdout
+    assert (tmp_path / "pgdata" / "PG_VERSION").is_file()
+    again = _run(["db", "upgrade"], env)         # the second process finds the same server and data
+    assert again.returncode == 0 and "no new migrations" in again.stdout, again.stderr
+    import pgserver
+
+    server = pgserver.get_server(str(tmp_path / "pgdata"), cleanup_mode="stop")
+    engine = sa.create_engine(server.get_uri().replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM public.misgw_schema_version")).scalar() == 1
+    engine.dispose()
+    server.cleanup()
+
+
+@pytest.mark.slow
+def test_demo_rejects_exactly_the_truth_files_rows(tmp_path, fresh_db):
+    env = dict(os.environ, MISGW_DATABASE_URL=fresh_db)
+    out = _run(["demo", "--dir", str(tmp_path / "demo"), "--pre2025", str(PRE2025_CSV),
+                "--crosswalk", str(CROSSWALK_CSV), "--json"], env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout)
+    check = result["truth_check"]
+    assert check["match"] and check["expected"] == check["found"] > 0
+    runs = result["runs"]
+    assert {r["source_id"] for r in runs} == {"cantho-phong-dien", "cantho-co-do", "cantho-ninh-kieu"}
+    for r in runs:
+        assert r["status"] == "success" and r["rows_rejected"] > 0
+        assert Path(r["fixup_workbook"]).is_file()
+        assert r["source_id"] in Path(r["fixup_workbook"]).name
+    # A second demo run reuses the generated province: every household unchanged.
+    again = json.loads(_run(["demo", "--dir", str(tmp_path / "demo"), "--pre2025", str(PRE2025_CSV),
+                             "--crosswalk", str(CROSSWALK_CSV), "--json"], env).stdout)
+    for r in again["runs"]:
+        assert r["reconcile"]["new"] == 0 and r["reconcile"]["changed"] == 0
+        assert r["reconcile"]["unchanged"] == r["households_accepted"]

@@ -1,0 +1,97 @@
+"""Reading each file format as it is, and finding the roster in a sheet."""
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+import xlwt
+
+from connectors.spreadsheet import SourceFileError, discover, read_sheets
+from mappings.roster import map_sheet
+from mappings.vocabulary import load_mapping
+from rosters import HEADER, write_roster
+
+ROW = ["31300-0001", "Nguyễn Văn An", "Chủ hộ", "Nam", "12/03/1975", "Kinh", "092075012345", "Ấp Nhơn Lộc",
+       "Hộ nghèo", "2025", "1200000"]
+
+
+@pytest.mark.parametrize("encoding, sep", [("utf-8-sig", ","), ("utf-8", ";"), ("utf-16", "\t"), ("cp1258", ",")])
+def test_csv_encodings_and_separators(tmp_path, encoding, sep):
+    path = tmp_path / "ds.csv"
+    lines = ["DANH SÁCH HỘ NGHÈO NĂM 2025", sep.join(HEADER), sep.join(["1", *ROW])]
+    path.write_bytes(_encode("\r\n".join(lines), encoding))
+    [sheet] = list(read_sheets(path))
+    assert sheet.rows[1][2] == "Họ và tên"
+    assert sheet.rows[2][2] == "Nguyễn Văn An"
+
+
+def _encode(text: str, encoding: str) -> bytes:
+    """Windows-1258 has no precomposed letters with tone marks: write base letter + combining tone."""
+    if encoding != "cp1258":
+        return text.encode(encoding)
+    out = b""
+    for ch in unicodedata.normalize("NFC", text):
+        try:
+            out += ch.encode("cp1258")
+        except UnicodeEncodeError:
+            d = unicodedata.normalize("NFD", ch)
+            tone = next(c for c in d if c in "\u0300\u0301\u0303\u0309\u0323")
+            out += (unicodedata.normalize("NFC", d.replace(tone, "")) + tone).encode("cp1258")
+    return out
+
+
+def test_xls_is_read_with_excel_row_numbers(tmp_path):
+    book = xlwt.Workbook()
+    ws = book.add_sheet("Xã Nhơn Ái")
+    ws.write(0, 0, "UBND HUYỆN PHONG ĐIỀN")
+    for c, h in enumerate(HEADER):
+        ws.write(2, c, h)
+    for c, v in enumerate(["1", *ROW]):
+        ws.write(3, c, v)
+    path = tmp_path / "old.xls"
+    book.save(str(path))
+    [sheet] = list(read_sheets(path))
+    assert sheet.sheet == "Xã Nhơn Ái"
+    frame, report = map_sheet(path.name, sheet.sheet, sheet.rows, load_mapping(None))
+    assert report.header_row == 3
+    assert list(frame["source_row"]) == [4]
+    assert frame.loc[0, "full_name"] == "Nguyễn Văn An"
+
+
+def test_header_under_title_rows_and_non_data_rows_skipped(tmp_path):
+    path = write_roster(tmp_path / "x.xlsx")
+    [sheet] = list(read_sheets(path))
+    frame, report = map_sheet(path.name, sheet.sheet, sheet.rows, load_mapping(None))
+    assert report.roster and report.header_row == 4
+    assert list(frame["source_row"]) == [5, 6, 7, 8, 9]
+    assert report.columns["Họ và tên"] == "full_name (vocabulary)"
+    assert report.skipped_rows["footer"] == [11]
+
+
+def test_sheet_without_a_roster_is_ignored_and_says_why(tmp_path):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.append(["Hướng dẫn: điền danh sách vào trang bên cạnh"])
+    wb.save(tmp_path / "help.xlsx")
+    [sheet] = list(read_sheets(tmp_path / "help.xlsx"))
+    frame, report = map_sheet("help.xlsx", sheet.sheet, sheet.rows, load_mapping(None))
+    assert frame is None and not report.roster and "no header row" in report.reason
+
+
+def test_files_that_are_not_spreadsheets_name_the_file(tmp_path):
+    bad = tmp_path / "ds.xlsx"
+    bad.write_bytes(b"PK\x03\x04 this is not a zip")
+    with pytest.raises(SourceFileError, match="ds.xlsx"):
+        list(read_sheets(bad))
+    with pytest.raises(SourceFileError, match="not a spreadsheet"):
+        list(read_sheets(tmp_path / "notes.txt"))
+    with pytest.raises(SourceFileError, match="not found"):
+        discover(tmp_path / "nowhere")
+
+
+def test_discover_skips_excel_lock_files(tmp_path):
+    write_roster(tmp_path / "a.xlsx")
+    (tmp_path / "~$a.xlsx").write_bytes(b"lock")
+    (tmp_path / "readme.txt").write_text("x")
+    assert [p.name for p in discover(tmp_path)] == ["a.xlsx"]
