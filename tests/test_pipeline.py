@@ -176,3 +176,57 @@ def test_database_that_does_not_answer(tmp_path):
     assert out.returncode == 2
     assert "does not answer" in out.stderr and "127.0.0.1:1" in out.stderr
     assert "s3cret" not in out.stderr and "Traceback" not in out.stderr
+
+
+def test_changed_household_is_classified_with_its_fields(tmp_path, mis_db):
+    write_roster(tmp_path / "d" / "x.xlsx")
+    cfg = write_config(tmp_path / "misgw.yaml", [{"id": "pd", "kind": "spreadsheet", "path": "d", "district_code": "926"}])
+    misgw("sync", "--config", str(cfg), env_url=mis_db, check=True)
+    rows = [list(r) for r in GOOD_ROWS]
+    for r in rows[3:]:
+        r[8] = "Hộ nghèo"                 # household 0002 moves from near-poor to poor
+    rows[1][7] = "Ấp Nhơn Lộc 2"          # household 0001: the address on a member row only
+    write_roster(tmp_path / "d" / "x.xlsx", rows=rows)
+    [s] = json.loads(misgw("sync", "--config", str(cfg), "--json", env_url=mis_db).stdout)
+    assert s["reconcile"] == {"new": 0, "changed": 1, "unchanged": 1, "missing": 0}
+    engine = sa.create_engine(mis_db)
+    with engine.connect() as conn:
+        cat = conn.execute(sa.text("SELECT p.poverty_category, p.updated_run_id = :r FROM mis.poverty_assessment p "
+                                   "JOIN mis.household h USING (household_id) WHERE h.household_code = '31300-0002'"),
+                           {"r": s["run_id"]}).one()
+        fields = conn.execute(sa.text("SELECT reconcile->'changed_fields' FROM mis.sync_run WHERE run_id = :r"),
+                              {"r": s["run_id"]}).scalar()
+    engine.dispose()
+    assert cat == ("poor", True)
+    assert fields == {"poverty_category": 1}
+
+
+def test_missing_household_is_flagged_never_deleted(tmp_path, mis_db):
+    write_roster(tmp_path / "d" / "x.xlsx")
+    cfg = write_config(tmp_path / "misgw.yaml", [{"id": "pd", "kind": "spreadsheet", "path": "d", "district_code": "926"}])
+    misgw("sync", "--config", str(cfg), env_url=mis_db, check=True)
+    write_roster(tmp_path / "d" / "x.xlsx", rows=GOOD_ROWS[:3])
+    [s] = json.loads(misgw("sync", "--config", str(cfg), "--json", env_url=mis_db).stdout)
+    assert s["reconcile"]["missing"] == 1 and s["reconcile"]["unchanged"] == 1
+    engine = sa.create_engine(mis_db)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM mis.household")).scalar() == 2
+    engine.dispose()
+
+
+def test_rejects_export_writes_text_never_formulas(tmp_path, mis_db):
+    path = write_roster(tmp_path / "d" / "x.xlsx")
+    wb = load_workbook(path)
+    cell = wb.active["E6"]                         # a sex value that Excel would run as a formula
+    cell.value, cell.data_type = '=HYPERLINK("http://x")', "s"
+    wb.save(path)
+    cfg = write_config(tmp_path / "misgw.yaml", [{"id": "pd", "kind": "spreadsheet", "path": "d", "district_code": "926"}])
+    misgw("sync", "--config", str(cfg), env_url=mis_db)
+    out_file = tmp_path / "export" / "pd.xlsx"
+    res = misgw("rejects", "export", "--source", "pd", "--out", str(out_file), env_url=mis_db)
+    assert res.returncode == 0, res.stderr
+    ws = load_workbook(out_file)["Cần sửa"]
+    cells = [c for row in ws.iter_rows(min_row=2) for c in row if isinstance(c.value, str) and c.value.startswith("=")]
+    assert cells and all(c.data_type == "s" for c in cells)
+    missing = misgw("rejects", "export", "--source", "nosuch", "--out", str(out_file), env_url=mis_db)
+    assert missing.returncode == 2 and "No completed run of source 'nosuch'" in missing.stderr
