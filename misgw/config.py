@@ -108,11 +108,25 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
             options={k: v for k, v in raw.items() if k not in known},
         ))
     output_dir = (base / str(data.get("output_dir", "out"))).resolve()
-    rules = data.get("rules") or {}
-    if not isinstance(rules, dict):
-        raise ConfigError(f"{path}: 'rules' must be a mapping of rule id to settings.")
+    rules = _check_rules(data.get("rules") or {}, path)
     return Config(path=path, province_code=province, output_dir=output_dir,
                   sources=tuple(sources), rules=rules)
+
+
+def _check_rules(rules, path: Path) -> dict:
+    from expectations.validate import rule_book
+
+    if not isinstance(rules, dict):
+        raise ConfigError(f"{path}: 'rules' must be a mapping of rule id to settings.")
+    known = rule_book()
+    for rule_id, change in rules.items():
+        if rule_id not in known:
+            raise ConfigError(f"{path}: 'rules' names an unknown rule '{rule_id}' (see expectations/rules.yaml).")
+        if not isinstance(change, dict) or set(change) - {"severity", "enabled"}:
+            raise ConfigError(f"{path}: rule '{rule_id}' takes only 'severity' and 'enabled'.")
+        if change.get("severity", "reject") not in ("reject", "warning"):
+            raise ConfigError(f"{path}: rule '{rule_id}': severity must be 'reject' or 'warning'.")
+    return rules
 
 
 def _code(value, width: int, where: str) -> str:

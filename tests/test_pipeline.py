@@ -230,3 +230,24 @@ def test_rejects_export_writes_text_never_formulas(tmp_path, mis_db):
     assert cells and all(c.data_type == "s" for c in cells)
     missing = misgw("rejects", "export", "--source", "nosuch", "--out", str(out_file), env_url=mis_db)
     assert missing.returncode == 2 and "No completed run of source 'nosuch'" in missing.stderr
+
+
+def test_province_turns_a_rule_into_a_reject_without_code(tmp_path, mis_db):
+    rows = [list(r) for r in GOOD_ROWS]
+    rows[4][6] = "361234567"                       # a legacy 9-digit CMND: a warning by default
+    write_roster(tmp_path / "d" / "x.xlsx", rows=rows)
+    sources = [{"id": "pd", "kind": "spreadsheet", "path": "d", "district_code": "926"}]
+    cfg = write_config(tmp_path / "misgw.yaml", sources)
+    [s] = json.loads(misgw("sync", "--config", str(cfg), "--dry-run", "--json", env_url=mis_db).stdout)
+    assert s["households_accepted"] == 2 and s["rows_rejected"] == 0
+    import yaml
+
+    data = yaml.safe_load(cfg.read_text())
+    data["rules"] = {"id.legacy_cmnd": {"severity": "reject"}}
+    cfg.write_text(yaml.safe_dump(data, allow_unicode=True))
+    [s] = json.loads(misgw("sync", "--config", str(cfg), "--dry-run", "--json", env_url=mis_db).stdout)
+    assert s["households_accepted"] == 1 and s["rows_rejected"] == 1
+    data["rules"] = {"id.no_such_rule": {"enabled": False}}
+    cfg.write_text(yaml.safe_dump(data, allow_unicode=True))
+    bad = misgw("sync", "--config", str(cfg), env_url=mis_db)
+    assert bad.returncode == 2 and "unknown rule 'id.no_such_rule'" in bad.stderr
