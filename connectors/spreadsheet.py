@@ -7,7 +7,7 @@ import io
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from misgw.errors import UserError
 
@@ -21,10 +21,21 @@ class SourceFileError(UserError):
 
 @dataclass
 class RawSheet:
-    """One sheet as read: rows[i] is Excel row i + 1; cells are str, int, float, bool, ISO date str or None."""
+    """One sheet as read: (Excel row number, cells) for each non-empty row, streamed once.
+
+    Cells are str, int, float, bool, an ISO date string, or None.
+    """
     file: Path
     sheet: str
-    rows: list[list]
+    rows: Iterable[tuple[int, list]]
+
+    def dense(self) -> list[list]:
+        """All rows as a list where index i is Excel row i + 1 (blank rows are empty lists)."""
+        out: list[list] = []
+        for number, cells in self.rows:
+            out.extend([] for _ in range(number - 1 - len(out)))
+            out.append(cells)
+        return out
 
 
 def discover(path: Path, files: list[str] | None = None) -> list[Path]:
@@ -49,7 +60,7 @@ def read_sheets(path: Path) -> Iterator[RawSheet]:
         raise SourceFileError(f"{path.name}: không phải bảng tính / not a spreadsheet "
                               f"(expected one of {', '.join(sorted(SUFFIXES))}).")
     if suffix == ".csv":
-        yield RawSheet(path, path.stem, _read_csv(path))
+        yield RawSheet(path, path.stem, _numbered(_read_csv(path)))
         return
     from python_calamine import CalamineWorkbook
 
@@ -59,13 +70,25 @@ def read_sheets(path: Path) -> Iterator[RawSheet]:
         raise SourceFileError(f"{path.name}: tệp bị hỏng hoặc không phải bảng tính Excel / "
                               f"the file is damaged or not an Excel workbook ({_short(exc)}).") from None
     for name in workbook.sheet_names:
-        try:
-            sheet = workbook.get_sheet_by_name(name)
-            # skip_empty_area=False keeps row numbers equal to the ones Excel shows.
-            rows = sheet.to_python(skip_empty_area=False)
-        except Exception as exc:
-            raise SourceFileError(f"{path.name}, sheet '{name}': cannot be read ({_short(exc)}).") from None
-        yield RawSheet(path, name, [[_cell(v) for v in row] for row in rows])
+        yield RawSheet(path, name, _calamine_rows(workbook, path, name))
+
+
+def _calamine_rows(workbook, path: Path, name: str) -> Iterator[tuple[int, list]]:
+    try:
+        # skip_empty_area=False keeps row numbers equal to the ones Excel shows.
+        rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+    except Exception as exc:
+        raise SourceFileError(f"{path.name}, sheet '{name}': cannot be read ({_short(exc)}).") from None
+    for number, row in enumerate(rows, start=1):
+        cells = [_cell(v) for v in row]
+        if any(c is not None for c in cells):
+            yield number, cells
+
+
+def _numbered(rows: list[list]) -> Iterator[tuple[int, list]]:
+    for number, cells in enumerate(rows, start=1):
+        if any(c is not None for c in cells):
+            yield number, cells
 
 
 def _cell(value):

@@ -35,6 +35,24 @@ def copy_csv(conn, table: str, columns: list[str], csv_text: str) -> None:
         copy.write(csv_text)
 
 
+def create_table(conn, run_id: str, part: str, columns: dict[str, str]) -> str:
+    name = table_name(run_id, part)
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+    conn.exec_driver_sql(f"CREATE UNLOGGED TABLE {name} ({', '.join(f'{c} {t}' for c, t in columns.items())})")
+    return name
+
+
+def copy_rows(conn, table: str, columns: list[str], rows) -> int:
+    """Stream tuples into a table with COPY; memory stays flat whatever the number of rows."""
+    cursor = conn.connection.driver_connection.cursor()
+    n = 0
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+            n += 1
+    return n
+
+
 def read_frame(conn, run_id: str, part: str) -> pd.DataFrame:
     name = table_name(run_id, part)
     result = conn.exec_driver_sql(f"SELECT * FROM {name}")

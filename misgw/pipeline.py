@@ -55,17 +55,19 @@ def extract(run_id: str) -> dict:
     files = spreadsheet.discover(source.path, run["options"].get("files"))
     if not files:
         raise spreadsheet.SourceFileError(f"Source '{source.id}': no spreadsheet files in {source.path}.")
-    records = []
-    for path in files:
-        for sheet in spreadsheet.read_sheets(path):
-            for i, cells in enumerate(sheet.rows, start=1):
-                if any(c is not None for c in cells):
-                    records.append((path.name, sheet.sheet, i, json.dumps(cells, ensure_ascii=False)))
-    frame = pd.DataFrame(records, columns=["file", "sheet", "row", "cells"])
+
+    def raw_rows():
+        for path in files:
+            for sheet in spreadsheet.read_sheets(path):
+                for number, cells in sheet.rows:
+                    yield path.name, sheet.sheet, number, json.dumps(cells, ensure_ascii=False)
+
     with db.get_engine().begin() as conn:
-        table = staging.write_frame(conn, run_id, "raw", frame)
-    log.info("[%s] extract: %d files, %d non-empty rows", source.id, len(files), len(frame))
-    return {"run_id": run_id, "table": table, "files": [p.name for p in files], "rows": len(frame)}
+        table = staging.create_table(conn, run_id, "raw",
+                                     {"file": "text", "sheet": "text", "row": "integer", "cells": "text"})
+        n = staging.copy_rows(conn, table, ["file", "sheet", "row", "cells"], raw_rows())
+    log.info("[%s] extract: %d files, %d non-empty rows", source.id, len(files), n)
+    return {"run_id": run_id, "table": table, "files": [p.name for p in files], "rows": n}
 
 
 def map_validate(run_id: str) -> dict:

@@ -21,8 +21,9 @@ def test_csv_encodings_and_separators(tmp_path, encoding, sep):
     lines = ["DANH SÁCH HỘ NGHÈO NĂM 2025", sep.join(HEADER), sep.join(["1", *ROW])]
     path.write_bytes(_encode("\r\n".join(lines), encoding))
     [sheet] = list(read_sheets(path))
-    assert sheet.rows[1][2] == "Họ và tên"
-    assert sheet.rows[2][2] == "Nguyễn Văn An"
+    rows = sheet.dense()
+    assert rows[1][2] == "Họ và tên"
+    assert rows[2][2] == "Nguyễn Văn An"
 
 
 def _encode(text: str, encoding: str) -> bytes:
@@ -52,7 +53,7 @@ def test_xls_is_read_with_excel_row_numbers(tmp_path):
     book.save(str(path))
     [sheet] = list(read_sheets(path))
     assert sheet.sheet == "Xã Nhơn Ái"
-    frame, report = map_sheet(path.name, sheet.sheet, sheet.rows, load_mapping(None))
+    frame, report = map_sheet(path.name, sheet.sheet, sheet.dense(), load_mapping(None))
     assert report.header_row == 3
     assert list(frame["source_row"]) == [4]
     assert frame.loc[0, "full_name"] == "Nguyễn Văn An"
@@ -61,7 +62,7 @@ def test_xls_is_read_with_excel_row_numbers(tmp_path):
 def test_header_under_title_rows_and_non_data_rows_skipped(tmp_path):
     path = write_roster(tmp_path / "x.xlsx")
     [sheet] = list(read_sheets(path))
-    frame, report = map_sheet(path.name, sheet.sheet, sheet.rows, load_mapping(None))
+    frame, report = map_sheet(path.name, sheet.sheet, sheet.dense(), load_mapping(None))
     assert report.roster and report.header_row == 4
     assert list(frame["source_row"]) == [5, 6, 7, 8, 9]
     assert report.columns["Họ và tên"] == "full_name (vocabulary)"
@@ -75,7 +76,7 @@ def test_sheet_without_a_roster_is_ignored_and_says_why(tmp_path):
     wb.active.append(["Hướng dẫn: điền danh sách vào trang bên cạnh"])
     wb.save(tmp_path / "help.xlsx")
     [sheet] = list(read_sheets(tmp_path / "help.xlsx"))
-    frame, report = map_sheet("help.xlsx", sheet.sheet, sheet.rows, load_mapping(None))
+    frame, report = map_sheet("help.xlsx", sheet.sheet, sheet.dense(), load_mapping(None))
     assert frame is None and not report.roster and "no header row" in report.reason
 
 
