@@ -45,11 +45,10 @@ def map_sheet(file: str, sheet: str, rows: list[list], mapping: Mapping) -> tupl
         return None, SheetMapping(file, sheet, roster=False,
                                   reason="no header row naming at least 3 roster fields")
     report = SheetMapping(file, sheet, roster=True, header_row=header.row_index + 1)
-    header_row = rows[header.row_index]
     for col, name in header.fields.items():
-        report.columns[str(header_row[col])] = f"{name} ({header.how[col]})"
+        report.columns[header.texts[col]] = f"{name} ({header.how[col]})"
     report.ignored_columns = [str(v) for v in header.ignored.values()] + \
-        [f"{header_row[c]} (duplicate of {n})" for c, n in header.duplicates.items()]
+        [f"{header.texts[c]} (duplicate of {n})" for c, n in header.duplicates.items()]
 
     body = rows[header.row_index + 1:]
     width = max(header.fields) + 1
@@ -68,19 +67,31 @@ def map_sheet(file: str, sheet: str, rows: list[list], mapping: Mapping) -> tupl
     footer_start = folded.str.startswith(_FOOTER)
     after_footer = footer_start.cummax()
     subtotal = folded.isin(_SUBTOTAL) | folded.str.match(r"^(tong)?cong(xa|huyen|so)?\d*$")
+    numbering = pd.Series([_is_column_numbers(r) for r in body], index=frame.index)
     no_key = ~has_key & ~blank
     skip = {"blank": blank & ~after_footer, "footer": after_footer & ~blank,
-            "subtotal": subtotal & ~after_footer, "no name, household code or ID": no_key & ~subtotal & ~after_footer}
+            "column numbers": numbering & ~after_footer,
+            "subtotal": subtotal & ~after_footer & ~numbering,
+            "no name, household code or ID": no_key & ~subtotal & ~after_footer & ~numbering}
     for reason, mask in skip.items():
         rows_skipped = [int(i) for i in frame.index[mask]]
         if rows_skipped:
             report.skipped_rows[reason] = rows_skipped
-    keep = ~(blank | after_footer | subtotal | no_key)
+    keep = ~(blank | after_footer | subtotal | no_key | numbering)
     frame = frame[keep]
     frame.insert(0, "source_row", frame.index.astype("int64"))
     frame.insert(0, "source_sheet", sheet)
     frame.insert(0, "source_file", file)
     return frame.reset_index(drop=True), report
+
+
+def _is_column_numbers(row: list) -> bool:
+    """The row of column numbers templates put under the header: 1 2 3 ... or (1) (2) (3) ..."""
+    values = [str(v).strip().strip("()") for v in row if v is not None and str(v).strip()]
+    if len(values) < 3 or not all(v.isdigit() for v in values):
+        return False
+    numbers = [int(v) for v in values]
+    return numbers == list(range(numbers[0], numbers[0] + len(numbers)))
 
 
 def _first_text(row: list):

@@ -83,35 +83,55 @@ def load_mapping(path: Path | None) -> Mapping:
 
 @dataclass
 class Header:
-    row_index: int                   # 0-based index into the sheet's rows
+    row_index: int                   # 0-based index of the (last) header row
     fields: dict[int, str]           # column index -> field
     how: dict[int, str]              # column index -> vocabulary | yaml
     ignored: dict[int, str]          # column index -> header text not mapped
     duplicates: dict[int, str]       # column index -> field already taken by an earlier column
+    texts: dict[int, str] = field(default_factory=dict)   # column index -> header as written
+    rows: int = 1                    # 2 for a two-row merged header
 
 
 def locate_header(rows: list[list], mapping: Mapping) -> Header | None:
-    """The row under the title rows whose cells name the most fields; None when the sheet holds no roster."""
-    candidates = range(len(rows)) if mapping.header_row is None else [mapping.header_row - 1]
-    best: Header | None = None
+    """The header under the title rows that names the most fields; None when the sheet holds no roster.
+
+    A two-row header ("Thông tin chủ hộ" merged over "Họ và tên | Ngày sinh | Giới tính", with
+    "STT" and "Mã hộ" merged down) is read as one: each column's label is the lower cell when it
+    has one, else the cell above.
+    """
+    if mapping.header_row is not None:
+        candidates = [mapping.header_row - 1]
+    else:
+        candidates = range(min(len(rows), HEADER_SCAN_ROWS))
+    options: list[Header] = []
     for i in candidates:
-        if i >= min(len(rows), HEADER_SCAN_ROWS if mapping.header_row is None else len(rows)):
+        if i >= len(rows):
             break
-        header = _read_header(rows[i], i, mapping)
-        if best is None or len(header.fields) > len(best.fields):
-            best = header
+        options.append(_read_header(list(enumerate(rows[i])), i, 1, mapping))
+        if i + 1 < len(rows) and mapping.header_row is None:
+            options.append(_read_header(_two_rows(rows[i], rows[i + 1]), i + 1, 2, mapping))
+    # Most fields wins; on a tie a one-row header beats a two-row one, and the earlier row wins.
+    best = max(options, key=lambda h: (len(h.fields), -h.rows, -h.row_index), default=None)
     if best is None or len(set(best.fields.values())) < MIN_HEADER_FIELDS:
         return None
     return best
 
 
-def _read_header(row: list, index: int, mapping: Mapping) -> Header:
-    fields, how, ignored, dupes = {}, {}, {}, {}
+def _two_rows(top: list, bottom: list) -> list[tuple[int, str]]:
+    width = max(len(top), len(bottom))
+    top = top + [None] * (width - len(top))
+    bottom = bottom + [None] * (width - len(bottom))
+    return [(c, bottom[c] if clean(bottom[c]) is not None else top[c]) for c in range(width)]
+
+
+def _read_header(cells: list[tuple[int, object]], index: int, n_rows: int, mapping: Mapping) -> Header:
+    fields, how, ignored, dupes, texts = {}, {}, {}, {}, {}
     taken: set[str] = set()
-    for col, cell in enumerate(row):
+    for col, cell in cells:
         text = clean(cell)
         if text is None:
             continue
+        texts[col] = text
         name, origin = mapping.field_for(text)
         if name is None:
             ignored[col] = text
@@ -121,4 +141,4 @@ def _read_header(row: list, index: int, mapping: Mapping) -> Header:
             taken.add(name)
             fields[col] = name
             how[col] = origin
-    return Header(index, fields, how, ignored, dupes)
+    return Header(index, fields, how, ignored, dupes, texts, n_rows)

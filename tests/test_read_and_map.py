@@ -96,3 +96,40 @@ def test_discover_skips_excel_lock_files(tmp_path):
     (tmp_path / "~$a.xlsx").write_bytes(b"lock")
     (tmp_path / "readme.txt").write_text("x")
     assert [p.name for p in discover(tmp_path)] == ["a.xlsx"]
+
+
+def _sheet_rows(path):
+    [sheet] = list(read_sheets(path))
+    return sheet.sheet, sheet.dense()
+
+
+def test_two_row_merged_header_with_column_numbers(tmp_path):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["DANH SÁCH HỘ NGHÈO NĂM 2025"])
+    ws.append(["STT", "Mã hộ", "Thông tin chủ hộ", None, None, "Dân tộc", "Phân loại hộ"])
+    ws.append([None, None, "Họ và tên", "Ngày sinh", "Giới tính", None, None])
+    ws.merge_cells("C2:E2")
+    ws.merge_cells("A2:A3")
+    ws.merge_cells("B2:B3")
+    ws.append(["(1)", "(2)", "(3)", "(4)", "(5)", "(6)", "(7)"])
+    ws.append([1, "H01", "Trần Văn Bốn", "1960", "Nam", "Kinh", "Hộ nghèo"])
+    wb.save(tmp_path / "two.xlsx")
+    name, rows = _sheet_rows(tmp_path / "two.xlsx")
+    frame, report = map_sheet("two.xlsx", name, rows, load_mapping(None))
+    assert report.header_row == 3
+    assert set(report.columns.values()) >= {"household_code (vocabulary)", "full_name (vocabulary)",
+                                            "birth_date (vocabulary)", "sex (vocabulary)",
+                                            "ethnicity (vocabulary)", "poverty_category (vocabulary)"}
+    assert report.skipped_rows == {"column numbers": [4]}
+    assert list(frame["source_row"]) == [5]
+    assert frame.loc[0, "full_name"] == "Trần Văn Bốn" and frame.loc[0, "household_code"] == "H01"
+
+
+def test_single_header_below_a_title_is_not_read_as_two_rows(tmp_path):
+    path = write_roster(tmp_path / "x.xlsx")
+    name, rows = _sheet_rows(path)
+    _, report = map_sheet(path.name, name, rows, load_mapping(None))
+    assert report.header_row == 4 and report.ignored_columns == []
