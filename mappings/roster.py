@@ -128,6 +128,9 @@ def translate(frame: pd.DataFrame, mapping: Mapping, units: pd.DataFrame,
 
     out["full_name"] = name_case(text["full_name"])
     out["relation_code"] = codelists.to_codes(text["relation"], "relation")
+    # One row per household (the head's fields only): no relation column, and no code repeats.
+    if text["relation"].isna().all() and not out["household_code"].dropna().duplicated().any():
+        out["relation_code"] = "01"
     out["sex"] = codelists.to_codes(text["sex"], "sex")
     out["ethnicity_code"] = codelists.to_codes(text["ethnicity"], "ethnicity", mapping.ethnicity_edition)
 

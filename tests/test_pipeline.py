@@ -251,3 +251,18 @@ def test_province_turns_a_rule_into_a_reject_without_code(tmp_path, mis_db):
     cfg.write_text(yaml.safe_dump(data, allow_unicode=True))
     bad = misgw("sync", "--config", str(cfg), env_url=mis_db)
     assert bad.returncode == 2 and "unknown rule 'id.no_such_rule'" in bad.stderr
+
+
+def test_one_row_per_household_layout(tmp_path, mis_db):
+    header = ["STT", "Mã hộ", "Họ và tên chủ hộ", "Giới tính", "Năm sinh", "Dân tộc", "Số CCCD", "Phân loại hộ"]
+    rows = [["31300-0101", "Võ Văn Sáu", "Nam", 1962, "Kinh", "092062000111", "Hộ nghèo"],
+            ["31300-0102", "Đỗ Thị Bảy", "Nữ", 1970, "Kinh", "092170000222", "Hộ cận nghèo"]]
+    write_roster(tmp_path / "d" / "x.xlsx", rows=rows, header=header)
+    cfg = write_config(tmp_path / "misgw.yaml", [{"id": "pd", "kind": "spreadsheet", "path": "d", "district_code": "926"}])
+    [s] = json.loads(misgw("sync", "--config", str(cfg), "--json", env_url=mis_db).stdout)
+    assert s["status"] == "success" and s["households_accepted"] == 2 and s["rows_rejected"] == 0, s
+    engine = sa.create_engine(mis_db)
+    with engine.connect() as conn:
+        heads = conn.execute(sa.text("SELECT relation_code, count(*) FROM mis.member GROUP BY 1")).all()
+    engine.dispose()
+    assert heads == [("01", 2)]
