@@ -20,6 +20,7 @@ _SUBTOTAL = ("cong", "tongcong", "tong", "congxa", "conghuyen")
 _FOOTER = ("nguoilapbieu", "nguoilap", "kyghirohoten", "kyten", "xacnhan", "thutruong", "chutich",
            "tmuybannhandan", "tmubnd", "ngaythang", "canbo", "lanhdao")
 _COMMUNE_PREFIXES = ("xa", "phuong", "thitran")
+REQUIRED_FIELDS = ["household_code", "full_name", "sex", "birth_date"]
 
 
 @dataclass
@@ -33,6 +34,7 @@ class SheetMapping:
     columns: dict[str, str] = field(default_factory=dict)      # header text -> "field (how)"
     ignored_columns: list[str] = field(default_factory=list)
     skipped_rows: dict[str, list[int]] = field(default_factory=dict)   # reason -> Excel rows
+    missing_fields: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items()}
@@ -45,6 +47,16 @@ def map_sheet(file: str, sheet: str, rows: list[list], mapping: Mapping) -> tupl
         return None, SheetMapping(file, sheet, roster=False,
                                   reason="no header row naming at least 3 roster fields")
     report = SheetMapping(file, sheet, roster=True, header_row=header.row_index + 1)
+    missing = [f for f in REQUIRED_FIELDS if f not in header.fields.values()]
+    if missing:
+        # A roster whose headers the vocabulary does not cover: say what is unknown and what is missing.
+        report.roster = False
+        unknown = ", ".join(f"«{t}»" for t in header.ignored.values()) or "none"
+        wanted = ", ".join(f"{f} («{vocabulary()[f]['aliases'][0]}»)" for f in missing)
+        report.reason = (f"header row {header.row_index + 1}: unrecognised headers {unknown}; "
+                         f"fields still missing: {wanted}")
+        report.missing_fields = missing
+        return None, report
     for col, name in header.fields.items():
         report.columns[header.texts[col]] = f"{name} ({header.how[col]})"
     report.ignored_columns = [str(v) for v in header.ignored.values()] + \

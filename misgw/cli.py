@@ -63,6 +63,12 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--out", type=Path, required=True)
     ex.set_defaults(func=cmd_rejects_export)
 
+    mp = sub.add_parser("mapping", help="header mappings").add_subparsers(required=True, metavar="ACTION")
+    sg = mp.add_parser("suggest", help="propose a mapping YAML for a workbook, with a confidence per column")
+    sg.add_argument("file", type=Path)
+    sg.add_argument("--mapping", type=Path, help="start from this mapping YAML instead of the vocabulary alone")
+    sg.set_defaults(func=cmd_mapping_suggest)
+
     de = sub.add_parser("demo", help="generate the demo province (if absent) and sync it")
     de.add_argument("--dir", type=Path, default=Path("var/demo"))
     de.add_argument("--pre2025", type=Path, default=DEFAULT_REFERENCE / "communes-pre-2025.csv")
@@ -146,6 +152,24 @@ def cmd_rejects_export(args) -> int:
         print(f"Nothing to fix: the last run of '{args.source}' ({run_id}) held no household back.")
     else:
         print(f"Fix-up workbook written: {path}")
+    return 0
+
+
+def cmd_mapping_suggest(args) -> int:
+    from connectors.spreadsheet import read_sheets
+    from mappings.suggest import as_yaml, suggest_columns
+    from mappings.vocabulary import load_mapping
+
+    mapping = load_mapping(args.mapping)
+    best = None
+    for sheet in read_sheets(args.file):
+        proposal = suggest_columns(sheet.dense(), mapping)
+        score = sum(c["confidence"] for c in proposal["columns"])
+        if best is None or score > best[0]:
+            best = (score, sheet.sheet, proposal)
+    if best is None:
+        raise UserError(f"{args.file.name}: no sheet to read.")
+    print(as_yaml(args.file.name, best[1], best[2]), end="")
     return 0
 
 

@@ -89,10 +89,12 @@ def map_validate(run_id: str) -> dict:
         reports.append(report.as_dict())
         if mapped is not None and len(mapped):
             frames.append(mapped)
-    if not frames:
-        ignored = "; ".join(f"{r['file']}/{r['sheet']}: {r['reason']}" for r in reports) or "no sheets"
-        raise MappingError(f"Source '{source.id}': no sheet holds a roster ({ignored}). "
-                           "Check the header row, or add a mapping YAML.")
+    uncovered = [r for r in reports if r["missing_fields"]]
+    if uncovered or not frames:
+        problems = "; ".join(f"{r['file']} / {r['sheet']}: {r['reason']}" for r in (uncovered or reports))
+        raise MappingError(f"Source '{source.id}': {'the headers are not recognised' if uncovered else 'no sheet holds a roster'} "
+                           f"({problems or 'no sheets'}). Add the wordings to a mapping YAML; "
+                           f"`misgw mapping suggest FILE` proposes one.")
     frame = pd.concat(frames, ignore_index=True)
     mapped = translate(frame, mapping, placement, source.district_code, config.province_code)
     failures, held = judge(mapped, source.district_code, config.rules)

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from rosters import GOOD_ROWS, write_config, write_roster
+from rosters import GOOD_ROWS, HEADER, write_config, write_roster
 
 CENTRAL_TABLES = ["household", "member", "poverty_assessment", "beneficiary"]
 
@@ -266,3 +266,25 @@ def test_one_row_per_household_layout(tmp_path, mis_db):
         heads = conn.execute(sa.text("SELECT relation_code, count(*) FROM mis.member GROUP BY 1")).all()
     engine.dispose()
     assert heads == [("01", 2)]
+
+
+def test_unrecognised_headers_fail_clearly_and_suggest_fixes_them(tmp_path, mis_db):
+    header = list(HEADER)
+    header[2] = "Ho ten thanh vien ho"        # not in the vocabulary
+    header[5] = "Ngay thang sinh (dd/mm)"     # nor this
+    write_roster(tmp_path / "d" / "x.xlsx", header=header)
+    cfg = write_config(tmp_path / "misgw.yaml", [{"id": "pd", "kind": "spreadsheet", "path": "d", "district_code": "926"}])
+    [s] = json.loads(misgw("sync", "--config", str(cfg), "--json", env_url=mis_db).stdout)
+    assert s["status"] == "failed"
+    assert "«Ho ten thanh vien ho»" in s["error"] and "full_name («Họ và tên»)" in s["error"]
+    assert "birth_date («Ngày sinh»)" in s["error"] and "mapping suggest" in s["error"]
+
+    proposal = misgw("mapping", "suggest", str(tmp_path / "d" / "x.xlsx"), env_url=mis_db)
+    assert proposal.returncode == 0, proposal.stderr
+    assert '"Ho ten thanh vien ho": full_name  # confidence 0.9' in proposal.stdout
+    assert '"Ngay thang sinh (dd/mm)": birth_date' in proposal.stdout
+    (tmp_path / "mapping.yaml").write_text(proposal.stdout, encoding="utf-8")
+    cfg = write_config(tmp_path / "misgw.yaml", [{"id": "pd", "kind": "spreadsheet", "path": "d",
+                                                  "district_code": "926", "mapping": "mapping.yaml"}])
+    [s] = json.loads(misgw("sync", "--config", str(cfg), "--json", env_url=mis_db).stdout)
+    assert s["status"] == "success" and s["households_accepted"] == 2, s
