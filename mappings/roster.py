@@ -31,7 +31,7 @@ class SheetMapping:
     roster: bool
     reason: str | None = None
     header_row: int | None = None
-    columns: dict[str, str] = field(default_factory=dict)      # header text -> "field (how)"
+    columns: list[dict] = field(default_factory=list)          # {column, header, field, how}, in sheet order
     ignored_columns: list[str] = field(default_factory=list)
     skipped_rows: dict[str, list[int]] = field(default_factory=dict)   # reason -> Excel rows
     missing_fields: list[str] = field(default_factory=list)
@@ -57,8 +57,8 @@ def map_sheet(file: str, sheet: str, rows: list[list], mapping: Mapping) -> tupl
                          f"fields still missing: {wanted}")
         report.missing_fields = missing
         return None, report
-    for col, name in header.fields.items():
-        report.columns[header.texts[col]] = f"{name} ({header.how[col]})"
+    report.columns = [{"column": _letter(col), "header": header.texts[col], "field": name, "how": header.how[col]}
+                      for col, name in sorted(header.fields.items())]
     report.ignored_columns = [str(v) for v in header.ignored.values()] + \
         [f"{header.texts[c]} (duplicate of {n})" for c, n in header.duplicates.items()]
 
@@ -95,6 +95,16 @@ def map_sheet(file: str, sheet: str, rows: list[list], mapping: Mapping) -> tupl
     frame.insert(0, "source_sheet", sheet)
     frame.insert(0, "source_file", file)
     return frame.reset_index(drop=True), report
+
+
+def _letter(col: int) -> str:
+    """Excel column letter of a 0-based index: 0 -> A, 27 -> AB."""
+    out = ""
+    col += 1
+    while col:
+        col, rem = divmod(col - 1, 26)
+        out = chr(65 + rem) + out
+    return out
 
 
 def _is_column_numbers(row: list) -> bool:

@@ -58,7 +58,7 @@ def classify(conn, run_id: str, source_id: str, district_code: str | None) -> di
         UNION ALL
         SELECT h.household_code, 'missing', ARRAY[]::text[]
         FROM mis.household h
-        WHERE (h.district_code_pre2025 = %(district)s OR (%(district)s IS NULL AND h.source_id = %(source)s))
+        WHERE (h.district_code_pre2025 = %(district)s::text OR (%(district)s::text IS NULL AND h.source_id = %(source)s::text))
           AND NOT EXISTS (SELECT 1 FROM {members} r WHERE r.household_code = h.household_code)
     """, {"district": district_code, "source": source_id})
     counts = {k: 0 for k in ("new", "changed", "unchanged", "missing")}

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -28,6 +29,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug: one line for the user, the traceback when asked for
+        if os.environ.get("MISGW_DEBUG"):
+            raise
+        print(f"misgw: unexpected error ({type(exc).__name__}): {str(exc).splitlines()[0] if str(exc) else ''} "
+              "(set MISGW_DEBUG=1 to see the traceback)", file=sys.stderr)
+        return 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -62,6 +69,17 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--source", required=True)
     ex.add_argument("--out", type=Path, required=True)
     ex.set_defaults(func=cmd_rejects_export)
+
+    rn = sub.add_parser("runs", help="the run ledger").add_subparsers(required=True, metavar="ACTION")
+    rl = rn.add_parser("list", help="recent runs")
+    rl.add_argument("--source")
+    rl.add_argument("--limit", type=int, default=20)
+    rl.add_argument("--json", action="store_true")
+    rl.set_defaults(func=cmd_runs_list)
+    rs = rn.add_parser("show", help="one run: counts, reconcile, and the mapping report per sheet")
+    rs.add_argument("run_id")
+    rs.add_argument("--json", action="store_true")
+    rs.set_defaults(func=cmd_runs_show)
 
     mp = sub.add_parser("mapping", help="header mappings").add_subparsers(required=True, metavar="ACTION")
     sg = mp.add_parser("suggest", help="propose a mapping YAML for a workbook, with a confidence per column")
@@ -152,6 +170,43 @@ def cmd_rejects_export(args) -> int:
         print(f"Nothing to fix: the last run of '{args.source}' ({run_id}) held no household back.")
     else:
         print(f"Fix-up workbook written: {path}")
+    return 0
+
+
+def cmd_runs_list(args) -> int:
+    import sqlalchemy as sa
+
+    from misgw import pipeline, reports
+
+    with _engine().connect() as conn:
+        runs = conn.execute(sa.text("""
+            SELECT * FROM mis.sync_run WHERE (CAST(:s AS text) IS NULL OR source_id = :s)
+            ORDER BY started_at DESC LIMIT :n"""), {"s": args.source, "n": args.limit}).mappings().all()
+    summaries = [pipeline.summarise(dict(r)) | {"started_at": r["started_at"]} for r in runs]
+    if args.json:
+        print(json.dumps(summaries, ensure_ascii=False, indent=2, default=str))
+    else:
+        print(reports.summary_table(summaries, with_run=True))
+    return 0
+
+
+def cmd_runs_show(args) -> int:
+    from mis import ledger
+    from misgw import pipeline, reports
+
+    with _engine().connect() as conn:
+        try:
+            run = ledger.get_run(conn, args.run_id)
+        except LookupError:
+            raise UserError(f"No run '{args.run_id}': see `misgw runs list`.") from None
+    if args.json:
+        print(json.dumps(pipeline.summarise(run) | {"mapping_report": run["mapping_report"],
+                                                      "changed_fields": (run["reconcile"] or {}).get("changed_fields")},
+                         ensure_ascii=False, indent=2, default=str))
+    else:
+        print(reports.summary_table([pipeline.summarise(run)], with_run=True))
+        print()
+        print(reports.mapping_report_text(run["mapping_report"] or []))
     return 0
 
 

@@ -110,14 +110,14 @@ def _put(cell, value) -> None:
         cell.data_type = "s"
 
 
-def summary_table(summaries: list[dict]) -> str:
+def summary_table(summaries: list[dict], with_run: bool = False) -> str:
     """The plain-text table the CLI and the demo print."""
-    head = ["source", "status", "rows", "hh accepted", "members", "rows rejected", "hh rejected",
+    head = (["run"] if with_run else []) + ["source", "status", "rows", "hh accepted", "members", "rows rejected", "hh rejected",
             "new", "changed", "unchanged", "missing"]
     lines = [head]
     for s in summaries:
         rc = s.get("reconcile") or {}
-        lines.append([s["source_id"], s["status"] + (" (dry run)" if s.get("dry_run") else ""),
+        lines.append(([s["run_id"]] if with_run else []) + [s["source_id"], s["status"] + (" (dry run)" if s.get("dry_run") else ""),
                       s["rows_read"], s["households_accepted"], s["members_accepted"], s["rows_rejected"],
                       s["households_rejected"], rc.get("new", 0), rc.get("changed", 0),
                       rc.get("unchanged", 0), rc.get("missing", 0)])
@@ -130,4 +130,23 @@ def summary_table(summaries: list[dict]) -> str:
             out.append(f"! {s['source_id']}: {s['error']}")
         elif s.get("fixup_workbook"):
             out.append(f"  {s['source_id']}: fix-up workbook {s['fixup_workbook']}")
+    return "\n".join(out)
+
+
+def mapping_report_text(report: list[dict]) -> str:
+    """Per sheet: the header row, each column's field and how it was mapped, what was ignored or skipped."""
+    out = []
+    for sheet in report:
+        out.append(f"{sheet['file']} / {sheet['sheet']}:")
+        if not sheet["roster"]:
+            out.append(f"  not read as a roster: {sheet['reason']}")
+            continue
+        out.append(f"  header row {sheet['header_row']}")
+        for c in sheet["columns"]:
+            out.append(f"    {c['column']:>3}  {c['header']!r:42} -> {c['field']} ({c['how']})")
+        if sheet["ignored_columns"]:
+            out.append("  ignored columns: " + ", ".join(repr(c) for c in sheet["ignored_columns"]))
+        for reason, rows in sheet["skipped_rows"].items():
+            shown = ", ".join(map(str, rows[:15])) + (" ..." if len(rows) > 15 else "")
+            out.append(f"  skipped rows ({reason}): {shown}")
     return "\n".join(out)

@@ -288,3 +288,18 @@ def test_unrecognised_headers_fail_clearly_and_suggest_fixes_them(tmp_path, mis_
                                                   "district_code": "926", "mapping": "mapping.yaml"}])
     [s] = json.loads(misgw("sync", "--config", str(cfg), "--json", env_url=mis_db).stdout)
     assert s["status"] == "success" and s["households_accepted"] == 2, s
+
+
+def test_runs_show_gives_the_mapping_report(tmp_path, mis_db):
+    write_roster(tmp_path / "d" / "x.xlsx")
+    cfg = write_config(tmp_path / "misgw.yaml", [{"id": "pd", "kind": "spreadsheet", "path": "d"}])
+    [s] = json.loads(misgw("sync", "--config", str(cfg), "--json", env_url=mis_db).stdout)
+    shown = json.loads(misgw("runs", "show", s["run_id"], "--json", env_url=mis_db).stdout)
+    [sheet] = shown["mapping_report"]
+    assert sheet["header_row"] == 4 and sheet["skipped_rows"] == {"blank": [10], "footer": [11]}
+    assert [c["field"] for c in sheet["columns"]][:3] == ["row_number", "household_code", "full_name"]
+    text = misgw("runs", "show", s["run_id"], env_url=mis_db).stdout
+    assert "header row 4" in text and "'Họ và tên'" in text and "skipped rows (footer): 11" in text
+    listed = misgw("runs", "list", "--source", "pd", env_url=mis_db).stdout
+    assert s["run_id"] in listed
+    assert misgw("runs", "show", "nope", env_url=mis_db).returncode == 2

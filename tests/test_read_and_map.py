@@ -65,7 +65,7 @@ def test_header_under_title_rows_and_non_data_rows_skipped(tmp_path):
     frame, report = map_sheet(path.name, sheet.sheet, sheet.dense(), load_mapping(None))
     assert report.roster and report.header_row == 4
     assert list(frame["source_row"]) == [5, 6, 7, 8, 9]
-    assert report.columns["Họ và tên"] == "full_name (vocabulary)"
+    assert {"column": "C", "header": "Họ và tên", "field": "full_name", "how": "vocabulary"} in report.columns
     assert report.skipped_rows["footer"] == [11]
 
 
@@ -120,9 +120,8 @@ def test_two_row_merged_header_with_column_numbers(tmp_path):
     name, rows = _sheet_rows(tmp_path / "two.xlsx")
     frame, report = map_sheet("two.xlsx", name, rows, load_mapping(None))
     assert report.header_row == 3
-    assert set(report.columns.values()) >= {"household_code (vocabulary)", "full_name (vocabulary)",
-                                            "birth_date (vocabulary)", "sex (vocabulary)",
-                                            "ethnicity (vocabulary)", "poverty_category (vocabulary)"}
+    assert {c["field"] for c in report.columns} >= {"household_code", "full_name", "birth_date", "sex",
+                                                     "ethnicity", "poverty_category"}
     assert report.skipped_rows == {"column numbers": [4]}
     assert list(frame["source_row"]) == [5]
     assert frame.loc[0, "full_name"] == "Trần Văn Bốn" and frame.loc[0, "household_code"] == "H01"
