@@ -94,7 +94,8 @@ def upgrade(engine: Engine) -> list[str]:
         for version, sql in migrations():
             if version in done:
                 continue
-            conn.exec_driver_sql(sql)
+            # Straight to the driver with no parameters, so '%' in SQL text is just a character.
+            conn.connection.driver_connection.cursor().execute(sql)
             conn.execute(sa.text("INSERT INTO public.misgw_schema_version (version) VALUES (:v)"),
                          {"v": version})
             applied.append(version)

@@ -300,3 +300,13 @@ def test_old_communes_the_crosswalk_does_not_list(units_db):
             "WHERE cardinality(candidates) = 0 GROUP BY 1")).all())
     assert sum(by_province.values()) == 28
     assert "92" not in by_province and "54" not in by_province
+
+
+def test_whole_population_places_a_commune_whose_land_was_split(units_db):
+    """Phường Thụy Khuê (00112): land in part to Ba Đình, its whole population to Tây Hồ (00103)."""
+    rows = {r[0]: (r[1], list(r[2])) for r in db.get_engine(units_db).connect().execute(sa.text(
+        "SELECT commune_code_pre2025, commune_code, candidates FROM mis.commune_placement "
+        "WHERE commune_code_pre2025 IN ('00112', '31178', '01615')"))}
+    assert rows["00112"] == ("00103", ["00004", "00103"])
+    assert rows["31178"] == (None, ["31120", "31168"])       # people went to both: a person decides
+    assert rows["01615"][0] is None                          # "merged whole" into two: contradictory, held
