@@ -126,6 +126,8 @@ def find_failures(frame: pd.DataFrame, district_code: str | None, today: dt.date
     # Administrative units.
     unknown = frame["commune_code_pre2025"].isna()
     add(unknown, "unit.commune", "raw_commune_any")
+    if district_code:
+        add(~unknown & (frame["district_code_pre2025"] != district_code), "unit.commune_district", "raw_commune_any")
     split = ~unknown & frame["commune_code"].isna()
     add(split, "unit.commune_split", "raw_commune_any")
 
@@ -179,9 +181,9 @@ def judge(frame: pd.DataFrame, district_code: str | None, rule_overrides: dict |
     failures["value"] = failures["value"].astype("object").where(~is_id, failures["value"].map(mask_id))
     district_en = f" of district {district_code}" if district_code else ""
     records = rows.to_dict("records")
-    failures["message_vi"] = [_fill(rules[r]["vi"], v, row, district_text)
+    failures["message_vi"] = [_fill(rules[r]["vi"], v, row, district_text, district_code)
                               for r, v, row in zip(failures["rule"], failures["value"], records)]
-    failures["message_en"] = [_fill(rules[r]["en"], v, row, district_en)
+    failures["message_en"] = [_fill(rules[r]["en"], v, row, district_en, district_code)
                               for r, v, row in zip(failures["rule"], failures["value"], records)]
     failures["household_code"] = rows["household_code"].to_numpy()
     bad_households = set(failures.loc[failures["severity"] == "reject", "household_code"].dropna())
@@ -190,10 +192,10 @@ def judge(frame: pd.DataFrame, district_code: str | None, rule_overrides: dict |
     return failures.reset_index(drop=True), held
 
 
-def _fill(template: str, value, row: dict, district: str) -> str:
+def _fill(template: str, value, row: dict, district: str, district_code: str | None = None) -> str:
     blank = value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
-    return template.format(value="" if blank else value,
-                           candidates=(row.get("commune_candidates") or "").replace(",", ", "),
+    return template.format(value="" if blank else value, district_code=district_code,
+                           candidates=row.get("commune_candidates") or "",
                            district=district, birth_year=row.get("birth_year"),
                            household_code=row.get("household_code"), count=row.get("_head_count"))
 

@@ -228,8 +228,10 @@ def _place_communes(out: pd.DataFrame, text: pd.DataFrame, units: pd.DataFrame, 
     out["raw_commune_any"] = written
     out["district_code_pre2025"] = out["commune_code_pre2025"].map(by_code["district_code_pre2025"])
     out["commune_code"] = out["commune_code_pre2025"].map(by_code["commune_code"])
-    out["commune_candidates"] = out["commune_code_pre2025"].map(
-        by_code["candidates"].map(lambda c: ",".join(c) if isinstance(c, (list, tuple, np.ndarray)) else ""))
+    described = {code: ", ".join(f"{n} ({c})" for c, n in zip(cands, names))
+                 for code, cands, names in zip(units["commune_code_pre2025"], units["candidates"],
+                                               units["candidate_names"])}
+    out["commune_candidates"] = out["commune_code_pre2025"].map(described)
 
 
 def _strip_prefix(key: str) -> str:

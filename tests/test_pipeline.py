@@ -303,3 +303,35 @@ def test_runs_show_gives_the_mapping_report(tmp_path, mis_db):
     listed = misgw("runs", "list", "--source", "pd", env_url=mis_db).stdout
     assert s["run_id"] in listed
     assert misgw("runs", "show", "nope", env_url=mis_db).returncode == 2
+
+
+def _commune_roster(tmp_path, folder, communes, column="Xã"):
+    header = ["STT", "Mã hộ", "Họ và tên", "Quan hệ với chủ hộ", "Giới tính", "Năm sinh", column]
+    rows = [[f"{folder}-{i:03d}", f"Người Thứ {chr(65 + i)}", "Chủ hộ", "Nam", 1970, c] for i, c in enumerate(communes)]
+    return write_roster(tmp_path / folder / "x.xlsx", rows=rows, header=header, sheet="Danh sách")
+
+
+def test_communes_by_name_or_code_resolve_to_2025_units_or_are_held(tmp_path, mis_db):
+    # Phong Điền (926): names with or without "Xã", with or without accents, in capitals.
+    _commune_roster(tmp_path, "pd", ["Nhơn Ái", "xa nhon nghia", "XÃ GIAI XUÂN", "Xã Không Có"])
+    # By code, across the province: 31178 Bùi Hữu Nghĩa was split in 2025; 31300 is not in Bình Thủy (918).
+    _commune_roster(tmp_path, "bt", ["31168", "31178", "31300"], column="Mã xã")
+    cfg = write_config(tmp_path / "misgw.yaml", [
+        {"id": "pd", "kind": "spreadsheet", "path": "pd", "district_code": "926"},
+        {"id": "bt", "kind": "spreadsheet", "path": "bt", "district_code": "918"}])
+    runs = {s["source_id"]: s for s in json.loads(misgw("sync", "--config", str(cfg), "--json", env_url=mis_db).stdout)}
+    assert runs["pd"]["households_accepted"] == 3 and runs["bt"]["households_accepted"] == 1
+    engine = sa.create_engine(mis_db)
+    with engine.connect() as conn:
+        placed = dict(conn.execute(sa.text(
+            "SELECT commune_code_pre2025, commune_code FROM mis.household ORDER BY 1")).all())
+    engine.dispose()
+    assert set(placed) == {"31300", "31315", "31303", "31168"}
+    assert all(placed.values())                       # every loaded household has its 2025 commune
+    rejects = {(r["source_id"], r["rule"]): r for r in
+               json.loads(misgw("rejects", "list", "--json", env_url=mis_db).stdout)}
+    assert rejects[("pd", "unit.commune")]["value"] == "Xã Không Có"
+    split = rejects[("bt", "unit.commune_split")]
+    assert "Phường Cái Khế (31120)" in split["message_vi"] and "Phường Bình Thủy (31168)" in split["message_vi"]
+    assert "cán bộ xác định" in split["message_vi"]
+    assert rejects[("bt", "unit.commune_district")]["value"] == "31300"
