@@ -16,7 +16,6 @@ INDICATORS = ["d_employment", "d_dependants", "d_nutrition", "d_health_insurance
               "d_child_school", "d_housing_quality", "d_floor_area", "d_water_source", "d_latrine",
               "d_telecom", "d_information_access", "d_digital_services", "d_domestic_waste"]
 # First cells that mark a subtotal row or the signature block under the table.
-_SUBTOTAL = ("cong", "tongcong", "tong", "congxa", "conghuyen")
 _FOOTER = ("nguoilapbieu", "nguoilap", "kyghirohoten", "kyten", "xacnhan", "thutruong", "chutich",
            "tmuybannhandan", "tmubnd", "ngaythang", "canbo", "lanhdao")
 _COMMUNE_PREFIXES = ("xa", "phuong", "thitran")
@@ -78,7 +77,10 @@ def map_sheet(file: str, sheet: str, rows: list[list], mapping: Mapping) -> tupl
     folded = first_text.fillna("").map(fold)
     footer_start = folded.str.startswith(_FOOTER)
     after_footer = footer_start.cummax()
-    subtotal = folded.isin(_SUBTOTAL) | folded.str.match(r"^(tong)?cong(xa|huyen|so)?\d*$")
+    # "Cộng", "Cộng hộ 1", "Tổng cộng", "Tổng số": a label and counts, never a person's sex or birth date.
+    person_cols = [c for c in ("sex", "birth_date", "id_number") if c in frame]
+    has_person = frame[person_cols].notna().any(axis=1) if person_cols else pd.Series(False, index=frame.index)
+    subtotal = folded.str.match(r"^(tongcong|tongso|cong)") & ~has_person
     numbering = pd.Series([_is_column_numbers(r) for r in body], index=frame.index)
     no_key = ~has_key & ~blank
     skip = {"blank": blank & ~after_footer, "footer": after_footer & ~blank,
