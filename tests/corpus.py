@@ -32,7 +32,7 @@ PEOPLE = [
 CASE_NAMES = ["01_template", *(f"02_dates_{s}" for s in range(6)), "03_wordings", "04_capitals",
               "05_two_row_header", "06_sheet_per_commune", "07_subtotals_footer", "08_code_on_head_only",
               "09_one_row_per_household", "10_ids_as_numbers", "11_old_format", "12_csv_utf8_bom",
-              "13_csv_utf16_tab", "14_csv_cp1258"]
+              "13_csv_utf16_tab", "14_csv_cp1258", "15_ods"]
 HEADER_WORDS = {
     "hh": "Mã hộ", "name": "Họ và tên", "rel": "Quan hệ với chủ hộ", "sex": "Giới tính", "birth": "Ngày sinh",
     "eth": "Dân tộc", "cccd": "Số CCCD", "commune": "Xã",
@@ -210,6 +210,14 @@ def build(out: Path) -> list[Case]:
         path = out / f"{name}.csv"
         path.write_bytes(_encode(buf.getvalue(), encoding))
         cases.append(Case(name, path, {(path.stem, 3 + i): expected_values(p) for i, p in enumerate(PEOPLE)}))
+    # 15. OpenDocument (LibreOffice), written through pandas' odf engine.
+    import pandas as pd
+
+    body = [[v.strftime("%d/%m/%Y") if isinstance(v, (dt.date, dt.datetime)) else v for v in r]
+            for r in _rows(PEOPLE, cols)]
+    frame = pd.DataFrame([["DANH SÁCH HỘ NGHÈO"] + [None] * (len(header) - 1), header] + body)
+    frame.to_excel(out / "15_ods.ods", engine="odf", sheet_name="DS", header=False, index=False)
+    cases.append(Case("15_ods", out / "15_ods.ods", {("DS", 3 + i): expected_values(p) for i, p in enumerate(PEOPLE)}))
     assert [c.name for c in cases] == CASE_NAMES
     return cases
 
