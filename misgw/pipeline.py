@@ -203,6 +203,11 @@ def summarise(run: dict) -> dict:
         "rows_rejected": run["rows_rejected"] or 0, "households_rejected": run["households_rejected"] or 0,
         "reconcile": (run["reconcile"] or {}).get("households", {}),
         "fixup_workbook": run["fixup_workbook"], "error": run["error"],
+        "mapping": [{"file": m["file"], "sheet": m["sheet"], "roster": m["roster"], "header_row": m["header_row"],
+                     "columns_mapped": len(m["columns"]), "ignored_columns": m["ignored_columns"],
+                     "skipped_rows": {k: len(v) for k, v in m["skipped_rows"].items()},
+                     **({"reason": m["reason"]} if m.get("reason") else {})}
+                    for m in (run["mapping_report"] or [])],
     }
 
 
