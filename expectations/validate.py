@@ -149,6 +149,10 @@ def find_failures(frame: pd.DataFrame, district_code: str | None, today: dt.date
     rounded = (failures["rule"] == "format.id_number") & \
         frame["id_problem"].reindex(failures["pos"]).eq("scientific").to_numpy()
     failures.loc[rounded, "rule"] = "id.rounded"
+    # A number cell lost the ID's leading zeros: putting them back is allowed only when the digits then
+    # prove themselves (province, century, sex, year). Otherwise say why, and never guess.
+    recovered = frame["id_candidate"].reindex(failures["pos"]).fillna(False).astype(bool).to_numpy()
+    failures.loc[recovered & failures["rule"].str.startswith("cccd.").to_numpy(), "rule"] = "id.unprovable"
     return failures[FAILURE_COLUMNS]
 
 

@@ -337,3 +337,16 @@ def test_communes_by_name_or_code_resolve_to_2025_units_or_are_held(tmp_path, mi
     assert "Phường Cái Khế (31120)" in split["message_vi"] and "Phường Bình Thủy (31168)" in split["message_vi"]
     assert "cán bộ xác định" in split["message_vi"]
     assert rejects[("bt", "unit.commune_district")]["value"] == "31300"
+
+
+def test_lost_zero_is_put_back_only_when_the_digits_prove_it(tmp_path, mis_db):
+    rows = [list(r) for r in GOOD_ROWS]
+    rows[0][6] = 92075012345          # head born 1975, male: 092 0 75 ... proves itself
+    rows[4][6] = 92090022222          # born 1980 but digits say 1990: cannot be proved
+    write_roster(tmp_path / "d" / "x.xlsx", rows=rows)
+    cfg = write_config(tmp_path / "misgw.yaml", [{"id": "pd", "kind": "spreadsheet", "path": "d", "district_code": "926"}])
+    [s] = json.loads(misgw("sync", "--config", str(cfg), "--json", env_url=mis_db).stdout)
+    assert s["households_accepted"] == 1 and s["rows_rejected"] == 1
+    [r] = [r for r in json.loads(misgw("rejects", "list", "--json", env_url=mis_db).stdout) if r["severity"] == "reject"]
+    assert r["rule"] == "id.unprovable" and r["row"] == 9 and "mất số 0" in r["message_vi"]
+    assert "92090022222" not in json.dumps(r) and "092090022222" not in json.dumps(r)
