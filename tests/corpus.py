@@ -208,7 +208,7 @@ def build(out: Path) -> list[Case]:
         for row in _rows(PEOPLE, cols):
             w.writerow([v.strftime("%d/%m/%Y") if isinstance(v, (dt.date, dt.datetime)) else v for v in row])
         path = out / f"{name}.csv"
-        path.write_bytes(_encode(buf.getvalue(), encoding))
+        path.write_bytes(encode_text(buf.getvalue(), encoding))
         cases.append(Case(name, path, {(path.stem, 3 + i): expected_values(p) for i, p in enumerate(PEOPLE)}))
     # 15. OpenDocument (LibreOffice), written through pandas' odf engine.
     import pandas as pd
@@ -222,7 +222,7 @@ def build(out: Path) -> list[Case]:
     return cases
 
 
-def _encode(text: str, encoding: str) -> bytes:
+def encode_text(text: str, encoding: str) -> bytes:
     """Windows-1258 keeps tone marks as separate characters: write base letter + combining tone."""
     import unicodedata
 

@@ -1,14 +1,13 @@
 """Reading each file format as it is, and finding the roster in a sheet."""
 from __future__ import annotations
 
-import unicodedata
-
 import pytest
 import xlwt
 
 from connectors.spreadsheet import SourceFileError, discover, read_sheets
 from mappings.roster import map_sheet
 from mappings.vocabulary import load_mapping
+from corpus import encode_text
 from rosters import HEADER, write_roster
 
 ROW = ["31300-0001", "Nguyễn Văn An", "Chủ hộ", "Nam", "12/03/1975", "Kinh", "092075012345", "Ấp Nhơn Lộc",
@@ -19,26 +18,11 @@ ROW = ["31300-0001", "Nguyễn Văn An", "Chủ hộ", "Nam", "12/03/1975", "Kin
 def test_csv_encodings_and_separators(tmp_path, encoding, sep):
     path = tmp_path / "ds.csv"
     lines = ["DANH SÁCH HỘ NGHÈO NĂM 2025", sep.join(HEADER), sep.join(["1", *ROW])]
-    path.write_bytes(_encode("\r\n".join(lines), encoding))
+    path.write_bytes(encode_text("\r\n".join(lines), encoding))
     [sheet] = list(read_sheets(path))
     rows = sheet.dense()
     assert rows[1][2] == "Họ và tên"
     assert rows[2][2] == "Nguyễn Văn An"
-
-
-def _encode(text: str, encoding: str) -> bytes:
-    """Windows-1258 has no precomposed letters with tone marks: write base letter + combining tone."""
-    if encoding != "cp1258":
-        return text.encode(encoding)
-    out = b""
-    for ch in unicodedata.normalize("NFC", text):
-        try:
-            out += ch.encode("cp1258")
-        except UnicodeEncodeError:
-            d = unicodedata.normalize("NFD", ch)
-            tone = next(c for c in d if c in "\u0300\u0301\u0303\u0309\u0323")
-            out += (unicodedata.normalize("NFC", d.replace(tone, "")) + tone).encode("cp1258")
-    return out
 
 
 def test_xls_is_read_with_excel_row_numbers(tmp_path):
