@@ -54,34 +54,33 @@ def merge(conn, run_id: str, source_id: str) -> dict:
     lock(conn, source_id)
     project(conn, run_id, source_id)
     params = {"run": run_id}
-    hh_cols = HOUSEHOLD_COLUMNS + LINEAGE
     counts = {}
-    counts["households_written"] = conn.execute(sa.text(f"""
-        INSERT INTO mis.household AS t (household_code, {_list(hh_cols)}, created_run_id, updated_run_id)
-        SELECT household_code, {_list(hh_cols)}, :run, :run FROM _hh
-        ON CONFLICT (household_code) DO UPDATE SET {_set(hh_cols)}, updated_run_id = EXCLUDED.updated_run_id
-        WHERE {_distinct('t', 'EXCLUDED', HOUSEHOLD_COLUMNS)}"""), params).rowcount
-    mem_cols = MEMBER_COLUMNS + LINEAGE
-    counts["members_written"] = conn.execute(sa.text(f"""
-        INSERT INTO mis.member AS t (household_id, member_key, {_list(mem_cols)}, created_run_id, updated_run_id)
-        SELECT h.household_id, m.member_key, {_list(mem_cols, 'm')}, :run, :run
-        FROM _mem m JOIN mis.household h USING (household_code)
-        ON CONFLICT (household_id, member_key) DO UPDATE SET {_set(mem_cols)}, updated_run_id = EXCLUDED.updated_run_id
-        WHERE {_distinct('t', 'EXCLUDED', MEMBER_COLUMNS)}"""), params).rowcount
+    counts["households_written"] = _upsert(conn, "household", ["household_code"], HOUSEHOLD_COLUMNS, f"""
+        SELECT household_code, {_list(HOUSEHOLD_COLUMNS + LINEAGE)}, :run, :run FROM _hh""", params)
+    counts["members_written"] = _upsert(conn, "member", ["household_id", "member_key"], MEMBER_COLUMNS, f"""
+        SELECT h.household_id, m.member_key, {_list(MEMBER_COLUMNS + LINEAGE, 'm')}, :run, :run
+        FROM _mem m JOIN mis.household h USING (household_code)""", params)
     counts["members_unlisted"] = conn.execute(sa.text("""
         UPDATE mis.member t SET listed = false, updated_run_id = :run
         FROM _hh JOIN mis.household h USING (household_code)
         WHERE t.household_id = h.household_id AND t.listed
           AND NOT EXISTS (SELECT 1 FROM _mem m WHERE m.household_code = _hh.household_code
                           AND m.member_key = t.member_key)"""), params).rowcount
-    pa_cols = ASSESSMENT_COLUMNS + LINEAGE
-    counts["assessments_written"] = conn.execute(sa.text(f"""
-        INSERT INTO mis.poverty_assessment AS t (household_id, assessment_year, {_list(pa_cols)}, created_run_id, updated_run_id)
-        SELECT h.household_id, p.assessment_year, {_list(pa_cols, 'p')}, :run, :run
-        FROM _pa p JOIN mis.household h USING (household_code)
-        ON CONFLICT (household_id, assessment_year) DO UPDATE SET {_set(pa_cols)}, updated_run_id = EXCLUDED.updated_run_id
-        WHERE {_distinct('t', 'EXCLUDED', ASSESSMENT_COLUMNS)}"""), params).rowcount
+    counts["assessments_written"] = _upsert(
+        conn, "poverty_assessment", ["household_id", "assessment_year"], ASSESSMENT_COLUMNS, f"""
+        SELECT h.household_id, p.assessment_year, {_list(ASSESSMENT_COLUMNS + LINEAGE, 'p')}, :run, :run
+        FROM _pa p JOIN mis.household h USING (household_code)""", params)
     return counts
+
+
+def _upsert(conn, table: str, key: list[str], columns: list[str], select: str, params: dict) -> int:
+    """Insert new rows; update a row only when its content differs (then lineage and run id move too)."""
+    cols = columns + LINEAGE
+    return conn.execute(sa.text(f"""
+        INSERT INTO mis.{table} AS t ({_list(key)}, {_list(cols)}, created_run_id, updated_run_id)
+        {select}
+        ON CONFLICT ({_list(key)}) DO UPDATE SET {_set(cols)}, updated_run_id = EXCLUDED.updated_run_id
+        WHERE {_distinct('t', 'EXCLUDED', columns)}"""), params).rowcount
 
 
 def lock(conn, source_id: str) -> None:
