@@ -132,6 +132,9 @@ def load(run_id: str) -> dict:
     run, config, source = _context(run_id)
     _stage(run_id, "load")
     with db.get_engine().begin() as conn:
+        # A retried load starts clean: what an earlier attempt wrote for this run is replaced, not doubled.
+        conn.execute(sa.text("DELETE FROM mis.reject WHERE run_id = :r"), {"r": run_id})
+        conn.execute(sa.text("DELETE FROM mis.held_row WHERE run_id = :r"), {"r": run_id})
         failures = staging.read_frame(conn, run_id, "failures")
         held = staging.read_frame(conn, run_id, "held")
         counts = {}
