@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from expectations import domain
 from mappings import codelists
-from mappings.text import fold_series
 
 log = logging.getLogger(__name__)
 FAILURE_COLUMNS = ["pos", "rule", "field", "value"]
@@ -83,67 +83,28 @@ def _gx_context():
     return context
 
 
-def find_failures(frame: pd.DataFrame, district_code: str | None, today: dt.date | None = None) -> pd.DataFrame:
-    """Every failed check as (pos, rule, field, value); pos is the row's position in frame."""
+def find_failures(frame: pd.DataFrame, district_code: str | None, today: dt.date | None = None,
+                  indicator_columns: set[str] | None = None, registry_ids: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every failed check as (pos, rule, field, value, ctx_*); pos is the row's position in frame.
+
+    registry_ids: ID numbers already in the MIS (id_number, household_code), from the pipeline.
+    """
     today = today or dt.date.today()
-    found = [_from_gx(frame)]
-    rules = rule_book()
-
-    def add(mask, rule, value=None):
-        mask = pd.Series(mask, index=frame.index).fillna(False).astype(bool)
-        if mask.any():
-            col = value if value is not None else f"raw_{rules[rule]['field']}"
-            found.append(pd.DataFrame({"pos": frame.index[mask], "rule": rule,
-                                       "value": frame.loc[mask, col].astype("string")}))
-
-    # Dates after today.
-    future = (frame["birth_date"].notna() & (frame["birth_date"] > today.isoformat())) | \
-             (frame["birth_year"].notna() & (frame["birth_year"] > today.year))
-    add(future, "range.birth_date")
-
-    # CCCD digits: 1-3 province of birth, 4 century and sex, 5-6 birth year.
-    ids = frame["id_number"].where(frame["id_kind"] == "cccd")
-    is_cccd = ids.notna()
-    province_ok = ids.str[:3].isin(codelists._load("codelists.yaml")["cccd_province_codes"])
-    add(is_cccd & ~province_ok, "cccd.province", "id_number")
-    digit4 = pd.to_numeric(ids.str[3], errors="coerce")
-    century = 1900 + (digit4 // 2) * 100
-    sex_digit = digit4 % 2
-    year = frame["birth_year"].astype("Float64")
-    known_year = year.notna()
-    known_sex = frame["sex"].isin(["M", "F"])
-    sex_bad = known_sex & (sex_digit != np.where(frame["sex"] == "F", 1, 0))
-    century_bad = known_year & ((year < century) | (year >= century + 100))
-    add(is_cccd & province_ok & (sex_bad | century_bad), "cccd.sex_century", "id_number")
-    yy = pd.to_numeric(ids.str[4:6], errors="coerce")
-    add(is_cccd & province_ok & ~(sex_bad | century_bad) & known_year & (yy != (year % 100)),
-        "cccd.birth_year", "id_number")
-
-    add(frame["id_kind"] == "cmnd", "id.legacy_cmnd", "id_number")
-    listed = frame["id_number"].where(frame["id_kind"].notna())
-    add(listed.notna() & listed.duplicated(keep=False), "id.duplicate_in_batch", "id_number")
-
-    # Administrative units.
-    unknown = frame["commune_code_pre2025"].isna()
-    add(unknown, "unit.commune", "raw_commune_any")
-    if district_code:
-        add(~unknown & (frame["district_code_pre2025"] != district_code), "unit.commune_district", "raw_commune_any")
-    split = ~unknown & frame["commune_code"].isna()
-    add(split, "unit.commune_split", "raw_commune_any")
-
-    # Household shape.
-    has_code = frame["household_code"].notna()
-    heads = (frame["relation_code"] == "01").groupby(frame["household_code"]).transform("sum")
-    first_row = ~frame["household_code"].duplicated()
-    frame["_head_count"] = heads.astype("string")
-    add(has_code & first_row & (heads != 1), "household.head_count", "_head_count")
-    member_key = fold_series(frame["full_name"]) + "|" + frame["birth_year"].astype("string").fillna("")
-    dup = has_code & frame["full_name"].notna() & pd.DataFrame(
-        {"h": frame["household_code"], "k": member_key}).duplicated(keep="first")
-    add(dup, "household.duplicate_member", "raw_full_name")
-
+    checks = domain.Checks(frame)
+    domain.person_rules(checks, today)
+    domain.household_rules(checks, today)
+    domain.unit_rules(checks, district_code)
+    domain.poverty_rules(checks, indicator_columns or set())
+    if registry_ids is not None and len(registry_ids):
+        elsewhere = frame[["id_number", "household_code"]].merge(
+            registry_ids.rename(columns={"household_code": "mis_household"}), on="id_number", how="left")
+        other = elsewhere["mis_household"].notna() & (elsewhere["mis_household"] != elsewhere["household_code"])
+        checks.add(other.to_numpy(), "id.in_other_household", "id_number",
+                   other_household=elsewhere["mis_household"].to_numpy())
+    found = [_from_gx(frame), checks.result()]
     failures = pd.concat([f for f in found if len(f)], ignore_index=True) if any(len(f) for f in found) \
         else pd.DataFrame(columns=["pos", "rule", "value"])
+    rules = rule_book()
     failures["field"] = failures["rule"].map(lambda r: rules[r]["field"])
     # A rounded (scientific notation) ID is named as such, not as a generic format error.
     rounded = (failures["rule"] == "format.id_number") & \
@@ -153,7 +114,7 @@ def find_failures(frame: pd.DataFrame, district_code: str | None, today: dt.date
     # prove themselves (province, century, sex, year). Otherwise say why, and never guess.
     recovered = frame["id_candidate"].reindex(failures["pos"]).fillna(False).astype(bool).to_numpy()
     failures.loc[recovered & failures["rule"].str.startswith("cccd.").to_numpy(), "rule"] = "id.unprovable"
-    return failures[FAILURE_COLUMNS]
+    return failures
 
 
 def _from_gx(frame: pd.DataFrame) -> pd.DataFrame:
@@ -167,14 +128,15 @@ def _from_gx(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def judge(frame: pd.DataFrame, district_code: str | None, rule_overrides: dict | None = None,
-          today: dt.date | None = None) -> tuple[pd.DataFrame, pd.Series]:
+          today: dt.date | None = None, indicator_columns: set[str] | None = None,
+          registry_ids: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.Series]:
     """(failures with severity and messages, held-back mask per row).
 
     A household with any reject-severity failure is held back whole: no partial household in the MIS.
     """
     frame = frame.reset_index(drop=True).copy()
     rules = effective_rules(rule_overrides)
-    failures = find_failures(frame, district_code, today)
+    failures = find_failures(frame, district_code, today, indicator_columns, registry_ids)
     enabled = failures["rule"].map(lambda r: rules[r].get("enabled", True))
     failures = failures[enabled.astype(bool)].copy()
     failures["severity"] = failures["rule"].map(lambda r: rules[r]["severity"])
@@ -185,10 +147,13 @@ def judge(frame: pd.DataFrame, district_code: str | None, rule_overrides: dict |
     failures["value"] = failures["value"].astype("object").where(~is_id, failures["value"].map(mask_id))
     district_en = f" of district {district_code}" if district_code else ""
     records = rows.to_dict("records")
-    failures["message_vi"] = [_fill(rules[r]["vi"], v, row, district_text, district_code)
-                              for r, v, row in zip(failures["rule"], failures["value"], records)]
-    failures["message_en"] = [_fill(rules[r]["en"], v, row, district_en, district_code)
-                              for r, v, row in zip(failures["rule"], failures["value"], records)]
+    contexts = failures.filter(like="ctx_").rename(columns=lambda c: c[4:]).to_dict("records") \
+        if failures.filter(like="ctx_").shape[1] else [{}] * len(failures)
+    failures["message_vi"] = [_fill(rules[r], "vi", v, row, ctx, district_text, district_code)
+                              for r, v, row, ctx in zip(failures["rule"], failures["value"], records, contexts)]
+    failures["message_en"] = [_fill(rules[r], "en", v, row, ctx, district_en, district_code)
+                              for r, v, row, ctx in zip(failures["rule"], failures["value"], records, contexts)]
+    failures = failures.drop(columns=[c for c in failures.columns if c.startswith("ctx_")])
     failures["household_code"] = rows["household_code"].to_numpy()
     bad_households = set(failures.loc[failures["severity"] == "reject", "household_code"].dropna())
     bad_rows = set(failures.loc[(failures["severity"] == "reject") & failures["household_code"].isna(), "pos"])
@@ -196,12 +161,17 @@ def judge(frame: pd.DataFrame, district_code: str | None, rule_overrides: dict |
     return failures.reset_index(drop=True), held
 
 
-def _fill(template: str, value, row: dict, district: str, district_code: str | None = None) -> str:
+def _fill(rule: dict, lang: str, value, row: dict, ctx: dict, district: str, district_code: str | None) -> str:
     blank = value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
-    return template.format(value="" if blank else value, district_code=district_code,
-                           candidates=row.get("commune_candidates") or "",
-                           district=district, birth_year=row.get("birth_year"),
-                           household_code=row.get("household_code"), count=row.get("_head_count"))
+    context = {k: ("" if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else v)
+               for k, v in ctx.items()}
+    text = rule[lang].format(value="" if blank else value, district=district, district_code=district_code,
+                             candidates=row.get("commune_candidates") or "", birth_year=row.get("birth_year"),
+                             household_code=row.get("household_code"), **context)
+    # An approved record that fails is still reported, with the approval decision quoted.
+    if context.get("decision") and rule.get(f"approved_{lang}"):
+        text += " " + rule[f"approved_{lang}"].format(decision=context["decision"])
+    return text
 
 
 def mask_id(value) -> str | None:

@@ -229,6 +229,7 @@ def _place_communes(out: pd.DataFrame, text: pd.DataFrame, units: pd.DataFrame, 
     out["commune_code_pre2025"] = resolved.where(known)
     out["raw_commune_any"] = written
     out["district_code_pre2025"] = out["commune_code_pre2025"].map(by_code["district_code_pre2025"])
+    out["commune_level"] = out["commune_code_pre2025"].map(by_code["level"])
     out["commune_code"] = out["commune_code_pre2025"].map(by_code["commune_code"])
     described = {code: ", ".join(f"{n} ({c})" for c, n in zip(cands, names))
                  for code, cands, names in zip(units["commune_code_pre2025"], units["candidates"],

@@ -114,3 +114,15 @@ def list_rejects(conn, source_id: str | None = None, run_id: str | None = None, 
         WHERE {' AND '.join(where)}
         ORDER BY r.source_id, r.file, r.sheet, r.row, r.rule"""), params).mappings().all()
     return [dict(r) for r in rows]
+
+
+def registry_ids(conn, id_numbers: pd.Series) -> pd.DataFrame:
+    """(id_number, household_code) of the listed members of the MIS holding any of these ID numbers."""
+    ids = sorted(set(id_numbers))
+    if not ids:
+        return pd.DataFrame(columns=["id_number", "household_code"])
+    rows = conn.execute(sa.text("""
+        SELECT DISTINCT ON (m.id_number) m.id_number, h.household_code
+        FROM mis.member m JOIN mis.household h USING (household_id)
+        WHERE m.listed AND m.id_number = ANY(:ids) ORDER BY m.id_number, h.household_code"""), {"ids": ids}).all()
+    return pd.DataFrame(rows, columns=["id_number", "household_code"])

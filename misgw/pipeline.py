@@ -97,7 +97,11 @@ def map_validate(run_id: str) -> dict:
                            f"`misgw mapping suggest FILE` proposes one.")
     frame = pd.concat(frames, ignore_index=True)
     mapped = translate(frame, mapping, placement, source.district_code, config.province_code)
-    failures, held = judge(mapped, source.district_code, config.rules)
+    indicators = {c["field"] for r in reports if r["roster"] for c in r["columns"]} & set(mis_load.INDICATORS)
+    with engine.connect() as conn:
+        registry_ids = ledger.registry_ids(conn, mapped["id_number"].where(mapped["id_kind"].notna()).dropna())
+    failures, held = judge(mapped, source.district_code, config.rules, indicator_columns=indicators,
+                           registry_ids=registry_ids)
     mapped = mapped.reset_index(drop=True)
     mapped["accepted"] = ~held
     mapped["member_key"] = mapped["id_number"].where(mapped["id_kind"].notna(),

@@ -1,0 +1,193 @@
+"""Rules generic tools do not have: CCCD digits, ages in a household, household shape, units, poverty standard."""
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from mappings import codelists
+from mappings.text import fold_series
+
+
+class Checks:
+    """Collects failures as (pos, rule, value); extra per-row context columns feed the messages."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+        self.parts: list[pd.DataFrame] = []
+
+    def add(self, mask, rule: str, value_col: str, **context: pd.Series) -> None:
+        mask = pd.Series(mask, index=self.frame.index).fillna(False).astype(bool)
+        if not mask.any():
+            return
+        part = pd.DataFrame({"pos": self.frame.index[mask], "rule": rule,
+                             "value": self.frame.loc[mask, value_col].astype("string").to_numpy()})
+        for key, series in context.items():
+            part[f"ctx_{key}"] = pd.Series(series, index=self.frame.index)[mask].to_numpy()
+        self.parts.append(part)
+
+    def result(self) -> pd.DataFrame:
+        parts = [p for p in self.parts if len(p)]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["pos", "rule", "value"])
+
+
+def person_rules(c: Checks, today: dt.date) -> None:
+    f = c.frame
+    future = (f["birth_date"].notna() & (f["birth_date"] > today.isoformat())) | \
+             (f["birth_year"].notna() & (f["birth_year"] > today.year))
+    c.add(future, "range.birth_date", "raw_birth_date")
+
+    # A name is letters: not an ID, a number, or a date that slipped into the column.
+    name = f["full_name"]
+    c.add(name.notna() & (name.str.contains(r"\d", regex=True) | ~name.str.contains(r"[^\W\d_]", regex=True)),
+          "format.full_name", "raw_full_name")
+
+    # CCCD digits: 1-3 province of birth registration, 4 century and sex, 5-6 birth year.
+    ids = f["id_number"].where(f["id_kind"] == "cccd")
+    is_cccd = ids.notna()
+    province_ok = ids.str[:3].isin(codelists._load("codelists.yaml")["cccd_province_codes"])
+    c.add(is_cccd & ~province_ok, "cccd.province", "id_number")
+    digit4 = pd.to_numeric(ids.str[3], errors="coerce")
+    century = 1900 + (digit4 // 2) * 100
+    year = f["birth_year"].astype("Float64")
+    known_year = year.notna()
+    sex_bad = f["sex"].isin(["M", "F"]) & ((digit4 % 2) != np.where(f["sex"] == "F", 1, 0))
+    century_bad = known_year & ((year < century) | (year >= century + 100))
+    c.add(is_cccd & province_ok & (sex_bad | century_bad), "cccd.sex_century", "id_number")
+    yy = pd.to_numeric(ids.str[4:6], errors="coerce")
+    c.add(is_cccd & province_ok & ~(sex_bad | century_bad) & known_year & (yy != (year % 100)),
+          "cccd.birth_year", "id_number")
+
+    c.add(f["id_kind"] == "cmnd", "id.legacy_cmnd", "id_number")
+    listed = f["id_number"].where(f["id_kind"].notna())
+    c.add(listed.notna() & listed.duplicated(keep=False), "id.duplicate_in_batch", "id_number")
+
+
+def household_rules(c: Checks, today: dt.date) -> None:
+    f = c.frame
+    code = f["household_code"]
+    has_code = code.notna()
+    first_row = has_code & ~code.duplicated()
+    is_head = f["relation_code"] == "01"
+    heads = is_head.groupby(code).transform("sum")
+
+    # A member whose code differs from the head's just above: a typo in the code, not a new household.
+    previous_code = code.shift()
+    headless = has_code & (heads == 0)
+    typo = headless & ~is_head & previous_code.notna() & (previous_code != code) & \
+        previous_code.map(is_head.groupby(code).sum()).fillna(0).gt(0)
+    typo_codes = set(code[typo])
+    c.add(typo, "household.code_mismatch", "household_code", previous=previous_code)
+    c.add(first_row & (heads != 1) & ~code.isin(typo_codes), "household.head_count", "household_code",
+          count=heads.astype("string"))
+
+    member_key = fold_series(f["full_name"]) + "|" + f["birth_year"].astype("string").fillna("")
+    dup = has_code & f["full_name"].notna() & pd.DataFrame({"h": code, "k": member_key}).duplicated(keep="first")
+    c.add(dup, "household.duplicate_member", "raw_full_name")
+
+    communes = f["commune_code_pre2025"].groupby(code).transform("nunique")
+    c.add(first_row & (communes > 1), "household.commune_mismatch", "household_code")
+
+    declared = f["member_count"].groupby(code).transform("first")
+    listed = code.groupby(code).transform("size")
+    c.add(first_row & declared.notna() & (declared != listed), "household.member_count", "household_code",
+          declared=declared.astype("string"), listed=listed.astype("string"))
+
+    # Ages that cannot be: a head under 15, a child born before the head, a parent after.
+    ref_year = today.year
+    age = ref_year - f["birth_year"].astype("Float64")
+    exact = f["birth_date"].notna()
+    birthday_later = exact & (f["birth_date"].str[5:] > today.isoformat()[5:])
+    age = age - birthday_later.astype(int)
+    c.add(is_head & age.notna() & (age < 15), "age.head_min", "raw_birth_date", age=age.astype("Int64").astype("string"))
+    head_year = f["birth_year"].where(is_head).groupby(code).transform("first").astype("Float64")
+    year = f["birth_year"].astype("Float64")
+    younger_than_head = {"03": "con", "06": "cháu", "08": "con dâu/con rể"}
+    older_than_head = {"04": "bố/mẹ", "05": "ông/bà"}
+    rel = f["relation_code"]
+    c.add(rel.isin(list(younger_than_head)) & (year <= head_year), "age.relation", "raw_birth_date",
+          relation=rel.map(younger_than_head | older_than_head), head_year=head_year.astype("Int64").astype("string"),
+          order=pd.Series("trước", index=f.index))
+    c.add(rel.isin(list(older_than_head)) & (year >= head_year), "age.relation", "raw_birth_date",
+          relation=rel.map(younger_than_head | older_than_head), head_year=head_year.astype("Int64").astype("string"),
+          order=pd.Series("sau", index=f.index))
+
+
+def unit_rules(c: Checks, district_code: str | None) -> None:
+    f = c.frame
+    unknown = f["commune_code_pre2025"].isna()
+    c.add(unknown, "unit.commune", "raw_commune_any")
+    if district_code:
+        c.add(~unknown & (f["district_code_pre2025"] != district_code), "unit.commune_district", "raw_commune_any")
+    c.add(~unknown & f["commune_code"].isna(), "unit.commune_split", "raw_commune_any")
+
+
+@lru_cache(maxsize=1)
+def poverty_standards() -> list[dict]:
+    text = resources.files("expectations").joinpath("poverty_standards.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)["standards"]
+
+
+def standard_for(year) -> dict | None:
+    for s in poverty_standards():
+        if s["from_year"] <= year <= s.get("to_year", 9999):
+            return s
+    return None
+
+
+def poverty_rules(c: Checks, indicator_columns: set[str]) -> None:
+    """The declared category against income, area and deprivations, by the standard of the assessment year."""
+    f = c.frame
+    code = f["household_code"]
+    first = code.notna() & ~code.duplicated()
+    declared = f["poverty_category"].where(f["poverty_category"].isin(["poor", "near_poor", "average", "not_poor"]))
+    year = f["assessment_year"]
+    checked = first & declared.notna() & year.notna()
+    if not checked.any():
+        return
+    years = {int(y): standard_for(int(y)) for y in year[checked].dropna().unique()}
+    c.add(checked & year.map(lambda y: years.get(int(y)) is None if pd.notna(y) else False),
+          "poverty.no_standard", "assessment_year")
+
+    level = f.get("commune_level", pd.Series(pd.NA, index=f.index, dtype="string"))
+    urban_by_unit = level.isin(["Phường", "Thị trấn"])
+    area = f["area"].where(f["area"].isin(["urban", "rural"]),
+                           pd.Series(np.where(urban_by_unit, "urban", "rural"), index=f.index))
+    area_vi = area.map({"urban": "thành thị", "rural": "nông thôn"})
+    std = year.map(lambda y: years.get(int(y)) if pd.notna(y) else None)
+    has_std = std.notna()
+    line = pd.Series([s["poverty_line"][a] if s else np.nan for s, a in zip(std, area)], index=f.index, dtype="Float64")
+    legal = std.map(lambda s: s["legal_basis"] if s else None)
+    minimum = std.map(lambda s: s["poor_min_deprivations"] if s else np.nan).astype("Float64")
+    counts = pd.Series([sum(bool(r.get(i)) for i in s["indicators"]) if s else np.nan
+                        for s, r in zip(std, f[sorted(indicator_columns)].fillna(False).to_dict("records"))]
+                       if indicator_columns else np.nan, index=f.index, dtype="Float64")
+    income = f["income_per_capita"].astype("Float64")
+    approved = f["approval_decision_no"].notna()
+    decision = ("Quyết định số " + f["approval_decision_no"].astype("string") + " ngày " +
+                pd.to_datetime(f["approval_date"], errors="coerce").dt.strftime("%d/%m/%Y").fillna("?")) \
+        .where(approved)
+    ctx = dict(income=_vnd(income), line=_vnd(line), area=area_vi, year=year.astype("string"), legal=legal,
+               count=counts.astype("Int64").astype("string"), minimum=minimum.astype("Int64").astype("string"),
+               decision=decision)
+    base = checked & has_std
+    poor_or_near = declared.isin(["poor", "near_poor"])
+    c.add(base & poor_or_near & income.notna() & (income > line), "poverty.income_above_line",
+          "raw_income_per_capita", **ctx)
+    within = base & income.notna() & (income <= line)
+    if indicator_columns:
+        c.add(within & (declared == "poor") & (counts < minimum), "poverty.too_few_deprivations",
+              "raw_poverty_category", **ctx)
+        c.add(within & (declared == "near_poor") & (counts >= minimum), "poverty.too_many_deprivations",
+              "raw_poverty_category", **ctx)
+    c.add(within & declared.isin(["average", "not_poor"]), "poverty.income_below_line",
+          "raw_poverty_category", **ctx)
+
+
+def _vnd(values: pd.Series) -> pd.Series:
+    """1800000 -> "1.800.000" (Vietnamese thousands separator)."""
+    return values.map(lambda v: f"{int(v):,}".replace(",", ".") if pd.notna(v) else None)
