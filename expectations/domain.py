@@ -150,7 +150,7 @@ def poverty_rules(c: Checks, indicator_columns: set[str]) -> None:
     if not checked.any():
         return
     years = {int(y): standard_for(int(y)) for y in year[checked].dropna().unique()}
-    c.add(checked & year.map(lambda y: years.get(int(y)) is None if pd.notna(y) else False),
+    c.add(checked & year.map(lambda y: pd.notna(y) and years.get(int(y)) is None).astype(bool),
           "poverty.no_standard", "assessment_year")
 
     level = f.get("commune_level", pd.Series(pd.NA, index=f.index, dtype="string"))
@@ -158,8 +158,9 @@ def poverty_rules(c: Checks, indicator_columns: set[str]) -> None:
     area = f["area"].where(f["area"].isin(["urban", "rural"]),
                            pd.Series(np.where(urban_by_unit, "urban", "rural"), index=f.index))
     area_vi = area.map({"urban": "thành thị", "rural": "nông thôn"})
-    std = year.map(lambda y: years.get(int(y)) if pd.notna(y) else None)
-    has_std = std.notna()
+    std = pd.Series([years.get(int(y)) if pd.notna(y) else None for y in year], index=f.index, dtype=object)
+    has_std = std.map(lambda s: isinstance(s, dict)).astype(bool)
+    std = std.where(has_std, None)
     line = pd.Series([s["poverty_line"][a] if s else np.nan for s, a in zip(std, area)], index=f.index, dtype="Float64")
     legal = std.map(lambda s: s["legal_basis"] if s else None)
     minimum = std.map(lambda s: s["poor_min_deprivations"] if s else np.nan).astype("Float64")

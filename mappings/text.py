@@ -36,7 +36,7 @@ def clean_series(values: pd.Series) -> pd.Series:
 def fold_series(values: pd.Series) -> pd.Series:
     """fold() over a column, computed once per distinct value."""
     uniques = values.dropna().unique()
-    return values.map({u: fold(u) for u in uniques})
+    return values.map({u: fold(u) for u in uniques}).astype("string")
 
 
 def name_case(values: pd.Series) -> pd.Series:
