@@ -35,6 +35,16 @@ class Checks:
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["pos", "rule", "value"])
 
 
+def encoding_rules(c: Checks) -> None:
+    """A cell in a legacy font that could not be read with confidence: say so, never guess."""
+    f = c.frame
+    if "encoding_uncertain" not in f or not f["encoding_uncertain"].astype(bool).any():
+        return
+    for name in sorted({n for v in f["encoding_uncertain"] if v for n in v.split(",")}):
+        mask = f["encoding_uncertain"].str.split(",").map(lambda names, n=name: n in names)
+        c.add(mask, "encoding.uncertain", f"raw_{name}", field=pd.Series(name, index=f.index))
+
+
 def person_rules(c: Checks, today: dt.date) -> None:
     f = c.frame
     future = (f["birth_date"].notna() & (f["birth_date"] > today.isoformat())) | \

@@ -91,6 +91,7 @@ def find_failures(frame: pd.DataFrame, district_code: str | None, today: dt.date
     """
     today = today or dt.date.today()
     checks = domain.Checks(frame)
+    domain.encoding_rules(checks)
     domain.person_rules(checks, today)
     domain.household_rules(checks, today)
     domain.unit_rules(checks, district_code)
@@ -106,6 +107,8 @@ def find_failures(frame: pd.DataFrame, district_code: str | None, today: dt.date
         else pd.DataFrame(columns=["pos", "rule", "value"])
     rules = rule_book()
     failures["field"] = failures["rule"].map(lambda r: rules[r]["field"])
+    if "ctx_field" in failures:
+        failures["field"] = failures["ctx_field"].fillna(failures["field"])
     # A rounded (scientific notation) ID is named as such, not as a generic format error.
     rounded = (failures["rule"] == "format.id_number") & \
         frame["id_problem"].reindex(failures["pos"]).eq("scientific").to_numpy()

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from mappings import codelists
+from mappings.legacy_fonts import decode_series, legacy_candidates, to_unicode
 from mappings.text import clean_series, fold, fold_series, name_case
 from mappings.values import normalise_ids, parse_dates
 from mappings.vocabulary import Mapping, field_level, locate_header, vocabulary
@@ -20,6 +21,8 @@ _FOOTER = ("nguoilapbieu", "nguoilap", "kyghirohoten", "kyten", "xacnhan", "thut
            "tmuybannhandan", "tmubnd", "ngaythang", "canbo", "lanhdao")
 _COMMUNE_PREFIXES = ("xa", "phuong", "thitran")
 REQUIRED_FIELDS = ["household_code", "full_name", "sex", "birth_date"]
+_CODED = {"relation": "relation", "sex": "sex", "ethnicity": "ethnicity", "poverty_category": "poverty_category",
+          "area": "area"}
 
 
 @dataclass
@@ -138,6 +141,24 @@ def translate(frame: pd.DataFrame, mapping: Mapping, units: pd.DataFrame,
         if name not in frame and name != "row_number":
             frame[name] = None
     raw = frame.drop(columns=LINEAGE)
+    # Text typed in the legacy fonts (TCVN3, VNI) becomes Unicode here, cell by cell; a cell that
+    # cannot be read with confidence is kept as written and named for the rules.
+    uncertain = pd.DataFrame(False, index=raw.index, columns=raw.columns)
+    for name in raw.columns:
+        if raw[name].map(lambda v: isinstance(v, str) and not v.isascii()).any():
+            raw[name], labels = decode_series(raw[name])
+            if name in _CODED:
+                # "Vî" is TCVN3 for "Vợ" or VNI for "Vỵ": the code list knows which one is a relation.
+                table = codelists.lookup_table(_CODED[name], mapping.ethnicity_edition)
+                for v in raw[name][labels.eq("uncertain").fillna(False).astype(bool)].unique():
+                    hits = [e for e in legacy_candidates(v) if fold(to_unicode(v, e)) in table]
+                    if len(hits) == 1:
+                        same = raw[name] == v
+                        raw.loc[same, name] = to_unicode(v, hits[0])
+                        labels = labels.mask(same, hits[0])
+            uncertain[name] = labels.eq("uncertain").fillna(False).astype(bool)
+    out["encoding_uncertain"] = uncertain.apply(lambda r: ",".join(r.index[r]), axis=1) \
+        if uncertain.to_numpy().any() else ""
     # An ID typed into a number cell lost its leading zero; only then is putting it back allowed.
     id_was_number = raw["id_number"].map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
     text = raw.astype("string")

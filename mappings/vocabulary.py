@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from mappings.legacy_fonts import legacy_candidates, to_unicode
 from mappings.text import clean, fold
 from misgw.errors import UserError
 
@@ -131,8 +132,16 @@ def _read_header(cells: list[tuple[int, object]], index: int, n_rows: int, mappi
         text = clean(cell)
         if text is None:
             continue
-        texts[col] = text
         name, origin = mapping.field_for(text)
+        if name is None and not text.isascii():
+            # A header typed in a legacy font ("Hä vµ tªn", "Sè CCCD") is read as the wording it matches.
+            for encoding in legacy_candidates(text):
+                decoded = clean(to_unicode(text, encoding))
+                decoded_name, decoded_origin = mapping.field_for(decoded)
+                if decoded_name:
+                    text, name, origin = decoded, decoded_name, decoded_origin
+                    break
+        texts[col] = text
         if name is None:
             ignored[col] = text
         elif name in taken:

@@ -32,7 +32,8 @@ PEOPLE = [
 CASE_NAMES = ["01_template", *(f"02_dates_{s}" for s in range(6)), "03_wordings", "04_capitals",
               "05_two_row_header", "06_sheet_per_commune", "07_subtotals_footer", "08_code_on_head_only",
               "09_one_row_per_household", "10_ids_as_numbers", "11_old_format", "12_csv_utf8_bom",
-              "13_csv_utf16_tab", "14_csv_cp1258", "15_ods"]
+              "13_csv_utf16_tab", "14_csv_cp1258", "15_ods",
+              "16_tcvn3", "17_vni", "18_mixed_encodings"]
 HEADER_WORDS = {
     "hh": "Mã hộ", "name": "Họ và tên", "rel": "Quan hệ với chủ hộ", "sex": "Giới tính", "birth": "Ngày sinh",
     "eth": "Dân tộc", "cccd": "Số CCCD", "commune": "Xã",
@@ -218,6 +219,22 @@ def build(out: Path) -> list[Case]:
     frame = pd.DataFrame([["DANH SÁCH HỘ NGHÈO"] + [None] * (len(header) - 1), header] + body)
     frame.to_excel(out / "15_ods.ods", engine="odf", sheet_name="DS", header=False, index=False)
     cases.append(Case("15_ods", out / "15_ods.ods", {("DS", 3 + i): expected_values(p) for i, p in enumerate(PEOPLE)}))
+    # 16-18. Legacy fonts: a whole TCVN3 file (headers too), a VNI file, and a file mixing Unicode,
+    # TCVN3 and VNI cell by cell, as happens when rows are pasted from older files.
+    from mappings.legacy_fonts import from_unicode
+
+    def legacy(value, enc):
+        return from_unicode(value, enc) if isinstance(value, str) else value
+
+    for name, pick in [("16_tcvn3", lambda i, j: "tcvn3"), ("17_vni", lambda i, j: "vni"),
+                       ("18_mixed_encodings", lambda i, j: ("unicode", "tcvn3", "vni")[(i + j) % 3])]:
+        enc_header = "tcvn3" if name != "17_vni" else "vni"
+        body = [[v if pick(i, j) == "unicode" else legacy(v, pick(i, j)) for j, v in enumerate(r)]
+                for i, r in enumerate(_rows(PEOPLE, cols))]
+        rows = [[legacy("DANH SÁCH HỘ NGHÈO NĂM 2025", enc_header)],
+                [legacy(h, enc_header) for h in header], *body]
+        cases.append(Case(name, _xlsx(out / f"{name}.xlsx", [("DS", rows)]),
+                          {("DS", 3 + i): expected_values(p) for i, p in enumerate(PEOPLE)}))
     assert [c.name for c in cases] == CASE_NAMES
     return cases
 

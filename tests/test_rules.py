@@ -283,6 +283,16 @@ def test_an_approved_record_that_fails_quotes_its_decision(check):
     assert "Hộ đã được phê duyệt theo Quyết định số 1234/QĐ-UBND ngày 15/12/2025" in msg
 
 
+def test_legacy_font_cells_are_read_or_rejected_never_guessed(check):
+    from mappings.legacy_fonts import from_unicode
+
+    f, held = check(head(full_name=from_unicode("Nguyễn Văn Ánh", "tcvn3"), relation=from_unicode("Chủ hộ", "vni")))
+    assert f.empty and not held.any(), f[["rule", "message_vi"]]
+    f, held = check(head(full_name="Ô¨Ô¨§§ V¨"))
+    hit = only(f, "encoding.uncertain")
+    assert hit["field"] == "full_name" and "phông chữ cũ (TCVN3/VNI)" in hit["message_vi"] and held.all()
+
+
 # ---------------------------------------------------------------- units
 def test_unit_rules(check):
     f, _ = check(head(commune="Xã Không Có"))
