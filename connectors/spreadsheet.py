@@ -13,6 +13,7 @@ from misgw.errors import UserError
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"}
 SUFFIXES = EXCEL_SUFFIXES | {".csv"}
+STREAM_ROWS = 200_000   # above this many rows (from the sheet's <dimension>) an .xlsx sheet is streamed
 
 
 class SourceFileError(UserError):
@@ -69,8 +70,23 @@ def read_sheets(path: Path) -> Iterator[RawSheet]:
     except Exception as exc:
         raise SourceFileError(f"{path.name}: tệp bị hỏng hoặc không phải bảng tính Excel / "
                               f"the file is damaged or not an Excel workbook ({_short(exc)}).") from None
+    sizes = {}
+    if suffix in (".xlsx", ".xlsm"):
+        from connectors import xlsx_stream
+
+        try:
+            sizes = xlsx_stream.sheet_sizes(path)
+        except (KeyError, ValueError, OSError):
+            sizes = {}
     for name in workbook.sheet_names:
-        yield RawSheet(path, name, _calamine_rows(workbook, path, name))
+        size = sizes.get(name)
+        if size and size[0] > STREAM_ROWS:
+            # calamine loads a whole sheet before the first row: a huge one is streamed instead.
+            from connectors import xlsx_stream
+
+            yield RawSheet(path, name, xlsx_stream.iter_rows(path, name))
+        else:
+            yield RawSheet(path, name, _calamine_rows(workbook, path, name))
 
 
 def _calamine_rows(workbook, path: Path, name: str) -> Iterator[tuple[int, list]]:
