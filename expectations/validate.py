@@ -44,17 +44,35 @@ def suite_spec() -> dict:
     return spec
 
 
-def _gx_failures(frame: pd.DataFrame) -> pd.DataFrame:
-    """Run the GX suite with COMPLETE results on a RangeIndex: positions come back without index columns."""
+def _gx_failures(frame: pd.DataFrame, docs: tuple[str, str] | None = None) -> pd.DataFrame:
+    """Run the GX suite with COMPLETE results on a RangeIndex: positions come back without index columns.
+
+    docs: (Data Docs folder, run name). The checkpoint then also renders the run into GX Data Docs.
+    """
     import great_expectations as gx
     from great_expectations.core.expectation_suite import ExpectationSuite
 
     spec = suite_spec()
     data = frame[[c for c in {e["kwargs"]["column"] for e in spec["expectations"]}]].reset_index(drop=True)
     context = _gx_context()
-    batch = context.data_sources.get("roster").get_asset("members").get_batch_definition("all").get_batch(
-        batch_parameters={"dataframe": data})
-    result = batch.validate(ExpectationSuite(**copy.deepcopy(spec)), result_format={"result_format": "COMPLETE"})
+    batch_definition = context.data_sources.get("roster").get_asset("members").get_batch_definition("all")
+    if docs is None:
+        result = batch_definition.get_batch(batch_parameters={"dataframe": data}).validate(
+            ExpectationSuite(**copy.deepcopy(spec)), result_format={"result_format": "COMPLETE"})
+    else:
+        folder, run_name = docs
+        site = _docs_site(context, folder)
+        suite = context.suites.add_or_update(ExpectationSuite(**copy.deepcopy(spec)))
+        definition = context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=run_name, data=batch_definition, suite=suite))
+        checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
+            name=f"checkpoint-{run_name}", validation_definitions=[definition],
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="data-docs", site_names=[site])],
+            result_format={"result_format": "COMPLETE"}))
+        from great_expectations.core.run_identifier import RunIdentifier
+
+        result = next(iter(checkpoint.run(batch_parameters={"dataframe": data},
+                                          run_id=RunIdentifier(run_name=run_name)).run_results.values()))
     parts = []
     for r in result.results:
         if r.success:
@@ -66,6 +84,16 @@ def _gx_failures(frame: pd.DataFrame) -> pd.DataFrame:
     if not parts:
         return pd.DataFrame(columns=["pos", "rule", "column"])
     return pd.concat(parts, ignore_index=True)
+
+
+def _docs_site(context, folder: str) -> str:
+    """One Data Docs site per output folder; every run adds its page to the site's index."""
+    name = "misgw-" + str(abs(hash(folder)))
+    if name not in (context.get_site_names() or []):
+        context.add_data_docs_site(site_name=name, site_config={
+            "class_name": "SiteBuilder", "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": folder}})
+    return name
 
 
 @lru_cache(maxsize=1)
@@ -84,7 +112,8 @@ def _gx_context():
 
 
 def find_failures(frame: pd.DataFrame, district_code: str | None, today: dt.date | None = None,
-                  indicator_columns: set[str] | None = None, registry_ids: pd.DataFrame | None = None) -> pd.DataFrame:
+                  indicator_columns: set[str] | None = None, registry_ids: pd.DataFrame | None = None,
+                  docs: tuple[str, str] | None = None) -> pd.DataFrame:
     """Every failed check as (pos, rule, field, value, ctx_*); pos is the row's position in frame.
 
     registry_ids: ID numbers already in the MIS (id_number, household_code), from the pipeline.
@@ -102,7 +131,7 @@ def find_failures(frame: pd.DataFrame, district_code: str | None, today: dt.date
         other = elsewhere["mis_household"].notna() & (elsewhere["mis_household"] != elsewhere["household_code"])
         checks.add(other.to_numpy(), "id.in_other_household", "id_number",
                    other_household=elsewhere["mis_household"].to_numpy())
-    found = [_from_gx(frame), checks.result()]
+    found = [_from_gx(frame, docs), checks.result()]
     failures = pd.concat([f for f in found if len(f)], ignore_index=True) if any(len(f) for f in found) \
         else pd.DataFrame(columns=["pos", "rule", "value"])
     rules = rule_book()
@@ -120,8 +149,8 @@ def find_failures(frame: pd.DataFrame, district_code: str | None, today: dt.date
     return failures
 
 
-def _from_gx(frame: pd.DataFrame) -> pd.DataFrame:
-    gx_found = _gx_failures(frame)
+def _from_gx(frame: pd.DataFrame, docs: tuple[str, str] | None = None) -> pd.DataFrame:
+    gx_found = _gx_failures(frame, docs)
     rules = rule_book()
     if gx_found.empty:
         return pd.DataFrame(columns=["pos", "rule", "value"])
@@ -132,14 +161,15 @@ def _from_gx(frame: pd.DataFrame) -> pd.DataFrame:
 
 def judge(frame: pd.DataFrame, district_code: str | None, rule_overrides: dict | None = None,
           today: dt.date | None = None, indicator_columns: set[str] | None = None,
-          registry_ids: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.Series]:
+          registry_ids: pd.DataFrame | None = None, docs: tuple[str, str] | None = None,
+          ) -> tuple[pd.DataFrame, pd.Series]:
     """(failures with severity and messages, held-back mask per row).
 
     A household with any reject-severity failure is held back whole: no partial household in the MIS.
     """
     frame = frame.reset_index(drop=True).copy()
     rules = effective_rules(rule_overrides)
-    failures = find_failures(frame, district_code, today, indicator_columns, registry_ids)
+    failures = find_failures(frame, district_code, today, indicator_columns, registry_ids, docs)
     enabled = failures["rule"].map(lambda r: rules[r].get("enabled", True))
     failures = failures[enabled.astype(bool)].copy()
     failures["severity"] = failures["rule"].map(lambda r: rules[r]["severity"])

@@ -100,8 +100,9 @@ def map_validate(run_id: str) -> dict:
     indicators = {c["field"] for r in reports if r["roster"] for c in r["columns"]} & set(mis_load.INDICATORS)
     with engine.connect() as conn:
         registry_ids = ledger.registry_ids(conn, mapped["id_number"].where(mapped["id_kind"].notna()).dropna())
+    docs_dir = config.output_dir / "data-docs"
     failures, held = judge(mapped, source.district_code, config.rules, indicator_columns=indicators,
-                           registry_ids=registry_ids)
+                           registry_ids=registry_ids, docs=(str(docs_dir), f"{source.id}-{run_id}"))
     mapped = mapped.reset_index(drop=True)
     mapped["accepted"] = ~held
     mapped["member_key"] = mapped["id_number"].where(mapped["id_kind"].notna(),
@@ -114,7 +115,7 @@ def map_validate(run_id: str) -> dict:
         staging.write_frame(conn, run_id, "failures", failures)
         staging.write_frame(conn, run_id, "held", _held_rows(mapped, failures))
         counts = _counts(mapped, failures)
-        ledger.update_run(conn, run_id, mapping_report=reports, **counts)
+        ledger.update_run(conn, run_id, mapping_report=reports, data_docs=str(docs_dir / "index.html"), **counts)
     log.info("[%s] map/validate: %d rows, %d households accepted, %d rows rejected",
              source.id, counts["rows_read"], counts["households_accepted"], counts["rows_rejected"])
     return {"run_id": run_id, **counts}
@@ -209,7 +210,7 @@ def summarise(run: dict) -> dict:
         "households_accepted": run["households_accepted"] or 0, "members_accepted": run["members_accepted"] or 0,
         "rows_rejected": run["rows_rejected"] or 0, "households_rejected": run["households_rejected"] or 0,
         "reconcile": (run["reconcile"] or {}).get("households", {}),
-        "fixup_workbook": run["fixup_workbook"], "error": run["error"],
+        "fixup_workbook": run["fixup_workbook"], "data_docs": run.get("data_docs"), "error": run["error"],
         "mapping": [{"file": m["file"], "sheet": m["sheet"], "roster": m["roster"], "header_row": m["header_row"],
                      "columns_mapped": len(m["columns"]), "ignored_columns": m["ignored_columns"],
                      "skipped_rows": {k: len(v) for k, v in m["skipped_rows"].items()},

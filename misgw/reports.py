@@ -130,6 +130,8 @@ def summary_table(summaries: list[dict], with_run: bool = False) -> str:
             out.append(f"! {s['source_id']}: {s['error']}")
         elif s.get("fixup_workbook"):
             out.append(f"  {s['source_id']}: fix-up workbook {s['fixup_workbook']}")
+    docs = sorted({s["data_docs"] for s in summaries if s.get("data_docs") and not s.get("error")})
+    out.extend(f"  Data Docs (Great Expectations): {d}" for d in docs)
     return "\n".join(out)
 
 

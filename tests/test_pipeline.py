@@ -69,6 +69,9 @@ def test_sync_loads_a_roster_and_a_rerun_changes_nothing(tmp_path, mis_db):
     assert (s1["rows_read"], s1["households_accepted"], s1["members_accepted"]) == (5, 2, 5)
     assert s1["rows_rejected"] == 0 and s1["households_rejected"] == 0
     assert s1["reconcile"]["new"] == 2
+    docs = s1["data_docs"]
+    assert docs.endswith("out/data-docs/index.html")
+    assert f"validations/roster_basic/pd-{s1['run_id']}/" in open(docs, encoding="utf-8").read()
     assert s1["mapping"] == [{"file": "phong-dien.xlsx", "sheet": "Xã Nhơn Ái", "roster": True, "header_row": 4,
                               "columns_mapped": 12, "ignored_columns": [], "skipped_rows": {"blank": 1, "footer": 1}}]
     before = dump_checksum(mis_db)
