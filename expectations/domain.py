@@ -159,33 +159,35 @@ def poverty_rules(c: Checks, indicator_columns: set[str]) -> None:
     checked = first & declared.notna() & year.notna()
     if not checked.any():
         return
-    years = {int(y): standard_for(int(y)) for y in year[checked].dropna().unique()}
-    c.add(checked & year.map(lambda y: pd.notna(y) and years.get(int(y)) is None).astype(bool),
-          "poverty.no_standard", "assessment_year")
+    years = {int(y): standard_for(int(y)) for y in year[checked].unique()}
+    c.add(checked & year.isin([y for y, s in years.items() if s is None]), "poverty.no_standard", "assessment_year")
 
-    level = f.get("commune_level", pd.Series(pd.NA, index=f.index, dtype="string"))
-    urban_by_unit = level.isin(["Phường", "Thị trấn"])
+    # Urban means phường and thị trấn when the roster gives no area.
+    urban_by_unit = f.get("commune_level", pd.Series(pd.NA, index=f.index)).isin(["Phường", "Thị trấn"])
     area = f["area"].where(f["area"].isin(["urban", "rural"]),
                            pd.Series(np.where(urban_by_unit, "urban", "rural"), index=f.index))
-    area_vi = area.map({"urban": "thành thị", "rural": "nông thôn"})
-    std = pd.Series([years.get(int(y)) if pd.notna(y) else None for y in year], index=f.index, dtype=object)
-    has_std = std.map(lambda s: isinstance(s, dict)).astype(bool)
-    std = std.where(has_std, None)
-    line = pd.Series([s["poverty_line"][a] if s else np.nan for s, a in zip(std, area)], index=f.index, dtype="Float64")
-    legal = std.map(lambda s: s["legal_basis"] if s else None)
-    minimum = std.map(lambda s: s["poor_min_deprivations"] if s else np.nan).astype("Float64")
-    counts = pd.Series([sum(bool(r.get(i)) for i in s["indicators"]) if s else np.nan
-                        for s, r in zip(std, f[sorted(indicator_columns)].fillna(False).to_dict("records"))]
-                       if indicator_columns else np.nan, index=f.index, dtype="Float64")
+    line = pd.Series(np.nan, index=f.index, dtype="Float64")
+    minimum = line.copy()
+    counts = line.copy()
+    legal = pd.Series(None, index=f.index, dtype=object)
+    for y, std in years.items():
+        if std is None:
+            continue
+        rows = checked & (year == y)
+        line = line.mask(rows & (area == "urban"), std["poverty_line"]["urban"])
+        line = line.mask(rows & (area == "rural"), std["poverty_line"]["rural"])
+        minimum = minimum.mask(rows, std["poor_min_deprivations"])
+        legal = legal.mask(rows, std["legal_basis"])
+        present = [i for i in std["indicators"] if i in indicator_columns]
+        if present:
+            counts = counts.mask(rows, f[present].fillna(False).astype(int).sum(axis=1))
     income = f["income_per_capita"].astype("Float64")
-    approved = f["approval_decision_no"].notna()
     decision = ("Quyết định số " + f["approval_decision_no"].astype("string") + " ngày " +
                 pd.to_datetime(f["approval_date"], errors="coerce").dt.strftime("%d/%m/%Y").fillna("?")) \
-        .where(approved)
-    ctx = dict(income=_vnd(income), line=_vnd(line), area=area_vi, year=year.astype("string"), legal=legal,
-               count=counts.astype("Int64").astype("string"), minimum=minimum.astype("Int64").astype("string"),
-               decision=decision)
-    base = checked & has_std
+        .where(f["approval_decision_no"].notna())
+    ctx = dict(income=income, line=line, area=area.map({"urban": "thành thị", "rural": "nông thôn"}),
+               year=year, legal=legal, count=counts, minimum=minimum, decision=decision)
+    base = checked & line.notna()
     poor_or_near = declared.isin(["poor", "near_poor"])
     c.add(base & poor_or_near & income.notna() & (income > line), "poverty.income_above_line",
           "raw_income_per_capita", **ctx)
@@ -197,8 +199,3 @@ def poverty_rules(c: Checks, indicator_columns: set[str]) -> None:
               "raw_poverty_category", **ctx)
     c.add(within & declared.isin(["average", "not_poor"]), "poverty.income_below_line",
           "raw_poverty_category", **ctx)
-
-
-def _vnd(values: pd.Series) -> pd.Series:
-    """1800000 -> "1.800.000" (Vietnamese thousands separator)."""
-    return values.map(lambda v: f"{int(v):,}".replace(",", ".") if pd.notna(v) else None)

@@ -196,8 +196,7 @@ def judge(frame: pd.DataFrame, district_code: str | None, rule_overrides: dict |
 
 def _fill(rule: dict, lang: str, value, row: dict, ctx: dict, district: str, district_code: str | None) -> str:
     blank = value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
-    context = {k: ("" if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else v)
-               for k, v in ctx.items()}
+    context = {k: _shown(k, v) for k, v in ctx.items()}
     text = rule[lang].format(value="" if blank else value, district=district, district_code=district_code,
                              candidates=row.get("commune_candidates") or "", birth_year=row.get("birth_year"),
                              household_code=row.get("household_code"), **context)
@@ -205,6 +204,16 @@ def _fill(rule: dict, lang: str, value, row: dict, ctx: dict, district: str, dis
     if context.get("decision") and rule.get(f"approved_{lang}"):
         text += " " + rule[f"approved_{lang}"].format(decision=context["decision"])
     return text
+
+
+def _shown(key: str, value):
+    """Context values as people read them: money with dots (1.800.000), counts and years as whole numbers."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        n = int(value)
+        return f"{n:,}".replace(",", ".") if key in ("income", "line") else str(n)
+    return value
 
 
 def mask_id(value) -> str | None:
