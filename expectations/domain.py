@@ -129,6 +129,10 @@ def household_rules(c: Checks, today: dt.date) -> None:
 
 def unit_rules(c: Checks, district_code: str | None) -> None:
     f = c.frame
+    if (f.get("unit_era") == "current").all() and len(f):
+        # Current units: two levels, no district; the commune must exist in the province today.
+        c.add(f["commune_code"].isna(), "unit.commune_current", "raw_commune_any")
+        return
     unknown = f["commune_code_pre2025"].isna()
     c.add(unknown, "unit.commune", "raw_commune_any")
     if district_code:

@@ -129,7 +129,7 @@ def _first_text(row: list):
 
 
 def translate(frame: pd.DataFrame, mapping: Mapping, units: pd.DataFrame,
-              district_code: str | None, province_code: str) -> pd.DataFrame:
+              district_code: str | None, province_code: str, era: str = "pre2025") -> pd.DataFrame:
     """Raw field values -> typed MIS values. Unreadable values keep their written form for the rules to name.
 
     units: the placement table (mis.units.placement) of the source's province.
@@ -220,7 +220,11 @@ def translate(frame: pd.DataFrame, mapping: Mapping, units: pd.DataFrame,
     present = [n for n in INDICATORS[:12]]
     out["deprivation_count"] = out[present].fillna(False).astype(int).sum(axis=1).astype("Int64")
 
-    _place_communes(out, text, units, district_code)
+    if era == "current":
+        _place_current_communes(out, text, units)
+    else:
+        _place_communes(out, text, units, district_code)
+    out["unit_era"] = era
     out["province_code"] = province_code
     return out
 
@@ -241,10 +245,10 @@ def _place_communes(out: pd.DataFrame, text: pd.DataFrame, units: pd.DataFrame, 
         lookup = {k: name_map.get(k) or name_map.get(_strip_prefix(k)) for k in keys.dropna().unique()}
         return keys.map(lookup)
 
-    code = text["commune_code"].str.replace(r"\.0$", "", regex=True).str.zfill(5)
-    by_name = by_name_of(text["commune"])
+    code, names = _code_or_name(text)
+    by_name = by_name_of(names)
     by_sheet = by_name_of(out["source_sheet"])
-    resolved = code.where(code.notna(), by_name).where(code.notna() | text["commune"].notna(), by_sheet)
+    resolved = code.where(code.notna(), by_name).where(code.notna() | names.notna(), by_sheet)
     written = text["commune_code"].fillna(text["commune"]).fillna(out["source_sheet"].astype("string"))
     known = resolved.isin(by_code.index)
     out["commune_code_pre2025"] = resolved.where(known)
@@ -256,6 +260,42 @@ def _place_communes(out: pd.DataFrame, text: pd.DataFrame, units: pd.DataFrame, 
                  for code, cands, names in zip(units["commune_code_pre2025"], units["candidates"],
                                                units["candidate_names"])}
     out["commune_candidates"] = out["commune_code_pre2025"].map(described)
+
+
+def _place_current_communes(out: pd.DataFrame, text: pd.DataFrame, communes: pd.DataFrame) -> None:
+    """A roster made after 1 July 2025 names the current communes: codes or names of the two-level units.
+
+    communes: mis.units.current_communes of the province (commune_code, name). Codes are read in
+    this era only: a bare 00004 is the new Phường Ba Đình, not the old Phường Trúc Bạch.
+    """
+    keys = fold_series(communes["name"])
+    name_index = pd.DataFrame({"key": pd.concat([keys, keys.map(_strip_prefix)]).to_numpy(),
+                               "code": pd.concat([communes["commune_code"]] * 2).to_numpy()}).drop_duplicates()
+    ambiguous = name_index.groupby("key")["code"].transform("nunique") > 1
+    name_map = dict(zip(name_index.loc[~ambiguous, "key"], name_index.loc[~ambiguous, "code"]))
+
+    def by_name_of(names: pd.Series) -> pd.Series:
+        k = fold_series(names.astype("string"))
+        return k.map({x: name_map.get(x) or name_map.get(_strip_prefix(x)) for x in k.dropna().unique()})
+
+    code, written_names = _code_or_name(text)
+    resolved = code.where(code.notna(), by_name_of(written_names)) \
+        .where(code.notna() | written_names.notna(), by_name_of(out["source_sheet"]))
+    names = communes.set_index("commune_code")["name"]
+    out["commune_code"] = resolved.where(resolved.isin(names.index))
+    out["raw_commune_any"] = text["commune_code"].fillna(text["commune"]).fillna(out["source_sheet"].astype("string"))
+    out["commune_code_pre2025"] = pd.Series(pd.NA, index=out.index, dtype="string")
+    out["district_code_pre2025"] = pd.Series(pd.NA, index=out.index, dtype="string")
+    # Phường (and the old thị trấn, now mostly xã or phường) are urban; xã and đặc khu are rural.
+    out["commune_level"] = out["commune_code"].map(names).str.extract(r"^(Phường|Xã|Đặc khu)", expand=False)
+    out["commune_candidates"] = pd.Series(pd.NA, index=out.index, dtype="string")
+
+
+def _code_or_name(text: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """(5-digit codes, names): a name written in the code column is read as a name."""
+    raw_code = text["commune_code"].str.replace(r"\.0$", "", regex=True)
+    digits = raw_code.str.fullmatch(r"\d{1,5}", na=False)
+    return raw_code.where(digits).str.zfill(5), text["commune"].fillna(raw_code.where(~digits))
 
 
 def _strip_prefix(key: str) -> str:

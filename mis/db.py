@@ -102,6 +102,21 @@ def upgrade(engine: Engine) -> list[str]:
     return applied
 
 
+def require_current_schema(engine: Engine) -> None:
+    """Refuse to run against a schema older (or newer) than this gateway's migrations."""
+    shipped = [v for v, _ in migrations()]
+    with engine.connect() as conn:
+        exists = conn.execute(sa.text("SELECT to_regclass('public.misgw_schema_version')")).scalar()
+        applied = conn.execute(sa.text("SELECT version FROM public.misgw_schema_version ORDER BY 1")).scalars().all() \
+            if exists else []
+    if applied != shipped:
+        missing = [v for v in shipped if v not in applied]
+        raise DatabaseUnavailable(
+            f"Cơ sở dữ liệu MIS chưa được nâng cấp / the MIS schema is not current "
+            f"(missing {', '.join(missing) or 'none'}; unknown {', '.join(set(applied) - set(shipped)) or 'none'}): "
+            "run `misgw db upgrade`.")
+
+
 def raw_connection(engine: Engine):
     """A DB-API (psycopg 3) connection, for COPY."""
     return engine.raw_connection()

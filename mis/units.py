@@ -118,3 +118,11 @@ def _copy(conn, table: str, columns: list[str], frame: pd.DataFrame) -> None:
                 copy.write_row(row)
     finally:
         cursor.close()
+
+
+def current_communes(engine: Engine, province_code: str) -> pd.DataFrame:
+    """The communes of one province as they are from 1 July 2025."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT commune_code, name FROM mis.commune WHERE province_code = :p "
+                                    "ORDER BY commune_code"), {"p": str(province_code).zfill(2)}).all()
+    return pd.DataFrame([tuple(r) for r in rows], columns=["commune_code", "name"], dtype="object")

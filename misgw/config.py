@@ -27,6 +27,7 @@ class Source:
     mapping: str                 # "auto" or a path to a mapping YAML
     schedule: str | None
     district_code: str | None    # pre-2025 district code, when the source is one district
+    unit_era: str = "pre2025"    # which administrative units its codes and names follow
     options: dict = field(default_factory=dict)
 
     @property
@@ -41,6 +42,7 @@ class Config:
     output_dir: Path
     sources: tuple[Source, ...]
     rules: dict = field(default_factory=dict)
+    province_code_current: str | None = None   # the province after 1 July 2025 (merged provinces change code)
 
     def source(self, source_id: str) -> Source:
         for s in self.sources:
@@ -101,16 +103,21 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
             mapping = str(mapping_file)
         district = raw.get("district_code")
         district = _code(district, 3, f"{where}: 'district_code'") if district is not None else None
-        known = {"id", "kind", "path", "mapping", "schedule", "district_code"}
+        era = str(raw.get("unit_era", "pre2025"))
+        if era not in ("pre2025", "current"):
+            raise ConfigError(f"{where}: 'unit_era' must be 'pre2025' (codes and names before 1 July 2025) "
+                              f"or 'current' (got {era!r}).")
+        known = {"id", "kind", "path", "mapping", "schedule", "district_code", "unit_era"}
         sources.append(Source(
             id=sid, kind=kind, path=src_path, mapping=mapping,
-            schedule=raw.get("schedule"), district_code=district,
+            schedule=raw.get("schedule"), district_code=district, unit_era=era,
             options={k: v for k, v in raw.items() if k not in known},
         ))
     output_dir = (base / str(data.get("output_dir", "out"))).resolve()
     rules = _check_rules(data.get("rules") or {}, path)
+    current = _code(data.get("province_code_current", province), 2, f"{path}: 'province_code_current'")
     return Config(path=path, province_code=province, output_dir=output_dir,
-                  sources=tuple(sources), rules=rules)
+                  sources=tuple(sources), rules=rules, province_code_current=current)
 
 
 def _check_rules(rules, path: Path) -> dict:

@@ -78,7 +78,8 @@ def map_validate(run_id: str) -> dict:
     engine = db.get_engine()
     with engine.begin() as conn:
         raw = staging.read_frame(conn, run_id, "raw")
-        placement = units.placement(engine, config.province_code)
+        placement = (units.current_communes(engine, config.province_code_current) if source.unit_era == "current"
+                     else units.placement(engine, config.province_code))
     if placement.empty:
         raise UserError("The MIS has no administrative units for province "
                         f"{config.province_code}: run `misgw admin-units import` first.")
@@ -96,7 +97,8 @@ def map_validate(run_id: str) -> dict:
                            f"({problems or 'no sheets'}). Add the wordings to a mapping YAML; "
                            f"`misgw mapping suggest FILE` proposes one.")
     frame = pd.concat(frames, ignore_index=True)
-    mapped = translate(frame, mapping, placement, source.district_code, config.province_code)
+    province = config.province_code_current if source.unit_era == "current" else config.province_code
+    mapped = translate(frame, mapping, placement, source.district_code, province, source.unit_era)
     indicators = {c["field"] for r in reports if r["roster"] for c in r["columns"]} & set(mis_load.INDICATORS)
     with engine.connect() as conn:
         registry_ids = ledger.registry_ids(conn, mapped["id_number"].where(mapped["id_kind"].notna()).dropna())
@@ -188,7 +190,8 @@ def run_source(config_path: str | None, source_id: str, dry_run: bool = False,
         message = str(exc)
     except Exception as exc:  # an unexpected fault still fails only this source, and says where
         log.exception("[%s] unexpected error in run %s", source_id, run_id)
-        message = f"Unexpected error ({type(exc).__name__}): {exc}"
+        first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
+        message = f"Unexpected error ({type(exc).__name__}): {first[:300]}"
     fail_run(run_id, message)
     with db.get_engine().begin() as conn:
         return summarise(ledger.get_run(conn, run_id))
@@ -197,6 +200,7 @@ def run_source(config_path: str | None, source_id: str, dry_run: bool = False,
 def run_sync(config_path: str | None = None, source_ids: list[str] | None = None,
              dry_run: bool = False) -> list[dict]:
     config = load_config(config_path)
+    db.require_current_schema(db.get_engine())
     wanted = source_ids or [s.id for s in config.sources]
     for sid in wanted:
         config.source(sid)  # unknown ids fail before anything runs

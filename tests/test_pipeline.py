@@ -353,3 +353,34 @@ def test_lost_zero_is_put_back_only_when_the_digits_prove_it(tmp_path, mis_db):
     [r] = [r for r in json.loads(misgw("rejects", "list", "--json", env_url=mis_db).stdout) if r["severity"] == "reject"]
     assert r["rule"] == "id.unprovable" and r["row"] == 9 and "mất số 0" in r["message_vi"]
     assert "92090022222" not in json.dumps(r) and "092090022222" not in json.dumps(r)
+
+
+def test_rosters_made_after_the_reform_use_current_units(tmp_path, mis_db):
+    # Cần Thơ after 1 July 2025: Phường Cái Khế is 31120; 31117 (the old Cái Khế) is no current commune.
+    _commune_roster(tmp_path, "new", ["31120", "Phường Bình Thủy", "31117"], column="Mã xã")
+    cfg = write_config(tmp_path / "misgw.yaml", [
+        {"id": "ct-new", "kind": "spreadsheet", "path": "new", "unit_era": "current"}])
+    [s] = json.loads(misgw("sync", "--config", str(cfg), "--json", env_url=mis_db).stdout)
+    assert s["households_accepted"] == 2 and s["rows_rejected"] == 1, s
+    engine = sa.create_engine(mis_db)
+    with engine.connect() as conn:
+        placed = conn.execute(sa.text("SELECT commune_code, commune_code_pre2025 FROM mis.household ORDER BY 1")).all()
+    engine.dispose()
+    assert placed == [("31120", None), ("31168", None)]
+    [r] = [r for r in json.loads(misgw("rejects", "list", "--json", env_url=mis_db).stdout)]
+    assert r["rule"] == "unit.commune_current" and r["value"] == "31117" and "01/7/2025" in r["message_vi"]
+    bad = write_config(tmp_path / "bad.yaml", [{"id": "x", "kind": "spreadsheet", "path": "new", "unit_era": "2024"}])
+    assert "'unit_era' must be 'pre2025'" in misgw("sync", "--config", str(bad), env_url=mis_db).stderr
+
+
+def test_an_old_schema_is_refused_with_the_command_that_fixes_it(tmp_path):
+    from conftest import create_database, drop_database
+
+    url = create_database()
+    try:
+        write_roster(tmp_path / "d" / "x.xlsx")
+        cfg = write_config(tmp_path / "misgw.yaml", [{"id": "pd", "kind": "spreadsheet", "path": "d"}])
+        out = misgw("sync", "--config", str(cfg), env_url=url)
+        assert out.returncode == 2 and "run `misgw db upgrade`" in out.stderr and "Traceback" not in out.stderr
+    finally:
+        drop_database(url)
