@@ -233,18 +233,7 @@ def _place_communes(out: pd.DataFrame, text: pd.DataFrame, units: pd.DataFrame, 
     """Resolve each row's commune (code, name, or the sheet's name) to the pre-2025 unit, then to the current one."""
     scope = units if district_code is None else units[units["district_code_pre2025"] == district_code]
     by_code = units.set_index("commune_code_pre2025")
-    names = pd.concat([scope["commune_code_pre2025"], scope["commune_code_pre2025"]])
-    keys = pd.concat([fold_series(scope["name"]), fold_series(scope["name"]).map(_strip_prefix)])
-    name_index = pd.DataFrame({"key": keys.to_numpy(), "code": names.to_numpy()}).drop_duplicates()
-    # A name shared by two communes of the scope cannot place a record.
-    ambiguous = name_index.groupby("key")["code"].transform("nunique") > 1
-    name_map = dict(zip(name_index.loc[~ambiguous, "key"], name_index.loc[~ambiguous, "code"]))
-
-    def by_name_of(names: pd.Series) -> pd.Series:
-        keys = fold_series(names.astype("string"))
-        lookup = {k: name_map.get(k) or name_map.get(_strip_prefix(k)) for k in keys.dropna().unique()}
-        return keys.map(lookup)
-
+    by_name_of = _name_lookup(scope["name"], scope["commune_code_pre2025"])
     code, names = _code_or_name(text)
     by_name = by_name_of(names)
     by_sheet = by_name_of(out["source_sheet"])
@@ -268,16 +257,7 @@ def _place_current_communes(out: pd.DataFrame, text: pd.DataFrame, communes: pd.
     communes: mis.units.current_communes of the province (commune_code, name). Codes are read in
     this era only: a bare 00004 is the new Phường Ba Đình, not the old Phường Trúc Bạch.
     """
-    keys = fold_series(communes["name"])
-    name_index = pd.DataFrame({"key": pd.concat([keys, keys.map(_strip_prefix)]).to_numpy(),
-                               "code": pd.concat([communes["commune_code"]] * 2).to_numpy()}).drop_duplicates()
-    ambiguous = name_index.groupby("key")["code"].transform("nunique") > 1
-    name_map = dict(zip(name_index.loc[~ambiguous, "key"], name_index.loc[~ambiguous, "code"]))
-
-    def by_name_of(names: pd.Series) -> pd.Series:
-        k = fold_series(names.astype("string"))
-        return k.map({x: name_map.get(x) or name_map.get(_strip_prefix(x)) for x in k.dropna().unique()})
-
+    by_name_of = _name_lookup(communes["name"], communes["commune_code"])
     code, written_names = _code_or_name(text)
     resolved = code.where(code.notna(), by_name_of(written_names)) \
         .where(code.notna() | written_names.notna(), by_name_of(out["source_sheet"]))
@@ -289,6 +269,24 @@ def _place_current_communes(out: pd.DataFrame, text: pd.DataFrame, communes: pd.
     # Phường (and the old thị trấn, now mostly xã or phường) are urban; xã and đặc khu are rural.
     out["commune_level"] = out["commune_code"].map(names).str.extract(r"^(Phường|Xã|Đặc khu)", expand=False)
     out["commune_candidates"] = pd.Series(pd.NA, index=out.index, dtype="string")
+
+
+def _name_lookup(names: pd.Series, codes: pd.Series):
+    """A function from written commune names to codes: accents, case and the Xã/Phường prefix ignored.
+
+    A name two communes of the scope share places no record.
+    """
+    keys = fold_series(names)
+    index = pd.DataFrame({"key": pd.concat([keys, keys.map(_strip_prefix)]).to_numpy(),
+                          "code": pd.concat([codes, codes]).to_numpy()}).drop_duplicates()
+    ambiguous = index.groupby("key")["code"].transform("nunique") > 1
+    name_map = dict(zip(index.loc[~ambiguous, "key"], index.loc[~ambiguous, "code"]))
+
+    def by_name_of(written: pd.Series) -> pd.Series:
+        k = fold_series(written.astype("string"))
+        return k.map({x: name_map.get(x) or name_map.get(_strip_prefix(x)) for x in k.dropna().unique()})
+
+    return by_name_of
 
 
 def _code_or_name(text: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
