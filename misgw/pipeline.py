@@ -83,10 +83,21 @@ def map_validate(run_id: str) -> dict:
     if placement.empty:
         raise UserError("The MIS has no administrative units for province "
                         f"{config.province_code}: run `misgw admin-units import` first.")
+    from misgw.reports import HIDDEN_SHEET, fixup_lineage
+
+    fixups = fixup_lineage(raw, source.id)
     frames, reports = [], []
     for (file, sheet), part in raw.groupby(["file", "sheet"], sort=False):
+        if sheet == HIDDEN_SHEET and file in fixups:
+            continue
         rows = _dense_rows(part)
         mapped, report = map_sheet(file, sheet, rows, mapping)
+        if file in fixups and mapped is not None:
+            # A returned fix-up workbook is read in its rows' original sheets: a roster with one sheet
+            # per commune names the commune by its sheet.
+            lineage = fixups[file].set_index(fixups[file]["fixup_row"].astype(int))
+            mapped["source_sheet"] = mapped["source_row"].map(lineage["sheet"]).fillna(mapped["source_sheet"])
+            report.reason = "fix-up workbook returned by the district: its rows replace the rows they fix"
         reports.append(report.as_dict())
         if mapped is not None and len(mapped):
             frames.append(mapped)
@@ -96,7 +107,7 @@ def map_validate(run_id: str) -> dict:
         raise MappingError(f"Source '{source.id}': {'the headers are not recognised' if uncovered else 'no sheet holds a roster'} "
                            f"({problems or 'no sheets'}). Add the wordings to a mapping YAML; "
                            f"`misgw mapping suggest FILE` proposes one.")
-    frame = pd.concat(frames, ignore_index=True)
+    frame = _supersede(pd.concat(frames, ignore_index=True), fixups)
     province = config.province_code_current if source.unit_era == "current" else config.province_code
     mapped = translate(frame, mapping, placement, source.district_code, province, source.unit_era)
     indicators = {c["field"] for r in reports if r["roster"] for c in r["columns"]} & set(mis_load.INDICATORS)
@@ -237,6 +248,21 @@ def _stage(run_id: str, stage: str) -> None:
         ledger.update_run(conn, run_id, stage=stage)
 
 
+def _supersede(frame: pd.DataFrame, fixups: dict) -> pd.DataFrame:
+    """Drop the roster rows a returned fix-up workbook replaces (by its lineage, and by household)."""
+    if not fixups:
+        return frame
+    lineage = pd.concat(fixups.values(), ignore_index=True)
+    replaced = set(zip(lineage["file"], lineage["sheet"], lineage["row"].astype(int)))
+    is_fix = frame["source_file"].isin(list(fixups))
+    codes = set(frame.loc[is_fix, "household_code"].dropna().astype(str)) | set(lineage["household_code"].dropna())
+    keys = pd.MultiIndex.from_arrays([frame["source_file"], frame["source_sheet"], frame["source_row"].astype(int)])
+    old = ~is_fix & (pd.Series(keys.isin(list(replaced)), index=frame.index) |
+                     frame["household_code"].astype("string").isin(codes))
+    log.info("fix-up workbook(s) %s replace %d roster rows", ", ".join(fixups), int(old.sum()))
+    return frame[~old].reset_index(drop=True)
+
+
 def _dense_rows(part: pd.DataFrame) -> list[list]:
     numbers = part["row"].astype(int).to_numpy()
     rows: list[list] = [[] for _ in range(int(numbers.max()))]
@@ -267,6 +293,9 @@ def _held_rows(mapped: pd.DataFrame, failures: pd.DataFrame) -> pd.DataFrame:
     reasons = reject.groupby(["file", "sheet", "row"])["message_vi"].agg(" ".join)
     keys = list(zip(held["source_file"], held["source_sheet"], held["source_row"]))
     cells = held[raw_cols].rename(columns=lambda c: c[4:])
+    # An ID read back from a number cell goes out as its 12 digits (text), so the returned workbook
+    # does not lose the zero again; one that was never an ID stays as written for the person to fix.
+    cells["id_number"] = held["id_number"].where(held["id_kind"].notna(), cells.get("id_number"))
     return pd.DataFrame({
         "file": held["source_file"].to_numpy(), "sheet": held["source_sheet"].to_numpy(),
         "row": held["source_row"].to_numpy(), "household_code": held["household_code"].to_numpy(),

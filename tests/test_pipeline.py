@@ -384,3 +384,54 @@ def test_an_old_schema_is_refused_with_the_command_that_fixes_it(tmp_path):
         assert out.returncode == 2 and "run `misgw db upgrade`" in out.stderr and "Traceback" not in out.stderr
     finally:
         drop_database(url)
+
+
+def test_the_loop_closes_fixed_workbook_back_into_the_source_folder(tmp_path, mis_db):
+    write_roster(tmp_path / "d" / "phong-dien.xlsx", rows=bad_rows())
+    cfg = write_config(tmp_path / "misgw.yaml", [{"id": "pd", "kind": "spreadsheet", "path": "d", "district_code": "926"}])
+    [first] = json.loads(misgw("sync", "--config", str(cfg), "--json", env_url=mis_db).stdout)
+    assert first["households_rejected"] == 2
+    out = tmp_path / "returned" / "sua-loi.xlsx"
+    assert misgw("rejects", "export", "--source", "pd", "--out", str(out), env_url=mis_db).returncode == 0
+
+    # A commune officer fixes the highlighted cells in Excel and sends the workbook back.
+    wb = load_workbook(out)
+    ws = wb["Cần sửa"]
+    headers = [c.value for c in ws[1]]
+    for row in ws.iter_rows(min_row=2):
+        cells = dict(zip(headers, row))
+        if cells["Ngày sinh"].value == "31/02/2005":
+            cells["Ngày sinh"].value = "28/02/2005"
+        if cells["Giới tính"].value == "Không rõ":
+            cells["Giới tính"].value = "Nam"
+    wb.save(tmp_path / "d" / "sua-loi.xlsx")
+
+    [second] = json.loads(misgw("sync", "--config", str(cfg), "--json", env_url=mis_db).stdout)
+    assert second["status"] == "success", second
+    assert second["households_accepted"] == 2 and second["rows_rejected"] == 0, second
+    assert second["reconcile"]["new"] == 2
+    resolved = json.loads(misgw("rejects", "list", "--status", "resolved", "--json", env_url=mis_db).stdout)
+    assert {r["rule"] for r in resolved} == {"format.birth_date", "codelist.sex"}
+    assert json.loads(misgw("rejects", "list", "--json", env_url=mis_db).stdout) == []
+    engine = sa.create_engine(mis_db)
+    with engine.connect() as conn:
+        members = dict(conn.execute(sa.text("SELECT full_name, coalesce(birth_date::text, birth_year::text) "
+                                            "FROM mis.member")).all())
+        communes = conn.execute(sa.text("SELECT DISTINCT commune_code_pre2025 FROM mis.household")).scalars().all()
+    engine.dispose()
+    assert len(members) == 5 and members["Nguyễn Văn Cường"] == "2005-02-28"
+    assert communes == ["31300"]                     # the sheet-per-commune context survived the round trip
+
+
+def test_a_fixup_workbook_without_its_hidden_sheet_is_an_ordinary_roster(tmp_path, mis_db):
+    write_roster(tmp_path / "d" / "x.xlsx", rows=bad_rows())
+    cfg = write_config(tmp_path / "misgw.yaml", [{"id": "pd", "kind": "spreadsheet", "path": "d", "district_code": "926"}])
+    misgw("sync", "--config", str(cfg), env_url=mis_db)
+    out = tmp_path / "returned.xlsx"
+    misgw("rejects", "export", "--source", "pd", "--out", str(out), env_url=mis_db)
+    wb = load_workbook(out)
+    del wb["_misgw"]
+    wb.save(tmp_path / "d" / "edited.xlsx")
+    [s] = json.loads(misgw("sync", "--config", str(cfg), "--json", env_url=mis_db).stdout)
+    # Read as a roster of its own: the same households twice, so they are turned back, never merged silently.
+    assert s["status"] == "success" and s["households_accepted"] == 0
