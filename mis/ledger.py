@@ -126,3 +126,29 @@ def registry_ids(conn, id_numbers: pd.Series) -> pd.DataFrame:
         FROM mis.member m JOIN mis.household h USING (household_id)
         WHERE m.listed AND m.id_number = ANY(:ids) ORDER BY m.id_number, h.household_code"""), {"ids": ids}).all()
     return pd.DataFrame(rows, columns=["id_number", "household_code"])
+
+
+def waive(conn, entry_id: int, reason: str) -> dict | None:
+    """Close an open entry on purpose, with the reason a person gave; None when there is no open entry."""
+    row = conn.execute(sa.text("""
+        UPDATE mis.reject_entry SET status = 'waived', waive_reason = :reason
+        WHERE entry_id = :id AND status = 'open' RETURNING entry_id, source_id, household_code"""),
+        {"id": entry_id, "reason": reason}).mappings().first()
+    return dict(row) if row else None
+
+
+AGE_BUCKETS = [(0, 7, "0-7 ngày"), (8, 30, "8-30 ngày"), (31, 90, "31-90 ngày"), (91, 100000, "> 90 ngày")]
+
+
+def aging(conn) -> list[dict]:
+    """Open entries per district (or source) and age since the run that first saw them."""
+    buckets = " ".join(f"WHEN age BETWEEN {lo} AND {hi} THEN '{label}'" for lo, hi, label in AGE_BUCKETS)
+    rows = conn.execute(sa.text(f"""
+        WITH open AS (
+            SELECT coalesce(e.district_code, '-') AS district_code, e.source_id,
+                   (current_date - r.started_at::date) AS age
+            FROM mis.reject_entry e JOIN mis.sync_run r ON r.run_id = e.first_run_id
+            WHERE e.status = 'open')
+        SELECT district_code, source_id, CASE {buckets} END AS age, count(*) AS entries
+        FROM open GROUP BY 1, 2, 3 ORDER BY 1, 2, min(age)""")).mappings().all()
+    return [dict(r) for r in rows]

@@ -65,6 +65,13 @@ def _parser() -> argparse.ArgumentParser:
     ls.add_argument("--status", choices=["open", "resolved", "waived", "all"], default="open")
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(func=cmd_rejects_list)
+    wv = rj.add_parser("waive", help="close an open entry on purpose, with a reason")
+    wv.add_argument("entry_id", type=int, help="the entry's id, as `rejects list` shows it")
+    wv.add_argument("--reason", required=True)
+    wv.set_defaults(func=cmd_rejects_waive)
+    ag = rj.add_parser("aging", help="open entries per district and age")
+    ag.add_argument("--json", action="store_true")
+    ag.set_defaults(func=cmd_rejects_aging)
     ex = rj.add_parser("export", help="write the fix-up workbook of a source's last run")
     ex.add_argument("--source", required=True)
     ex.add_argument("--out", type=Path, required=True)
@@ -143,13 +150,40 @@ def cmd_rejects_list(args) -> int:
     with _engine().connect() as conn:
         rows = ledger.list_rejects(conn, args.source, args.run, args.status)
     for r in rows:
-        r.pop("entry_id", None)
+        r["id"] = r.pop("entry_id", None)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
         return 0
     for r in rows:
-        print(f"{r['file']} / {r['sheet']} / dòng {r['row']}  [{r['rule']}, {r['severity']}]  {r['message_vi']}")
+        print(f"#{r['id']}  {r['file']} / {r['sheet']} / dòng {r['row']}  [{r['rule']}, {r['severity']}]  {r['message_vi']}")
     print(f"{len(rows)} record(s).")
+    return 0
+
+
+def cmd_rejects_waive(args) -> int:
+    from mis import ledger
+
+    if not args.reason.strip():
+        raise UserError("A waiver needs a reason (--reason).")
+    with _engine().begin() as conn:
+        entry = ledger.waive(conn, args.entry_id, args.reason.strip())
+    if entry is None:
+        raise UserError(f"No open entry #{args.entry_id}: see `misgw rejects list`.")
+    print(f"Entry #{entry['entry_id']} of source '{entry['source_id']}' (household {entry['household_code']}) waived.")
+    return 0
+
+
+def cmd_rejects_aging(args) -> int:
+    from mis import ledger
+
+    with _engine().connect() as conn:
+        rows = ledger.aging(conn)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{'district':9} {'source':24} {'age':12} {'open':>6}")
+    for r in rows:
+        print(f"{r['district_code']:9} {r['source_id']:24} {r['age']:12} {r['entries']:>6}")
     return 0
 
 

@@ -435,3 +435,22 @@ def test_a_fixup_workbook_without_its_hidden_sheet_is_an_ordinary_roster(tmp_pat
     [s] = json.loads(misgw("sync", "--config", str(cfg), "--json", env_url=mis_db).stdout)
     # Read as a roster of its own: the same households twice, so they are turned back, never merged silently.
     assert s["status"] == "success" and s["households_accepted"] == 0
+
+
+def test_waive_and_aging(tmp_path, mis_db):
+    write_roster(tmp_path / "d" / "x.xlsx", rows=bad_rows())
+    cfg = write_config(tmp_path / "misgw.yaml", [{"id": "pd", "kind": "spreadsheet", "path": "d", "district_code": "926"}])
+    misgw("sync", "--config", str(cfg), env_url=mis_db)
+    aging = json.loads(misgw("rejects", "aging", "--json", env_url=mis_db).stdout)
+    assert aging == [{"district_code": "926", "source_id": "pd", "age": "0-7 ngày", "entries": 2}]
+    [entry, _] = json.loads(misgw("rejects", "list", "--json", env_url=mis_db).stdout)
+    assert misgw("rejects", "waive", str(entry["id"]), "--reason", " ", env_url=mis_db).returncode == 2
+    done = misgw("rejects", "waive", str(entry["id"]), "--reason", "Hộ đã chuyển đi, xã xác nhận", env_url=mis_db)
+    assert done.returncode == 0 and "waived" in done.stdout
+    assert len(json.loads(misgw("rejects", "list", "--json", env_url=mis_db).stdout)) == 1
+    assert [r["id"] for r in json.loads(misgw("rejects", "list", "--status", "waived", "--json",
+                                                 env_url=mis_db).stdout)] == [entry["id"]]
+    assert misgw("rejects", "waive", str(entry["id"]), "--reason", "again", env_url=mis_db).returncode == 2
+    # Seen again in the next run, a waived entry stays waived.
+    misgw("sync", "--config", str(cfg), env_url=mis_db)
+    assert len(json.loads(misgw("rejects", "list", "--json", env_url=mis_db).stdout)) == 1
