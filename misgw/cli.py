@@ -88,6 +88,13 @@ def _parser() -> argparse.ArgumentParser:
     rs.add_argument("--json", action="store_true")
     rs.set_defaults(func=cmd_runs_show)
 
+    pv = sub.add_parser("poverty", help="poverty figures").add_subparsers(required=True, metavar="ACTION")
+    mv = pv.add_parser("movement", help="escaped, newly poor and fell back (tái nghèo), with rates")
+    mv.add_argument("--year", type=int, required=True, help="assessment year, compared with the year before")
+    mv.add_argument("--by", choices=["commune", "district", "province"], default="province")
+    mv.add_argument("--json", action="store_true")
+    mv.set_defaults(func=cmd_poverty_movement)
+
     mp = sub.add_parser("mapping", help="header mappings").add_subparsers(required=True, metavar="ACTION")
     sg = mp.add_parser("suggest", help="propose a mapping YAML for a workbook, with a confidence per column")
     sg.add_argument("file", type=Path)
@@ -241,6 +248,24 @@ def cmd_runs_show(args) -> int:
         print(reports.summary_table([pipeline.summarise(run)], with_run=True))
         print()
         print(reports.mapping_report_text(run["mapping_report"] or []))
+    return 0
+
+
+def cmd_poverty_movement(args) -> int:
+    from mis import poverty
+
+    with _engine().connect() as conn:
+        rows = poverty.movement(conn, args.year, args.by)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    head = f"{args.by:10} {'assessed':>8} {'poor':>6} {'near':>6} {'poor %':>7} {'near %':>7} " \
+           f"{'escaped':>8} {'new poor':>9} {'fell back':>9}"
+    print(f"Poverty movement {args.year - 1} -> {args.year}")
+    print(head)
+    for r in rows:
+        print(f"{str(r['unit']):10} {r['assessed']:>8} {r['poor']:>6} {r['near_poor']:>6} {r['poor_rate'] or 0:>7} "
+              f"{r['near_poor_rate'] or 0:>7} {r['escaped']:>8} {r['newly_poor']:>9} {r['fell_back']:>9}")
     return 0
 
 

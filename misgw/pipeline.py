@@ -15,7 +15,7 @@ from expectations.validate import judge
 from mappings.roster import map_sheet, translate
 from mappings.text import fold_series
 from mappings.vocabulary import MappingError, load_mapping
-from mis import db, ledger, load as mis_load, reconcile as mis_reconcile, staging, units
+from mis import db, ledger, load as mis_load, poverty, reconcile as mis_reconcile, staging, units
 from misgw.config import Config, Source, load_config
 from misgw.errors import UserError
 
@@ -175,6 +175,13 @@ def report(run_id: str) -> dict:
     engine = db.get_engine()
     workbook = reports.write_fixup_workbook(engine, run_id, config.output_dir / "fixup" / source.id)
     with engine.begin() as conn:
+        year = conn.execute(sa.text(f"SELECT max(assessment_year::int) FROM {staging.table_name(run_id, 'members')}"
+                                    " WHERE accepted::boolean")).scalar()
+        if year:
+            figures = poverty.movement(conn, year, "district" if source.district_code else "province",
+                                       district_code=source.district_code,
+                                       source_id=None if source.district_code else source.id)
+            ledger.update_run(conn, run_id, reconcile={**(run["reconcile"] or {}), "poverty_movement": figures})
         ledger.update_run(conn, run_id, status="success", stage="done", finished_at=dt.datetime.now(dt.timezone.utc),
                           fixup_workbook=str(workbook) if workbook else None)
         staging.drop_run_tables(conn, run_id)
@@ -225,6 +232,7 @@ def summarise(run: dict) -> dict:
         "households_accepted": run["households_accepted"] or 0, "members_accepted": run["members_accepted"] or 0,
         "rows_rejected": run["rows_rejected"] or 0, "households_rejected": run["households_rejected"] or 0,
         "reconcile": (run["reconcile"] or {}).get("households", {}),
+        "poverty_movement": (run["reconcile"] or {}).get("poverty_movement", []),
         "fixup_workbook": run["fixup_workbook"], "data_docs": run.get("data_docs"), "error": run["error"],
         "mapping": [{"file": m["file"], "sheet": m["sheet"], "roster": m["roster"], "header_row": m["header_row"],
                      "columns_mapped": len(m["columns"]), "ignored_columns": m["ignored_columns"],

@@ -454,3 +454,34 @@ def test_waive_and_aging(tmp_path, mis_db):
     # Seen again in the next run, a waived entry stays waived.
     misgw("sync", "--config", str(cfg), env_url=mis_db)
     assert len(json.loads(misgw("rejects", "list", "--json", env_url=mis_db).stdout)) == 1
+
+
+def test_poverty_movement_year_over_year(tmp_path, mis_db):
+    cfg = write_config(tmp_path / "misgw.yaml", [{"id": "pd", "kind": "spreadsheet", "path": "d", "district_code": "926"}])
+
+    def roster(year, households):
+        rows = []
+        for i, (code, category, income) in enumerate(households):
+            rows.append([code, f"Người Số {chr(65 + i)}", "Chủ hộ", "Nam", "1970", "Kinh", None, "Ấp 1",
+                         category, year, income])
+        write_roster(tmp_path / "d" / "x.xlsx", rows=rows)
+        [s] = json.loads(misgw("sync", "--config", str(cfg), "--json", env_url=mis_db).stdout)
+        assert s["rows_rejected"] == 0, s
+        return s
+
+    poor, near, avg = ("Hộ nghèo", 1000000), ("Hộ cận nghèo", 1400000), ("Hộ có mức sống trung bình", 2000000)
+    roster(2023, [("D", *poor)])
+    roster(2024, [("A", *poor), ("B", *poor), ("C", *near), ("D", *avg)])
+    s = roster(2025, [("A", *avg), ("B", *poor), ("C", *poor), ("D", *poor), ("E", *poor)])
+    [fig] = s["poverty_movement"]
+    assert fig["unit"] == "926" and fig["year"] == 2025
+    assert (fig["assessed"], fig["poor"], fig["near_poor"]) == (5, 4, 0)
+    assert (fig["escaped"], fig["newly_poor"], fig["fell_back"]) == (1, 2, 1)     # A; C and E; D (tái nghèo)
+    assert fig["poor_rate"] == 80.0
+    by_commune = json.loads(misgw("poverty", "movement", "--year", "2025", "--by", "commune", "--json",
+                                  env_url=mis_db).stdout)
+    engine = sa.create_engine(mis_db)
+    with engine.connect() as conn:
+        current = conn.execute(sa.text("SELECT DISTINCT commune_code FROM mis.household")).scalars().all()
+    engine.dispose()
+    assert [r["unit"] for r in by_commune] == current and by_commune[0]["fell_back"] == 1

@@ -1,0 +1,45 @@
+"""Year-over-year poverty movement from the assessments in the registry: escaped, newly poor, fell back."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+LEVELS = {"commune": "h.commune_code", "district": "h.district_code_pre2025", "province": "h.province_code"}
+
+
+def movement(conn, year: int, level: str = "province", district_code: str | None = None,
+             source_id: str | None = None) -> list[dict]:
+    """Per unit of `level`, for assessment `year` against `year - 1`.
+
+    escaped: poor the year before, assessed and not poor this year; newly_poor: poor this year, not
+    the year before, and never poor earlier; fell_back (tái nghèo): poor this year, not the year
+    before, but poor in an earlier year. Rates are shares of the households assessed this year.
+    """
+    unit = LEVELS[level]
+    rows = conn.execute(sa.text(f"""
+        WITH a AS (SELECT household_id, assessment_year AS y, poverty_category AS c FROM mis.poverty_assessment),
+             cur AS (SELECT household_id, c FROM a WHERE y = :year),
+             prev AS (SELECT household_id, c FROM a WHERE y = :year - 1),
+             ever AS (SELECT DISTINCT household_id FROM a WHERE y < :year - 1 AND c = 'poor')
+        SELECT {unit} AS unit,
+               count(cur.c) AS assessed,
+               count(*) FILTER (WHERE cur.c = 'poor') AS poor,
+               count(*) FILTER (WHERE cur.c = 'near_poor') AS near_poor,
+               count(*) FILTER (WHERE prev.c = 'poor' AND cur.c IS NOT NULL AND cur.c <> 'poor') AS escaped,
+               count(*) FILTER (WHERE cur.c = 'poor' AND coalesce(prev.c, '') <> 'poor'
+                                AND ever.household_id IS NULL) AS newly_poor,
+               count(*) FILTER (WHERE cur.c = 'poor' AND coalesce(prev.c, '') <> 'poor'
+                                AND ever.household_id IS NOT NULL) AS fell_back
+        FROM mis.household h
+        LEFT JOIN cur USING (household_id) LEFT JOIN prev USING (household_id) LEFT JOIN ever USING (household_id)
+        WHERE (cur.c IS NOT NULL OR prev.c IS NOT NULL)
+          AND (CAST(:district AS text) IS NULL OR h.district_code_pre2025 = :district)
+          AND (CAST(:source AS text) IS NULL OR h.source_id = :source)
+        GROUP BY 1 ORDER BY 1"""), {"year": year, "district": district_code, "source": source_id}).mappings().all()
+    out = []
+    for r in rows:
+        r = dict(r)
+        r["year"] = year
+        r["poor_rate"] = round(100.0 * r["poor"] / r["assessed"], 2) if r["assessed"] else None
+        r["near_poor_rate"] = round(100.0 * r["near_poor"] / r["assessed"], 2) if r["assessed"] else None
+        out.append(r)
+    return out
