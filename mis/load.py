@@ -49,12 +49,12 @@ def project(conn, run_id: str, source_id: str) -> None:
         SELECT * FROM _hh WHERE assessment_year IS NOT NULL AND poverty_category IS NOT NULL""")
 
 
-def merge(conn, run_id: str, source_id: str) -> dict:
+def merge(conn, run_id: str, source_id: str, changed_by: str = "misgw") -> dict:
     """Upsert households, members and assessments whose content differs; unlist members who left."""
     lock(conn, source_id)
     project(conn, run_id, source_id)
     params = {"run": run_id}
-    counts = {}
+    counts = {"fields_changed": record_changes(conn, run_id, changed_by)}
     counts["households_written"] = _upsert(conn, "household", ["household_code"], HOUSEHOLD_COLUMNS, f"""
         SELECT household_code, {_list(HOUSEHOLD_COLUMNS + LINEAGE)}, :run, :run FROM _hh""", params)
     counts["members_written"] = _upsert(conn, "member", ["household_id", "member_key"], MEMBER_COLUMNS, f"""
@@ -71,6 +71,36 @@ def merge(conn, run_id: str, source_id: str) -> dict:
         SELECT h.household_id, p.assessment_year, {_list(ASSESSMENT_COLUMNS + LINEAGE, 'p')}, :run, :run
         FROM _pa p JOIN mis.household h USING (household_code)""", params)
     return counts
+
+
+def record_changes(conn, run_id: str, changed_by: str) -> int:
+    """Write the field-by-field history of what this merge is about to change (old -> new), set-based."""
+    def values(cols, t, s):
+        return ", ".join(f"('{c}', {t}.{c}::text, {s}.{c}::text)" for c in cols)
+
+    statements = [
+        f"""SELECT 'household', s.household_code, NULL, NULL::int, f.field, f.old, f.new,
+                   s.source_file, s.source_sheet, s.source_row
+            FROM _hh s JOIN mis.household t USING (household_code)
+            CROSS JOIN LATERAL (VALUES {values(HOUSEHOLD_COLUMNS, 't', 's')}) f(field, old, new)
+            WHERE f.old IS DISTINCT FROM f.new""",
+        f"""SELECT 'member', s.household_code, s.member_key, NULL::int, f.field, f.old, f.new,
+                   s.source_file, s.source_sheet, s.source_row
+            FROM _mem s JOIN mis.household h USING (household_code)
+            JOIN mis.member t ON t.household_id = h.household_id AND t.member_key = s.member_key
+            CROSS JOIN LATERAL (VALUES {values(MEMBER_COLUMNS, 't', 's')}) f(field, old, new)
+            WHERE f.old IS DISTINCT FROM f.new""",
+        f"""SELECT 'poverty_assessment', s.household_code, NULL, s.assessment_year, f.field, f.old, f.new,
+                   s.source_file, s.source_sheet, s.source_row
+            FROM _pa s JOIN mis.household h USING (household_code)
+            JOIN mis.poverty_assessment t ON t.household_id = h.household_id AND t.assessment_year = s.assessment_year
+            CROSS JOIN LATERAL (VALUES {values(ASSESSMENT_COLUMNS, 't', 's')}) f(field, old, new)
+            WHERE f.old IS DISTINCT FROM f.new"""]
+    return conn.execute(sa.text(
+        "INSERT INTO mis.change_log (run_id, changed_by, entity, household_code, member_key, assessment_year, "
+        "field, old_value, new_value, source_file, source_sheet, source_row) "
+        "SELECT :run, :who, x.* FROM (" + " UNION ALL ".join(statements) + ") x"),
+        {"run": run_id, "who": changed_by}).rowcount
 
 
 def _upsert(conn, table: str, key: list[str], columns: list[str], select: str, params: dict) -> int:

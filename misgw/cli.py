@@ -88,6 +88,11 @@ def _parser() -> argparse.ArgumentParser:
     rs.add_argument("--json", action="store_true")
     rs.set_defaults(func=cmd_runs_show)
 
+    hi = sub.add_parser("history", help="what changed in a household, when, by whom and from which file")
+    hi.add_argument("household_code")
+    hi.add_argument("--json", action="store_true")
+    hi.set_defaults(func=cmd_history)
+
     pv = sub.add_parser("poverty", help="poverty figures").add_subparsers(required=True, metavar="ACTION")
     mv = pv.add_parser("movement", help="escaped, newly poor and fell back (tái nghèo), with rates")
     mv.add_argument("--year", type=int, required=True, help="assessment year, compared with the year before")
@@ -248,6 +253,32 @@ def cmd_runs_show(args) -> int:
         print(reports.summary_table([pipeline.summarise(run)], with_run=True))
         print()
         print(reports.mapping_report_text(run["mapping_report"] or []))
+    return 0
+
+
+def cmd_history(args) -> int:
+    import sqlalchemy as sa
+
+    with _engine().connect() as conn:
+        rows = [dict(r) for r in conn.execute(sa.text("""
+            SELECT r.started_at, c.run_id, c.changed_by, c.entity, c.member_key, c.assessment_year, c.field,
+                   c.old_value, c.new_value, c.source_file, c.source_sheet, c.source_row
+            FROM mis.change_log c JOIN mis.sync_run r USING (run_id)
+            WHERE c.household_code = :h ORDER BY r.started_at, c.change_id"""), {"h": args.household_code}).mappings()]
+    for r in rows:
+        if r["field"] == "id_number":
+            from expectations.validate import mask_id
+
+            r["old_value"], r["new_value"] = mask_id(r["old_value"]), mask_id(r["new_value"])
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+        return 0
+    if not rows:
+        print(f"No change recorded for household {args.household_code}.")
+    for r in rows:
+        what = r["entity"] + (f" {r['assessment_year']}" if r["assessment_year"] else "")
+        print(f"{r['started_at']:%Y-%m-%d %H:%M}  {what}.{r['field']}: {r['old_value']!r} -> {r['new_value']!r}  "
+              f"(run {r['run_id']} by {r['changed_by']}, {r['source_file']} / {r['source_sheet']} / dòng {r['source_row']})")
     return 0
 
 

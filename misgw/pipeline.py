@@ -157,7 +157,7 @@ def load(run_id: str) -> dict:
         held = staging.read_frame(conn, run_id, "held")
         counts = {}
         if not run["dry_run"]:
-            counts = mis_load.merge(conn, run_id, source.id)
+            counts = mis_load.merge(conn, run_id, source.id, changed_by=_operator())
         ledger.record_rejects(conn, run_id, source.id, source.district_code, failures, run["dry_run"])
         ledger.record_held_rows(conn, run_id, source.id, source.district_code, held)
         if not run["dry_run"]:
@@ -249,6 +249,21 @@ _MEMBER_STAGE_COLUMNS = [
     "commune_code_pre2025", "district_code_pre2025", "province_code", "address", "area", "poverty_category",
     "assessment_year", "income_per_capita", *mis_load.INDICATORS, "deprivation_count",
     "approval_decision_no", "approval_date", "accepted"]
+
+
+def _operator() -> str:
+    """Who runs the sync, for the change history: MISGW_OPERATOR, the Airflow DAG run, or the OS user."""
+    import getpass
+    import os
+
+    if os.environ.get("MISGW_OPERATOR"):
+        return os.environ["MISGW_OPERATOR"]
+    if os.environ.get("AIRFLOW_CTX_DAG_ID"):
+        return f"airflow:{os.environ['AIRFLOW_CTX_DAG_ID']}/{os.environ.get('AIRFLOW_CTX_DAG_RUN_ID', '')}"
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "unknown"
 
 
 def _stage(run_id: str, stage: str) -> None:

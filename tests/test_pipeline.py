@@ -204,6 +204,13 @@ def test_changed_household_is_classified_with_its_fields(tmp_path, mis_db):
     engine.dispose()
     assert cat == ("poor", True)
     assert fields == {"poverty_category": 1}
+    history = json.loads(misgw("history", "31300-0002", "--json", env_url=mis_db).stdout)
+    change = next(h for h in history if h["field"] == "poverty_category")
+    assert (change["entity"], change["assessment_year"], change["old_value"], change["new_value"]) == \
+        ("poverty_assessment", 2025, "near_poor", "poor")
+    assert change["run_id"] == s["run_id"] and change["source_file"] == "x.xlsx" and change["changed_by"]
+    text = misgw("history", "31300-0002", env_url=mis_db).stdout
+    assert "poverty_assessment 2025.poverty_category: 'near_poor' -> 'poor'" in text
 
 
 def test_missing_household_is_flagged_never_deleted(tmp_path, mis_db):
