@@ -39,9 +39,17 @@ def classify(conn, run_id: str, source_id: str, district_code: str | None) -> di
         )
         SELECT s.household_code,
                CASE WHEN m.household_id IS NULL THEN 'new'
+                    -- The same code held by another source for another district: not the same household
+                    -- without a person deciding. It is held back, never merged.
+                    WHEN m.source_id <> s.source_id
+                         AND m.district_code_pre2025 IS DISTINCT FROM s.district_code_pre2025 THEN 'conflict'
+                    WHEN m.commune_code IS DISTINCT FROM s.commune_code
+                         OR m.commune_code_pre2025 IS DISTINCT FROM s.commune_code_pre2025 THEN 'moved'
                     WHEN cardinality(fields) > 0 THEN 'changed'
                     ELSE 'unchanged' END AS outcome,
-               fields AS changed_fields
+               fields AS changed_fields,
+               CASE WHEN m.household_id IS NOT NULL THEN concat_ws(' / ', m.source_id, m.district_code_pre2025,
+                                                                   m.commune_code_pre2025) END AS registry_place
         FROM _hh s
         LEFT JOIN mis.household m USING (household_code)
         LEFT JOIN mis.poverty_assessment p ON p.household_id = m.household_id AND p.assessment_year = s.assessment_year
@@ -56,12 +64,12 @@ def classify(conn, run_id: str, source_id: str, district_code: str | None) -> di
                        THEN ARRAY['members_left'] ELSE ARRAY[]::text[] END
                END AS fields) f
         UNION ALL
-        SELECT h.household_code, 'missing', ARRAY[]::text[]
+        SELECT h.household_code, 'missing', ARRAY[]::text[], NULL
         FROM mis.household h
         WHERE (h.district_code_pre2025 = %(district)s::text OR (%(district)s::text IS NULL AND h.source_id = %(source)s::text))
           AND NOT EXISTS (SELECT 1 FROM {members} r WHERE r.household_code = h.household_code)
     """, {"district": district_code, "source": source_id})
-    counts = {k: 0 for k in ("new", "changed", "unchanged", "missing")}
+    counts = {k: 0 for k in ("new", "changed", "unchanged", "moved", "missing", "conflict")}
     for outcome_name, n in conn.execute(sa.text(f"SELECT outcome, count(*) FROM {outcome} GROUP BY 1")):
         counts[outcome_name] = n
     fields = conn.execute(sa.text(

@@ -140,6 +140,8 @@ def reconcile(run_id: str) -> dict:
     _stage(run_id, "reconcile")
     with db.get_engine().begin() as conn:
         result = mis_reconcile.classify(conn, run_id, source.id, source.district_code)
+        if result["households"]["conflict"]:
+            _hold_conflicts(conn, run_id, source.id)
         ledger.update_run(conn, run_id, reconcile=result)
     log.info("[%s] reconcile: %s", source.id, result["households"])
     return {"run_id": run_id, **result}
@@ -269,6 +271,57 @@ def _operator() -> str:
 def _stage(run_id: str, stage: str) -> None:
     with db.get_engine().begin() as conn:
         ledger.update_run(conn, run_id, stage=stage)
+
+
+def _hold_conflicts(conn, run_id: str, source_id: str) -> None:
+    """Households in conflict with the registry are held back like rejected ones, with the reason."""
+    from mappings import codelists
+
+    outcome = staging.table_name(run_id, "outcome")
+    members_table = staging.table_name(run_id, "members")
+    conflicts = pd.DataFrame(conn.execute(sa.text(
+        f"SELECT household_code, registry_place FROM {outcome} WHERE outcome = 'conflict'")).all(),
+        columns=["household_code", "registry_place"])
+    conn.execute(sa.text(f"UPDATE {members_table} SET accepted = 'False' WHERE household_code IN "
+                         f"(SELECT household_code FROM {outcome} WHERE outcome = 'conflict')"))
+    members = staging.read_frame(conn, run_id, "members")
+    rows = members[members["household_code"].isin(conflicts["household_code"])]
+    place = dict(zip(conflicts["household_code"], conflicts["registry_place"]))
+    heads = rows.sort_values("source_row").drop_duplicates("household_code")
+    new_failures = pd.DataFrame({
+        "file": heads["source_file"], "sheet": heads["source_sheet"], "row": heads["source_row"],
+        "household_code": heads["household_code"], "rule": "reconcile.conflict", "severity": "reject",
+        "field": "household_code", "value": heads["household_code"],
+        "message_vi": [f"Mã hộ «{c}» đã có trong cơ sở dữ liệu ở nơi khác ({place[c]}). Hai hộ không thể trùng mã: "
+                       "kiểm tra lại mã hộ, hoặc báo cán bộ tỉnh nếu hộ đã chuyển đến." for c in heads["household_code"]],
+        "message_en": [f"Household code '{c}' is already in the MIS elsewhere ({place[c]}); a person must decide."
+                       for c in heads["household_code"]]})
+    new_failures["fingerprint"] = new_failures["household_code"] + "|reconcile.conflict"
+    failures = pd.concat([staging.read_frame(conn, run_id, "failures"), new_failures.astype("string")],
+                         ignore_index=True)
+    staging.write_frame(conn, run_id, "failures", failures)
+    labels = {f: codelists.labels(f) for f in ("relation", "sex", "ethnicity", "poverty_category", "area")}
+    cells = [json.dumps({k: v for k, v in {
+        "household_code": r["household_code"], "full_name": r["full_name"],
+        "relation": labels["relation"].get(r["relation_code"]), "sex": labels["sex"].get(r["sex"]),
+        "birth_date": r["birth_date"] or r["birth_year"], "ethnicity": labels["ethnicity"].get(r["ethnicity_code"]),
+        "id_number": r["id_number"], "commune_code": r["commune_code_pre2025"], "address": r["address"],
+        "poverty_category": labels["poverty_category"].get(r["poverty_category"]),
+        "assessment_year": r["assessment_year"], "income_per_capita": r["income_per_capita"]}.items()
+        if v is not None and not pd.isna(v)}, ensure_ascii=False) for r in rows.to_dict("records")]
+    held = pd.concat([staging.read_frame(conn, run_id, "held"), pd.DataFrame({
+        "file": rows["source_file"], "sheet": rows["source_sheet"], "row": rows["source_row"],
+        "household_code": rows["household_code"],
+        "reason_vi": rows["household_code"].map(lambda c: f"Mã hộ trùng với hộ đã có ở nơi khác ({place[c]}).") ,
+        "cells": cells}).astype("string")], ignore_index=True)
+    staging.write_frame(conn, run_id, "held", held)
+    accepted = members[~members["household_code"].isin(conflicts["household_code"]) &
+                       members["accepted"].eq("True")]
+    ledger.update_run(conn, run_id, households_accepted=int(accepted["household_code"].nunique()),
+                      members_accepted=int(len(accepted)),
+                      households_rejected=int(members.loc[~members.index.isin(accepted.index), "household_code"].nunique()),
+                      rows_rejected=int(failures.loc[failures["severity"] == "reject", ["file", "sheet", "row"]]
+                                        .drop_duplicates().shape[0]))
 
 
 def _supersede(frame: pd.DataFrame, fixups: dict) -> pd.DataFrame:

@@ -134,14 +134,14 @@ def _put(cell, value) -> None:
 def summary_table(summaries: list[dict], with_run: bool = False) -> str:
     """The plain-text table the CLI and the demo print."""
     head = (["run"] if with_run else []) + ["source", "status", "rows", "hh accepted", "members", "rows rejected", "hh rejected",
-            "new", "changed", "unchanged", "missing"]
+            "new", "changed", "unchanged", "moved", "missing", "conflict"]
     lines = [head]
     for s in summaries:
         rc = s.get("reconcile") or {}
         lines.append(([s["run_id"]] if with_run else []) + [s["source_id"], s["status"] + (" (dry run)" if s.get("dry_run") else ""),
                       s["rows_read"], s["households_accepted"], s["members_accepted"], s["rows_rejected"],
                       s["households_rejected"], rc.get("new", 0), rc.get("changed", 0),
-                      rc.get("unchanged", 0), rc.get("missing", 0)])
+                      rc.get("unchanged", 0), rc.get("moved", 0), rc.get("missing", 0), rc.get("conflict", 0)])
     widths = [max(len(str(r[i])) for r in lines) for i in range(len(head))]
     out = ["  ".join(str(v).rjust(w) if isinstance(v, int) else str(v).ljust(w) for v, w in zip(r, widths))
            for r in lines]

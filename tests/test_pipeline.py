@@ -97,7 +97,7 @@ def test_sync_loads_a_roster_and_a_rerun_changes_nothing(tmp_path, mis_db):
 
     second = misgw("sync", "--config", str(cfg), "--json", env_url=mis_db)
     [s2] = json.loads(second.stdout)
-    assert s2["reconcile"] == {"new": 0, "changed": 0, "unchanged": 2, "missing": 0}
+    assert s2["reconcile"] == {"new": 0, "changed": 0, "unchanged": 2, "moved": 0, "missing": 0, "conflict": 0}
     assert dump_checksum(mis_db) == before
 
 
@@ -193,7 +193,7 @@ def test_changed_household_is_classified_with_its_fields(tmp_path, mis_db):
     rows[1][7] = "Ấp Nhơn Lộc 2"          # household 0001: the address on a member row only
     write_roster(tmp_path / "d" / "x.xlsx", rows=rows)
     [s] = json.loads(misgw("sync", "--config", str(cfg), "--json", env_url=mis_db).stdout)
-    assert s["reconcile"] == {"new": 0, "changed": 1, "unchanged": 1, "missing": 0}
+    assert s["reconcile"] == {"new": 0, "changed": 1, "unchanged": 1, "moved": 0, "missing": 0, "conflict": 0}
     engine = sa.create_engine(mis_db)
     with engine.connect() as conn:
         cat = conn.execute(sa.text("SELECT p.poverty_category, p.updated_run_id = :r FROM mis.poverty_assessment p "
@@ -492,3 +492,29 @@ def test_poverty_movement_year_over_year(tmp_path, mis_db):
         current = conn.execute(sa.text("SELECT DISTINCT commune_code FROM mis.household")).scalars().all()
     engine.dispose()
     assert [r["unit"] for r in by_commune] == current and by_commune[0]["fell_back"] == 1
+
+
+def test_moved_and_conflicting_households(tmp_path, mis_db):
+    # Phong Điền (926) loads households 31300-0001/0002 in Nhơn Ái.
+    write_roster(tmp_path / "pd" / "x.xlsx")
+    # Cờ Đỏ (925) later sends a roster using the same code 31300-0001: another household, another district.
+    other = [list(r) for r in GOOD_ROWS[:3]]
+    write_roster(tmp_path / "cd" / "x.xlsx", rows=other, sheet="Xã Trung An")
+    cfg = write_config(tmp_path / "misgw.yaml", [
+        {"id": "pd", "kind": "spreadsheet", "path": "pd", "district_code": "926"},
+        {"id": "cd", "kind": "spreadsheet", "path": "cd", "district_code": "925"}])
+    misgw("sync", "--config", str(cfg), "--source", "pd", env_url=mis_db, check=True)
+    before = dump_checksum(mis_db)
+    [s] = json.loads(misgw("sync", "--config", str(cfg), "--source", "cd", "--json", env_url=mis_db).stdout)
+    assert s["reconcile"]["conflict"] == 1 and s["households_accepted"] == 0 and s["households_rejected"] == 1
+    assert dump_checksum(mis_db) == before                      # never merged into the other district's household
+    [r] = json.loads(misgw("rejects", "list", "--source", "cd", "--json", env_url=mis_db).stdout)
+    assert r["rule"] == "reconcile.conflict" and "pd / 926 / 31300" in r["message_vi"]
+    assert load_workbook(s["fixup_workbook"])["Cần sửa"].max_row == 4        # the household, in the workbook
+
+    # The same district moves household 0002 to Nhơn Nghĩa: moved, not just changed.
+    rows = [list(r) for r in GOOD_ROWS]
+    write_roster(tmp_path / "pd" / "x.xlsx", rows=rows[:3])
+    write_roster(tmp_path / "pd" / "y.xlsx", rows=rows[3:], sheet="Xã Nhơn Nghĩa")
+    [s] = json.loads(misgw("sync", "--config", str(cfg), "--source", "pd", "--json", env_url=mis_db).stdout)
+    assert s["reconcile"]["moved"] == 1 and s["reconcile"]["unchanged"] == 1
