@@ -13,6 +13,7 @@ def classify(conn, run_id: str, source_id: str, district_code: str | None) -> di
     Runs before the load, against the registry as it stands, so a dry run reports exactly what a real
     run would change. "missing" households are flagged only: nothing is ever deleted.
     """
+    members_result = match_members(conn, run_id, source_id)
     project(conn, run_id, source_id)
     outcome = table_name(run_id, "outcome")
     members = table_name(run_id, "members")
@@ -38,7 +39,8 @@ def classify(conn, run_id: str, source_id: str, district_code: str | None) -> di
                                            AND s.member_key = t.member_key)
         )
         SELECT s.household_code,
-               CASE WHEN m.household_id IS NULL THEN 'new'
+               CASE WHEN s.household_code IN (SELECT household_code FROM _member_conflicts) THEN 'conflict'
+                    WHEN m.household_id IS NULL THEN 'new'
                     -- The same code held by another source for another district: not the same household
                     -- without a person deciding. It is held back, never merged.
                     WHEN m.source_id <> s.source_id
@@ -74,4 +76,97 @@ def classify(conn, run_id: str, source_id: str, district_code: str | None) -> di
         counts[outcome_name] = n
     fields = conn.execute(sa.text(
         f"SELECT f, count(*) FROM {outcome}, unnest(changed_fields) f GROUP BY f ORDER BY 2 DESC")).all()
-    return {"households": counts, "changed_fields": {f: n for f, n in fields}}
+    return {"households": counts, "members": members_result, "changed_fields": {f: n for f, n in fields}}
+
+
+FUZZY_MIN = 85.0
+
+
+def match_members(conn, run_id: str, source_id: str) -> dict:
+    """One outcome per person: by ID first, then by name and birth year inside the household.
+
+    A person without a usable ID whose name has a typo ("Trần Thi Bìnnh") is matched to the registry's
+    member with the closest name of the same household and birth year (rapidfuzz, blocked by household
+    and year, so the cost stays near-linear); the staged member then takes the registry's key, and the
+    load updates that person instead of adding a new one. Two close candidates are a conflict.
+    An ID found in another household is a move within the district, and a conflict across districts.
+    """
+    from rapidfuzz import fuzz
+
+    members = table_name(run_id, "members")
+    # Pairs to compare: staged people without an exact key in their household, registry people of
+    # that household not matched exactly, same birth year. Usually a handful per household.
+    pairs = conn.execute(sa.text(f"""
+        WITH s AS (SELECT source_file, source_sheet, source_row, household_code, member_key, birth_year
+                   FROM {members} WHERE accepted::boolean AND id_kind IS NULL),
+             t AS (SELECT h.household_code, m.member_key, m.birth_year
+                   FROM mis.member m JOIN mis.household h USING (household_id)
+                   WHERE m.listed AND m.id_kind IS NULL
+                     AND h.household_code IN (SELECT household_code FROM s))
+        SELECT s.source_file, s.source_sheet, s.source_row, s.member_key, t.member_key
+        FROM s JOIN t ON t.household_code = s.household_code AND t.birth_year IS NOT DISTINCT FROM s.birth_year::int
+        WHERE s.member_key <> t.member_key
+          AND NOT EXISTS (SELECT 1 FROM t t2 WHERE t2.household_code = s.household_code AND t2.member_key = s.member_key)
+          AND NOT EXISTS (SELECT 1 FROM s s2 WHERE s2.household_code = t.household_code AND s2.member_key = t.member_key)
+    """)).all()
+    best: dict[tuple, list[tuple[float, str]]] = {}
+    for f, sh, r, skey, tkey in pairs:
+        score = fuzz.ratio(skey.split("|")[0], tkey.split("|")[0])
+        if score >= FUZZY_MIN:
+            best.setdefault((f, sh, r), []).append((score, tkey))
+    rekeyed, ambiguous = [], []
+    for row, found in best.items():
+        (top, key), *rest = sorted(found, reverse=True)
+        if rest and rest[0][0] >= FUZZY_MIN:
+            ambiguous.append(row)
+        else:
+            rekeyed.append((*row, key))
+    if rekeyed:
+        conn.execute(sa.text(f"""UPDATE {members} SET member_key = :key
+            WHERE source_file = :f AND source_sheet = :sh AND source_row = :r"""),
+            [{"f": f, "sh": sh, "r": r, "key": k} for f, sh, r, k in rekeyed])
+    conn.exec_driver_sql("DROP TABLE IF EXISTS _member_outcome, _member_conflicts, _ambiguous")
+    conn.exec_driver_sql("CREATE TEMP TABLE _ambiguous (source_file text, source_sheet text, source_row text) "
+                         "ON COMMIT DROP")
+    if ambiguous:
+        conn.execute(sa.text("INSERT INTO _ambiguous VALUES (:f, :sh, :r)"),
+                     [{"f": f, "sh": sh, "r": r} for f, sh, r in ambiguous])
+    conn.exec_driver_sql(f"""
+        CREATE TEMP TABLE _member_outcome ON COMMIT DROP AS
+        SELECT s.household_code, s.member_key,
+               CASE WHEN a.source_row IS NOT NULL THEN 'conflict'
+                    WHEN same.member_id IS NOT NULL THEN
+                         CASE WHEN (same.full_name, same.relation_code, same.sex, same.birth_date, same.birth_year,
+                                    same.ethnicity_code, same.id_number)
+                                   IS DISTINCT FROM
+                                   (s.full_name, s.relation_code, s.sex, s.birth_date::date, s.birth_year::int,
+                                    s.ethnicity_code, s.id_number)
+                              THEN 'changed' ELSE 'unchanged' END
+                    WHEN other.household_code IS NOT NULL AND other.district_code_pre2025 IS DISTINCT FROM
+                         s.district_code_pre2025 AND other.source_id <> %(source)s THEN 'conflict'
+                    WHEN other.household_code IS NOT NULL THEN 'moved'
+                    ELSE 'new' END AS outcome
+        FROM {members} s
+        LEFT JOIN _ambiguous a USING (source_file, source_sheet, source_row)
+        LEFT JOIN LATERAL (SELECT m.* FROM mis.member m JOIN mis.household h USING (household_id)
+                           WHERE h.household_code = s.household_code AND m.member_key = s.member_key) same ON true
+        LEFT JOIN LATERAL (SELECT h.household_code, h.district_code_pre2025, h.source_id
+                           FROM mis.member m JOIN mis.household h USING (household_id)
+                           WHERE s.id_kind IS NOT NULL AND m.id_number = s.id_number AND m.listed
+                             AND h.household_code <> s.household_code LIMIT 1) other ON true
+        WHERE s.accepted::boolean
+        UNION ALL
+        SELECT h.household_code, m.member_key, 'missing'
+        FROM mis.member m JOIN mis.household h USING (household_id)
+        WHERE m.listed AND h.household_code IN (SELECT household_code FROM {members} WHERE accepted::boolean)
+          AND NOT EXISTS (SELECT 1 FROM {members} s WHERE s.accepted::boolean
+                          AND s.household_code = h.household_code AND s.member_key = m.member_key)
+          AND NOT (m.id_number IS NOT NULL AND EXISTS (SELECT 1 FROM {members} s
+                   WHERE s.accepted::boolean AND s.id_number = m.id_number))   -- moved, counted once
+    """, {"source": source_id})
+    conn.exec_driver_sql("CREATE TEMP TABLE _member_conflicts ON COMMIT DROP AS "
+                         "SELECT DISTINCT household_code FROM _member_outcome WHERE outcome = 'conflict'")
+    counts = {k: 0 for k in ("new", "changed", "unchanged", "moved", "missing", "conflict")}
+    for name, n in conn.execute(sa.text("SELECT outcome, count(*) FROM _member_outcome GROUP BY 1")):
+        counts[name] = n
+    return counts

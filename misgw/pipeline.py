@@ -292,9 +292,8 @@ def _hold_conflicts(conn, run_id: str, source_id: str) -> None:
         "file": heads["source_file"], "sheet": heads["source_sheet"], "row": heads["source_row"],
         "household_code": heads["household_code"], "rule": "reconcile.conflict", "severity": "reject",
         "field": "household_code", "value": heads["household_code"],
-        "message_vi": [f"Mã hộ «{c}» đã có trong cơ sở dữ liệu ở nơi khác ({place[c]}). Hai hộ không thể trùng mã: "
-                       "kiểm tra lại mã hộ, hoặc báo cán bộ tỉnh nếu hộ đã chuyển đến." for c in heads["household_code"]],
-        "message_en": [f"Household code '{c}' is already in the MIS elsewhere ({place[c]}); a person must decide."
+        "message_vi": [_conflict_vi(c, place[c], source_id) for c in heads["household_code"]],
+        "message_en": [f"Household {c}: conflict with the MIS ({place[c]}); a person must decide."
                        for c in heads["household_code"]]})
     new_failures["fingerprint"] = new_failures["household_code"] + "|reconcile.conflict"
     failures = pd.concat([staging.read_frame(conn, run_id, "failures"), new_failures.astype("string")],
@@ -312,7 +311,7 @@ def _hold_conflicts(conn, run_id: str, source_id: str) -> None:
     held = pd.concat([staging.read_frame(conn, run_id, "held"), pd.DataFrame({
         "file": rows["source_file"], "sheet": rows["source_sheet"], "row": rows["source_row"],
         "household_code": rows["household_code"],
-        "reason_vi": rows["household_code"].map(lambda c: f"Mã hộ trùng với hộ đã có ở nơi khác ({place[c]}).") ,
+        "reason_vi": rows["household_code"].map(lambda c: _conflict_vi(c, place[c], source_id)),
         "cells": cells}).astype("string")], ignore_index=True)
     staging.write_frame(conn, run_id, "held", held)
     accepted = members[~members["household_code"].isin(conflicts["household_code"]) &
@@ -322,6 +321,14 @@ def _hold_conflicts(conn, run_id: str, source_id: str) -> None:
                       households_rejected=int(members.loc[~members.index.isin(accepted.index), "household_code"].nunique()),
                       rows_rejected=int(failures.loc[failures["severity"] == "reject", ["file", "sheet", "row"]]
                                         .drop_duplicates().shape[0]))
+
+
+def _conflict_vi(code: str, place: str | None, source_id: str) -> str:
+    if place and not place.startswith(f"{source_id} /"):
+        return (f"Mã hộ «{code}» đã có trong cơ sở dữ liệu ở nơi khác ({place}). Hai hộ không thể trùng mã: "
+                "kiểm tra lại mã hộ, hoặc báo cán bộ tỉnh nếu hộ đã chuyển đến.")
+    return (f"Hộ «{code}» có thành viên trùng số định danh với người của huyện khác, hoặc có hai người trong cơ sở dữ "
+            "liệu giống nhau đến mức không phân biệt được: cần cán bộ kiểm tra trước khi nhận hộ này.")
 
 
 def _supersede(frame: pd.DataFrame, fixups: dict) -> pd.DataFrame:

@@ -518,3 +518,41 @@ def test_moved_and_conflicting_households(tmp_path, mis_db):
     write_roster(tmp_path / "pd" / "y.xlsx", rows=rows[3:], sheet="Xã Nhơn Nghĩa")
     [s] = json.loads(misgw("sync", "--config", str(cfg), "--source", "pd", "--json", env_url=mis_db).stdout)
     assert s["reconcile"]["moved"] == 1 and s["reconcile"]["unchanged"] == 1
+
+
+def test_member_outcomes_with_known_truth(tmp_path, mis_db):
+    """Six outcomes, one person each, including people without an ID and a typo in a name."""
+    def person(hh, name, rel, sex, birth, cccd, eth="Kinh"):
+        return [hh, name, rel, sex, birth, eth, cccd, "Ấp 1", "Hộ nghèo", 2025, 1200000]
+
+    a = person("H1", "Nguyễn Văn An", "Chủ hộ", "Nam", "12/03/1975", "092075012345")
+    b = person("H1", "Trần Thị Bình", "Vợ", "Nữ", "1978", None)
+    c = person("H1", "Nguyễn Văn Cường", "Con", "Nam", "2005", None)
+    d = person("H2", "Lê Văn Dũng", "Chủ hộ", "Nam", "01/01/1960", "092060000111")
+    f = person("H2", "Lê Thị Phương", "Con", "Nữ", "01/01/1990", "092190000222")
+    g = person("H9", "Võ Văn Giàu", "Chủ hộ", "Nam", "01/01/1955", "092055000333")
+    write_roster(tmp_path / "pd" / "x.xlsx", rows=[a, b, c, d, f])
+    write_roster(tmp_path / "cd" / "x.xlsx", rows=[g], sheet="Xã Trung An")
+    cfg = write_config(tmp_path / "misgw.yaml", [
+        {"id": "pd", "kind": "spreadsheet", "path": "pd", "district_code": "926"},
+        {"id": "cd", "kind": "spreadsheet", "path": "cd", "district_code": "925"}])
+    misgw("sync", "--config", str(cfg), env_url=mis_db, check=True)
+
+    b_typo = person("H1", "Trần Thi Bìnnh", "Vợ", "Nữ", "1978", None)          # changed (typo, no ID)
+    e_new = person("H1", "Nguyễn Thị Em", "Con", "Nữ", "2010", None)            # new
+    f_moved = person("H1", "Lê Thị Phương", "Con dâu", "Nữ", "01/01/1990", "092190000222")   # moved H2 -> H1
+    d_changed = person("H2", "Lê Văn Dũng", "Chủ hộ", "Nam", "01/01/1960", "092060000111", eth="Hoa")
+    g_other = person("H3", "Võ Văn Giàu", "Chủ hộ", "Nam", "01/01/1955", "092055000333")   # another district's person
+    write_roster(tmp_path / "pd" / "x.xlsx", rows=[a, b_typo, e_new, f_moved, d_changed, g_other])   # c missing
+    [s] = json.loads(misgw("sync", "--config", str(cfg), "--source", "pd", "--json", env_url=mis_db).stdout)
+    engine = sa.create_engine(mis_db)
+    with engine.connect() as conn:
+        members = conn.execute(sa.text("SELECT reconcile->'members' FROM mis.sync_run WHERE run_id = :r"),
+                               {"r": s["run_id"]}).scalar()
+        names = conn.execute(sa.text("SELECT full_name FROM mis.member m JOIN mis.household h USING (household_id) "
+                                     "WHERE h.household_code = 'H1' AND m.listed ORDER BY 1")).scalars().all()
+    engine.dispose()
+    assert members == {"unchanged": 1, "changed": 2, "new": 1, "moved": 1, "missing": 1, "conflict": 1}
+    assert s["reconcile"]["conflict"] == 1                  # H3 is held for a person to decide
+    # The typo updated Bình (not a second Bình), Cường stays in the MIS though missing from the roster.
+    assert names == ["Lê Thị Phương", "Nguyễn Thị Em", "Nguyễn Văn An", "Trần Thi Bìnnh"]
