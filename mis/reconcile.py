@@ -131,8 +131,18 @@ def match_members(conn, run_id: str, source_id: str) -> dict:
     if ambiguous:
         conn.execute(sa.text("INSERT INTO _ambiguous VALUES (:f, :sh, :r)"),
                      [{"f": f, "sh": sh, "r": r} for f, sh, r in ambiguous])
+    # Hash joins over whole sets, not a lookup per person: near-linear on a province's roster.
     conn.exec_driver_sql(f"""
         CREATE TEMP TABLE _member_outcome ON COMMIT DROP AS
+        WITH staged AS (SELECT * FROM {members} WHERE accepted::boolean),
+             registry AS (SELECT h.household_code, h.district_code_pre2025, h.source_id, m.*
+                          FROM mis.member m JOIN mis.household h USING (household_id)
+                          WHERE h.household_code IN (SELECT household_code FROM staged)),
+             by_id AS (SELECT DISTINCT ON (m.id_number) m.id_number, h.household_code, h.district_code_pre2025,
+                              h.source_id
+                       FROM mis.member m JOIN mis.household h USING (household_id)
+                       WHERE m.listed AND m.id_number IN (SELECT id_number FROM staged WHERE id_kind IS NOT NULL)
+                       ORDER BY m.id_number, h.household_code)
         SELECT s.household_code, s.member_key,
                CASE WHEN a.source_row IS NOT NULL THEN 'conflict'
                     WHEN same.member_id IS NOT NULL THEN
@@ -146,23 +156,18 @@ def match_members(conn, run_id: str, source_id: str) -> dict:
                          s.district_code_pre2025 AND other.source_id <> %(source)s THEN 'conflict'
                     WHEN other.household_code IS NOT NULL THEN 'moved'
                     ELSE 'new' END AS outcome
-        FROM {members} s
+        FROM staged s
         LEFT JOIN _ambiguous a USING (source_file, source_sheet, source_row)
-        LEFT JOIN LATERAL (SELECT m.* FROM mis.member m JOIN mis.household h USING (household_id)
-                           WHERE h.household_code = s.household_code AND m.member_key = s.member_key) same ON true
-        LEFT JOIN LATERAL (SELECT h.household_code, h.district_code_pre2025, h.source_id
-                           FROM mis.member m JOIN mis.household h USING (household_id)
-                           WHERE s.id_kind IS NOT NULL AND m.id_number = s.id_number AND m.listed
-                             AND h.household_code <> s.household_code LIMIT 1) other ON true
-        WHERE s.accepted::boolean
+        LEFT JOIN registry same ON same.household_code = s.household_code AND same.member_key = s.member_key
+        LEFT JOIN by_id other ON s.id_kind IS NOT NULL AND other.id_number = s.id_number
+                             AND other.household_code <> s.household_code
         UNION ALL
-        SELECT h.household_code, m.member_key, 'missing'
-        FROM mis.member m JOIN mis.household h USING (household_id)
-        WHERE m.listed AND h.household_code IN (SELECT household_code FROM {members} WHERE accepted::boolean)
-          AND NOT EXISTS (SELECT 1 FROM {members} s WHERE s.accepted::boolean
-                          AND s.household_code = h.household_code AND s.member_key = m.member_key)
-          AND NOT (m.id_number IS NOT NULL AND EXISTS (SELECT 1 FROM {members} s
-                   WHERE s.accepted::boolean AND s.id_number = m.id_number))   -- moved, counted once
+        SELECT r.household_code, r.member_key, 'missing'
+        FROM registry r
+        LEFT JOIN staged s ON s.household_code = r.household_code AND s.member_key = r.member_key
+        LEFT JOIN (SELECT DISTINCT id_number FROM staged WHERE id_number IS NOT NULL) moved
+               ON moved.id_number = r.id_number                      -- moved, counted once
+        WHERE r.listed AND s.member_key IS NULL AND moved.id_number IS NULL
     """, {"source": source_id})
     conn.exec_driver_sql("CREATE TEMP TABLE _member_conflicts ON COMMIT DROP AS "
                          "SELECT DISTINCT household_code FROM _member_outcome WHERE outcome = 'conflict'")
