@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from mis.load import ASSESSMENT_COLUMNS, HOUSEHOLD_COLUMNS, MEMBER_COLUMNS, _distinct, project
-from mis.staging import table_name
+from mis.staging import copy_rows, table_name
 
 
 def classify(conn, run_id: str, source_id: str, district_code: str | None) -> dict:
@@ -121,16 +121,18 @@ def match_members(conn, run_id: str, source_id: str) -> dict:
             ambiguous.append(row)
         else:
             rekeyed.append((*row, key))
-    if rekeyed:
-        conn.execute(sa.text(f"""UPDATE {members} SET member_key = :key
-            WHERE source_file = :f AND source_sheet = :sh AND source_row = :r"""),
-            [{"f": f, "sh": sh, "r": r, "key": k} for f, sh, r, k in rekeyed])
-    conn.exec_driver_sql("DROP TABLE IF EXISTS _member_outcome, _member_conflicts, _ambiguous")
+    conn.exec_driver_sql("DROP TABLE IF EXISTS _member_outcome, _member_conflicts, _ambiguous, _rekey")
+    conn.exec_driver_sql("CREATE TEMP TABLE _rekey (source_file text, source_sheet text, source_row text, "
+                         "member_key text) ON COMMIT DROP")
     conn.exec_driver_sql("CREATE TEMP TABLE _ambiguous (source_file text, source_sheet text, source_row text) "
                          "ON COMMIT DROP")
-    if ambiguous:
-        conn.execute(sa.text("INSERT INTO _ambiguous VALUES (:f, :sh, :r)"),
-                     [{"f": f, "sh": sh, "r": r} for f, sh, r in ambiguous])
+    # One set-based update, not one statement per person.
+    copy_rows(conn, "_rekey", ["source_file", "source_sheet", "source_row", "member_key"], rekeyed)
+    copy_rows(conn, "_ambiguous", ["source_file", "source_sheet", "source_row"], ambiguous)
+    if rekeyed:
+        conn.exec_driver_sql(f"""UPDATE {members} m SET member_key = k.member_key FROM _rekey k
+            WHERE m.source_file = k.source_file AND m.source_sheet = k.source_sheet
+              AND m.source_row = k.source_row""")
     # Hash joins over whole sets, not a lookup per person: near-linear on a province's roster.
     conn.exec_driver_sql(f"""
         CREATE TEMP TABLE _member_outcome ON COMMIT DROP AS
