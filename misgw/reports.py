@@ -38,8 +38,8 @@ def field_label(name: str) -> str:
 def write_fixup_workbook(engine, run_id: str, out_dir: Path, out_file: Path | None = None) -> Path | None:
     """The workbook of one run's held-back households, or None when nothing was held back."""
     with engine.connect() as conn:
-        run = conn.execute(sa.text("SELECT source_id, district_code FROM mis.sync_run WHERE run_id = :r"),
-                           {"r": run_id}).mappings().one()
+        run = conn.execute(sa.text("SELECT source_id, district_code, mapping_report FROM mis.sync_run "
+                                   "WHERE run_id = :r"), {"r": run_id}).mappings().one()
         held = conn.execute(sa.text("""
             SELECT file, sheet, row, household_code, reason_vi, cells FROM mis.held_row
             WHERE run_id = :r ORDER BY file, sheet, row"""), {"r": run_id}).mappings().all()
@@ -54,7 +54,10 @@ def write_fixup_workbook(engine, run_id: str, out_dir: Path, out_file: Path | No
     present = set()
     for h in held:
         present.update(_cells(h).keys())
-    fields = [f for f in vocabulary() if f in present]
+    # Laid out like the district's own roster: its column order and its own header wording.
+    own = _district_headers(run["mapping_report"])
+    fields = sorted((f for f in vocabulary() if f in present),
+                    key=lambda f: (own[f][0] if f in own else 10_000, list(vocabulary()).index(f)))
     bad: dict[tuple, dict[str, list[str]]] = {}
     for r in rejects:
         bad.setdefault((r["file"], r["sheet"], r["row"]), {}).setdefault(r["field"] or "", []).append(r["message_vi"])
@@ -62,7 +65,8 @@ def write_fixup_workbook(engine, run_id: str, out_dir: Path, out_file: Path | No
     wb = Workbook()
     ws = wb.active
     ws.title = FIX_SHEET
-    headers = ["Tệp gốc", "Trang tính", "Dòng gốc"] + [field_label(f) for f in fields] + ["Lý do cần sửa"]
+    headers = ["Tệp gốc", "Trang tính", "Dòng gốc"] + [own[f][1] if f in own else field_label(f) for f in fields] \
+        + ["Lý do cần sửa"]
     ws.append(headers)
     for cell in ws[1]:
         cell.font = Font(bold=True)
@@ -96,6 +100,17 @@ def write_fixup_workbook(engine, run_id: str, out_dir: Path, out_file: Path | No
     wb.active = 1
     wb.save(path)
     return path
+
+
+def _district_headers(report) -> dict[str, tuple[int, str]]:
+    """field -> (column position, header as the district wrote it), from the run's mapping report."""
+    out: dict[str, tuple[int, str]] = {}
+    for sheet in report or []:
+        for c in sheet.get("columns", []):
+            position = sum((ord(ch) - 64) * 26 ** i for i, ch in enumerate(reversed(c["column"])))
+            if c["field"] not in out and c["field"] != "row_number":
+                out[c["field"]] = (position, c["header"])
+    return out
 
 
 def fixup_lineage(raw, source_id: str) -> dict:
