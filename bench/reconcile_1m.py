@@ -15,7 +15,6 @@ import json
 import os
 import sys
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,18 +30,10 @@ def main() -> None:
     ap.add_argument("--members", type=int, default=1_000_000)
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "reconcile_1m.json")
     args = ap.parse_args()
-    from mis import db, reconcile, staging
+    from bench.scratch_db import scratch_database
+    from mis import reconcile, staging
 
-    server = sa.make_url((os.environ.get("MISGW_TEST_DATABASE_URL") or
-                          "postgresql+psycopg://postgres@127.0.0.1:5432/postgres").replace(
-                              "postgresql://", "postgresql+psycopg://"))
-    name = f"misgw_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        engine = db.get_engine(server.set(database=name).render_as_string(hide_password=False))
-        db.upgrade(engine)
+    with scratch_database() as engine:
         households = args.members // 4
         with engine.begin() as conn:
             conn.exec_driver_sql("INSERT INTO mis.province_pre2025 VALUES ('92', 'Cần Thơ'); "
@@ -102,11 +93,6 @@ def main() -> None:
         with engine.begin() as conn:
             result = reconcile.classify(conn, RUN, "pd", "926")
         seconds = time.perf_counter() - started
-        engine.dispose()
-    finally:
-        db._engines.clear()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     report = {"date": dt.date.today().isoformat(), "machine": {"cores": os.cpu_count()},
               "registry_members": households * 4, "roster_members": staged, "classify_seconds": round(seconds, 1),
               "households": result["households"], "members": result["members"]}

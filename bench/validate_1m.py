@@ -15,14 +15,12 @@ import os
 import random
 import sys
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import pandas as pd  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
 
 UNITS = ROOT.parent / "shared" / "reference" / "admin-units"
 HEADER = ["STT", "Mã hộ", "Họ và tên", "Quan hệ với chủ hộ", "Giới tính", "Ngày sinh", "Dân tộc", "Số CCCD",
@@ -99,20 +97,11 @@ def main() -> None:
     from expectations.validate import judge
     from mappings.roster import map_sheet, translate
     from mappings.vocabulary import load_mapping
-    from mis import db, units
+    from bench.scratch_db import scratch_database
+    from mis import units
     from misgw.admin_units import import_admin_units
 
-    server = sa.make_url((os.environ.get("MISGW_TEST_DATABASE_URL") or
-                          "postgresql+psycopg://postgres@127.0.0.1:5432/postgres").replace(
-                              "postgresql://", "postgresql+psycopg://"))
-    name = f"misgw_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = server.set(database=name).render_as_string(hide_password=False)
-    try:
-        engine = db.get_engine(url)
-        db.upgrade(engine)
+    with scratch_database() as engine:
         import_admin_units(engine, UNITS / "communes-pre-2025.csv", UNITS / "crosswalk-2025-07-01.csv")
         placement = units.placement(engine, "92")
         rows = roster(args.rows)
@@ -128,11 +117,6 @@ def main() -> None:
         judge_seconds = time.perf_counter() - started
         gx_seconds, gx_found = gx_positions(mapped)
         sql_seconds, sql_found = sql_positions(engine, mapped)
-        engine.dispose()
-    finally:
-        db._engines.clear()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     result = {
         "date": dt.date.today().isoformat(), "machine": {"cores": os.cpu_count(), "pinned_to_cores": 1},
         "rows": len(mapped), "map_seconds": round(map_seconds, 1),

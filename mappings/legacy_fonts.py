@@ -40,7 +40,6 @@ for _base, _codes in _TCVN3_LOWER.items():
 
 # VNI: the diacritic characters after a base vowel, lower and upper case.
 _VNI_TONES = "ùøûõï"                 # sắc, huyền, hỏi, ngã, nặng (lower case; upper: ÙØÛÕÏ)
-_VNI_SHAPES = {"â": ("a", "â"), "ê": ("a", "ă")}  # aâ = â, aê = ă (and eâ = ê, oâ = ô)
 VNI: dict[str, str] = {}
 
 

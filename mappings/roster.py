@@ -10,7 +10,7 @@ from mappings import codelists
 from mappings.legacy_fonts import decode_series, legacy_candidates, to_unicode
 from mappings.text import clean_series, fold, fold_series, name_case
 from mappings.values import normalise_ids, parse_dates
-from mappings.vocabulary import Mapping, field_level, locate_header, vocabulary
+from mappings.vocabulary import Mapping, locate_header, vocabulary
 
 LINEAGE = ["source_file", "source_sheet", "source_row"]
 INDICATORS = ["d_employment", "d_dependants", "d_nutrition", "d_health_insurance", "d_adult_education",
@@ -301,7 +301,3 @@ def _strip_prefix(key: str) -> str:
         if key.startswith(p) and len(key) > len(p):
             return key[len(p):]
     return key
-
-
-def household_field_names() -> list[str]:
-    return [n for n in vocabulary() if field_level(n) == "household"]

@@ -25,10 +25,6 @@ def vocabulary() -> dict:
     return yaml.safe_load(resources.files("mappings").joinpath("vocabulary.yaml").read_text(encoding="utf-8"))["fields"]
 
 
-def field_level(name: str) -> str:
-    return vocabulary()[name]["level"]
-
-
 @dataclass
 class Mapping:
     """How one source's headers become fields: the built-in vocabulary plus the source's own YAML."""

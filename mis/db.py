@@ -115,8 +115,3 @@ def require_current_schema(engine: Engine) -> None:
             f"Cơ sở dữ liệu MIS chưa được nâng cấp / the MIS schema is not current "
             f"(missing {', '.join(missing) or 'none'}; unknown {', '.join(set(applied) - set(shipped)) or 'none'}): "
             "run `misgw db upgrade`.")
-
-
-def raw_connection(engine: Engine):
-    """A DB-API (psycopg 3) connection, for COPY."""
-    return engine.raw_connection()

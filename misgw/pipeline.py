@@ -22,7 +22,7 @@ from misgw.errors import UserError
 log = logging.getLogger("misgw")
 
 
-def new_run_id(source_id: str) -> str:
+def new_run_id() -> str:
     return f"{dt.datetime.now():%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
 
 
@@ -39,7 +39,7 @@ def start_run(config_path: str | None, source_id: str, dry_run: bool = False,
     """Record a new run of one source and return its id; later stages need only that id."""
     config = load_config(config_path)
     source = config.source(source_id)
-    run_id = new_run_id(source_id)
+    run_id = new_run_id()
     with db.get_engine().begin() as conn:
         ledger.open_run(conn, run_id, source.id, config.province_code, source.district_code, dry_run,
                         {"config": str(config.path), "files": files or []})
