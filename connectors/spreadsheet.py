@@ -65,6 +65,14 @@ def read_sheets(path: Path) -> Iterator[RawSheet]:
         return
     from python_calamine import CalamineWorkbook
 
+    if suffix in (".xlsx", ".xlsm"):
+        from connectors import xlsx_stream
+
+        # A zip bomb is refused from the zip directory, before anything unpacks it.
+        try:
+            xlsx_stream.check_package(path)
+        except (KeyError, ValueError, OSError):
+            pass  # not a readable package: calamine below says so in its own words
     try:
         workbook = CalamineWorkbook.from_path(str(path))
     except Exception as exc:
@@ -116,6 +124,8 @@ def _cell(value):
     if isinstance(value, dt.datetime):
         return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat()
     if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.time):
         return value.isoformat()
     if isinstance(value, dt.timedelta):
         return str(value)
