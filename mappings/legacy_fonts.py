@@ -1,215 +1,500 @@
-"""Detects text typed in the legacy Vietnamese fonts (TCVN3/ABC, VNI-Windows) cell by cell and converts it to NFC.
+"""Text typed in the legacy Vietnamese fonts (TCVN3/ABC, VNI-Windows): detected cell by cell, converted to NFC.
 
-In a workbook the text is already Unicode, but a legacy cell holds the Windows-1252 characters the
-font drew as Vietnamese: "NguyÔn V¨n An" (TCVN3) or "Nguyeãn Vaên An" (VNI) for "Nguyễn Văn An".
-A cell is converted only when the result reads as Vietnamese syllables and the cell as written does
-not; real Unicode is left alone; a cell that looks legacy but reads as nothing is "uncertain" and
-the caller rejects it rather than guess.
+What arrives
+------------
+A workbook cell is already Unicode, but a cell typed in a legacy font holds the Windows-1252
+characters of the font's byte codes (the font drew those codes as Vietnamese letters):
+"NguyÔn V¨n An" (TCVN3) and "Nguyeãn Vaên An" (VNI) both mean "Nguyễn Văn An". Python has no codec for
+either. (Latin-1 and Windows-1252 agree on every code either table uses, so an old .xls read as
+Latin-1 gives the same characters.)
 
-Tables, from the published character maps:
-- TCVN3 (TCVN 5712:1993, ABC fonts .VnTime/.VnArial): lower-case toned letters at 0xA1-0xFF and
-  ư at 0xAD, with the seven capitals Ă Â Đ Ê Ô Ơ Ư at 0xA1-0xA7; toned capitals were typed with the
-  capitals font (.VnTimeH) using the lower-case codes. As in open-source converters such as the
-  TCVN3ToUnicode table of backupvietsoft/HRM (ConvertVNI) and the X11 lcUniConv tcvn.h.
-- VNI-Windows: a base letter followed by a diacritic character (aù = á, aâ = â, aê = ă, oâ = ô),
-  and single characters for ơ (ô), ư (ö), đ (ñ) and the toned i/y forms. As in the VNI table of
-  the xvnkb keyboard driver (lamdao/xvnkb, vni.h).
+The tables, from the published character maps
+---------------------------------------------
+TCVN3 = TCVN 5712:1993 VN3 (VSCII-3), the ABC fonts .VnTime/.VnArial: one byte per letter, 67
+lower-case letters and 7 capitals (Ă Â Ê Ô Ơ Ư Đ at 0xA1-0xA7), nothing in 0x80-0x9F. Toned
+capitals have no code: they were typed with the capitals font (.VnTimeH) using the lower-case
+codes, so case has to be inferred (see `_tcvn3_case`). Transcribed from, and checked against:
+  - UniKey's converter, VnConv `SingleByteTables` "TCVN3" row (ukengine/data.cpp, Pham Kim Long;
+    e.g. github.com/vn-input/ibus-unikey), which also maps toned capitals to the lower-case codes;
+  - the X11/libiconv TCVN-5712 table (lcUniConv/tcvn.h, e.g. github.com/fcitx/xcb-imdkit) and
+    glibc iconv's TCVN5712-1, whose 0xA0-0xFF range is VN3 (tests/test_legacy_fonts.py compares
+    every code against `iconv -f TCVN5712-1` when iconv is installed);
+  - Wikipedia, "VSCII": VN3 adds 67 lower-case letters, 7 capitals and NBSP; toned capitals come
+    from an all-capitals font.
+VNI-Windows (VNI-Times): a base letter followed by a diacritic character -- tones ù ø û õ ï
+(sắc huyền hỏi ngã nặng), circumflex â á à å ã ä (â and â+tone), breve ê é è ú ü ë (ă and ă+tone) --
+and single characters ô/Ô = ơ/Ơ, ö/Ö = ư/Ư, ñ/Ñ = đ/Đ, í ì æ ó ò = í ì ỉ ĩ ị, î = ỵ; capitals use the
+upper-case forms of the same characters (AÙ = Á). Transcribed from UniKey VnConv `DoubleByteTables`
+"VNI-WIN" (same file; each entry = base byte + mark byte) and the xvnkb table (github.com/lamdao/xvnkb,
+vni.h); the two agree.
+Published examples used in the tests: "Xin chaøo caùc baïn", "Toâi ñi hoïc" (VNI) and "Xin chµo c¸c b¹n",
+"T«i ®i häc" (TCVN3) from github.com/duydev/vietnamese-conversion tests/helpers/test-data.ts;
+"Ninh B×nh" from github.com/backupvietsoft/HRM ConvertVNI/XtraForm1.cs.
+
+Deciding, cell by cell
+----------------------
+Every word that has a non-ASCII character is read three ways (as written, TCVN3, VNI). A legacy
+reading is plausible when every non-ASCII letter is a code of that table and every such word comes
+out a Vietnamese syllable: onset, vowel nucleus and coda from the standard inventory, at most one
+tone, on the vowel orthography puts it on (mái not maí, tiến not tíên; hóa or hoá), c/ch/p/t only
+with sắc or nặng, gh/ngh only before e ê i, written lower, Title or UPPER case (or with a
+capitalised consonant cluster, as official names write KRông, HBông). Text as written is held to the same shape but
+with any coda after any nucleus, so Unicode names outside the standard rhymes (Khmer "Mônh") stay
+Unicode: turning real Unicode into something else is the worst mistake this module can make. Then:
+  - ASCII: 'ascii', untouched.
+  - letters beyond Windows-1252 (ễ ư đ ạ, combining marks): 'unicode' (returned NFC), unless a word
+    in it has legacy characters (below) and reads only through a legacy table ("Nguyễn V¨n An":
+    pasted halves) -> 'uncertain';
+  - the cell reads as Vietnamese as written -> 'unicode' (when a legacy reading is plausible too,
+    "Lê Thanh Tâm" vs TCVN3 "Lờ Thanh Tõm", the column decides in `decode_series`);
+  - a legacy reading counts only with the font's characteristic characters in the cell: TCVN3
+    symbol codes (¨ © ® µ ¸ ...), VNI vowel + mark pairs (aù eâ oâ ...), broken case (NguyÔn), or
+    Latin-1 letters Vietnamese does not use (ï ñ ö ...). Without them a cell is Unicode, however
+    unusual ("Xã Ia RTô"), with any legacy reading only an alternative for the column to weigh;
+  - exactly one legacy reading plausible -> that encoding; both -> 'uncertain';
+  - none, but symbols, pairs or broken case, or a word only a legacy table makes Vietnamese ->
+    'uncertain'; otherwise Latin-1 text Vietnamese in no reading ("José Müller") -> 'unicode'.
 """
 from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
+from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 
+LABELS = ("ascii", "unicode", "tcvn3", "vni", "uncertain")
+LEGACY = ("tcvn3", "vni")
+
 # ------------------------------------------------------------------ tables
-# Vowel groups in the order base, sắc, huyền, hỏi, ngã, nặng.
-_GROUPS = {
-    "a": "aáàảãạ", "â": "âấầẩẫậ", "ă": "ăắằẳẵặ", "e": "eéèẻẽẹ", "ê": "êếềểễệ", "o": "oóòỏõọ",
-    "ô": "ôốồổỗộ", "ơ": "ơớờởỡợ", "u": "uúùủũụ", "ư": "ưứừửữự", "i": "iíìỉĩị", "y": "yýỳỷỹỵ",
+# Tones in the order the published tables list them: none, sắc, huyền, hỏi, ngã, nặng.
+_TONE_MARKS = ("", "\u0301", "\u0300", "\u0309", "\u0303", "\u0323")
+_VOWELS = "aăâeêioôơuưy"
+
+
+def _toned(base: str) -> list[str]:
+    return [unicodedata.normalize("NFC", base + t) for t in _TONE_MARKS]
+
+
+# TCVN3 (VN3): the code of each lower-case letter, tones in the order above (0xA0-0xFF as Windows-1252).
+_TCVN3_ROWS = {
+    "a": "a\xb8\xb5\xb6\xb7\xb9",
+    "ă": "\xa8\xbe\xbb\xbc\xbd\xc6",
+    "â": "\xa9\xca\xc7\xc8\xc9\xcb",
+    "e": "e\xd0\xcc\xce\xcf\xd1",
+    "ê": "\xaa\xd5\xd2\xd3\xd4\xd6",
+    "i": "i\xdd\xd7\xd8\xdc\xde",
+    "o": "o\xe3\xdf\xe1\xe2\xe4",
+    "ô": "\xab\xe8\xe5\xe6\xe7\xe9",
+    "ơ": "\xac\xed\xea\xeb\xec\xee",
+    "u": "u\xf3\xef\xf1\xf2\xf4",
+    "ư": "\xad\xf8\xf5\xf6\xf7\xf9",
+    "y": "y\xfd\xfa\xfb\xfc\xfe",
 }
-_TCVN3_LOWER = {
-    "a": "a¸µ¶·¹", "ă": "¨¾»¼½Æ", "â": "©ÊÇÈÉË", "e": "eÐÌÎÏÑ", "ê": "ªÕÒÓÔÖ", "i": "iÝ×ØÜÞ",
-    "o": "oãßáâä", "ô": "«èåæçé", "ơ": "¬íêëìî", "u": "uóïñòô", "ư": "\xadøõö÷ù", "y": "yýúûüþ",
+_TCVN3_OTHERS = {"\xae": "đ", "\xa1": "Ă", "\xa2": "Â", "\xa3": "Ê", "\xa4": "Ô", "\xa5": "Ơ", "\xa6": "Ư", "\xa7": "Đ"}
+TCVN3: dict[str, str] = {}                       # legacy character -> Unicode letter
+for _base, _codes in _TCVN3_ROWS.items():
+    for _code, _letter in zip(_codes, _toned(_base)):
+        if not _code.isascii():
+            TCVN3[_code] = _letter
+TCVN3.update(_TCVN3_OTHERS)
+_TCVN3_CAPITALS = frozenset("\xa1\xa2\xa3\xa4\xa5\xa6\xa7")
+# Toned vowels: VN3 has no capital for them, so a word may open with one of these codes in a capitalised word.
+_TCVN3_TONED = frozenset(code for code, letter in TCVN3.items()
+                         if any(m in unicodedata.normalize("NFD", letter) for m in _TONE_MARKS[1:]))
+_TCVN3_TRANSLATE = str.maketrans(TCVN3)
+
+# VNI-Windows: the characters for each lower-case letter; capitals are the .upper() of each character.
+_VNI_TONES = ("", "ù", "ø", "û", "õ", "ï")
+_VNI_CIRCUMFLEX = ("â", "á", "à", "å", "ã", "ä")
+_VNI_BREVE = ("ê", "é", "è", "ú", "ü", "ë")
+_VNI_ROWS = {
+    "a": ["a" + m for m in _VNI_TONES],
+    "â": ["a" + m for m in _VNI_CIRCUMFLEX],
+    "ă": ["a" + m for m in _VNI_BREVE],
+    "e": ["e" + m for m in _VNI_TONES],
+    "ê": ["e" + m for m in _VNI_CIRCUMFLEX],
+    "o": ["o" + m for m in _VNI_TONES],
+    "ô": ["o" + m for m in _VNI_CIRCUMFLEX],
+    "ơ": ["ô" + m for m in _VNI_TONES],
+    "u": ["u" + m for m in _VNI_TONES],
+    "ư": ["ö" + m for m in _VNI_TONES],
+    "i": ["i", "í", "ì", "æ", "ó", "ò"],
+    "y": ["y", "yù", "yø", "yû", "yõ", "î"],
 }
-TCVN3: dict[str, str] = {"®": "đ", "¡": "Ă", "¢": "Â", "§": "Đ", "£": "Ê", "¤": "Ô", "¥": "Ơ", "¦": "Ư"}
-for _base, _codes in _TCVN3_LOWER.items():
-    for _code, _uni in zip(_codes, _GROUPS[_base]):
-        if _code != _uni[0] or _code not in "aeiouy":
-            TCVN3[_code] = _uni
+VNI: dict[str, str] = {}                         # legacy character(s) -> Unicode letter
+for _base, _seqs in _VNI_ROWS.items():
+    for _seq, _letter in zip(_seqs, _toned(_base)):
+        if not _seq.isascii():
+            VNI[_seq] = _letter
+            VNI[_seq.upper()] = _letter.upper()
+VNI["ñ"], VNI["Ñ"] = "đ", "Đ"
+_VNI_RE = re.compile("|".join(sorted(map(re.escape, VNI), key=len, reverse=True)))
 
-# VNI: the diacritic characters after a base vowel, lower and upper case.
-_VNI_TONES = "ùøûõï"                 # sắc, huyền, hỏi, ngã, nặng (lower case; upper: ÙØÛÕÏ)
-VNI: dict[str, str] = {}
+_REVERSE = {
+    "tcvn3": {letter: code for code, letter in TCVN3.items()},
+    "vni": {letter: seq for seq, letter in VNI.items()},
+}
 
+# ------------------------------------------------------------------ characters and words
+# A word: letters, combining marks and every character of 0xA1-0xFF (TCVN3 uses ¨ © ª « ¬ ­ ® µ ¶ · ¸ ×
+# ÷ ... as letters). Whitespace (NBSP too), digits, ASCII and Windows-1252 punctuation separate words.
+_WORD = re.compile(r"[A-Za-z\u00a1-\u00ff\u0100-\u024f\u0300-\u036f\u1e00-\u1eff]+")
+# Anything Windows-1252 cannot hold: such a cell cannot be a legacy font read through cp1252.
+_BEYOND_CP1252 = re.compile(
+    "[^\x00-\xff\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014\u2018\u2019"
+    "\u201a\u201c\u201d\u201e\u2020\u2021\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]")
+# Evidence that a cell was typed in a legacy font, beyond its conversion reading well:
+# strong -- TCVN3 letter codes that are symbols in any text (¨ © ® µ ¸ ...), and VNI's base vowel +
+#   mark pairs, which Unicode never writes (aù eâ oâ aê ...; not oá oà oã, new-style Unicode "hoà");
+# weak -- Latin-1 letters Vietnamese does not use (ï ñ ö ü Ç Ð ...): TCVN3 and VNI codes, but also
+#   Western names ("Müller"), so they back a plausible conversion but alone prove nothing.
+_SYMBOLS = re.compile("[\xa1-\xa9\xab-\xae\xb5-\xb9\xbb-\xbe\xd7\xf7]")
+_VNI_PAIRS = re.compile("|".join(re.escape(k) for k in VNI if len(k) == 2 and k.lower() not in ("oá", "oà", "oã")))
+_VIETNAMESE_LATIN1 = frozenset("àáâãèéêìíòóôõùúýÀÁÂÃÈÉÊÌÍÒÓÔÕÙÚÝ")
 
-def _vni_table() -> None:
-    tones_upper = "ÙØÛÕÏ"
-    # circumflex with tones: â á à å ã ä ; breve with tones: ê é è ú ü ë
-    circ = "âáàåãä"
-    breve = "êéèúüë"
-    for lower in (True, False):
-        up = (lambda s: s) if lower else (lambda s: s.upper())
-        tones = _VNI_TONES if lower else tones_upper
-        for base in "aeouy":
-            uni = _GROUPS[base]
-            for t, u in zip(tones, uni[1:]):
-                VNI[up(base) + t] = up(u)
-        for base, target in (("a", "â"), ("e", "ê"), ("o", "ô")):
-            marks = circ if lower else circ.upper()
-            for m, u in zip(marks, _GROUPS[target]):
-                VNI[up(base) + m] = up(u)
-        marks = breve if lower else breve.upper()
-        for m, u in zip(marks, _GROUPS["ă"]):
-            VNI[up("a") + m] = up(u)
-        # ơ and ư are single characters (ô, ö), with tones after them.
-        for single, target in (("ô", "ơ"), ("ö", "ư")):
-            s = single if lower else single.upper()
-            VNI[s] = up(target)
-            for t, u in zip(tones, _GROUPS[target][1:]):
-                VNI[s + t] = up(u)
-        # i: í ì æ ó ò ; ỵ: î ; đ: ñ
-        for code, u in zip("íìæóò" if lower else "ÍÌÆÓÒ", _GROUPS["i"][1:]):
-            VNI[code] = up(u)
-        VNI["î" if lower else "Î"] = up("ỵ")
-        VNI["ñ" if lower else "Ñ"] = up("đ")
-
-
-_vni_table()
-_VNI_PATTERN = re.compile("|".join(sorted(map(re.escape, VNI), key=len, reverse=True)))
-
-# Symbols no name or word contains, which TCVN3 uses for letters. (Letters such as ü or ø are left
-# out: a foreign name in Unicode may carry them.)
-_LEGACY_ONLY = set("¡¢£¤¥¦§¨©ª«¬\xad®¯°±²³´µ¶·¸¹º»¼½¾¿×÷")
-
-# ------------------------------------------------------------------ plausibility
-_TONES = "\u0300\u0301\u0303\u0309\u0323"
-_ONSET = "(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|b|c|d|đ|g|h|k|l|m|n|p|r|s|t|v|x)?"
-_NUCLEUS = ("(?:uyê|uya|uyu|uôi|ươi|ươu|oai|oay|oao|oeo|uây|iêu|yêu|"
-            "ai|ao|au|ay|âu|ây|eo|êu|ia|iê|iu|oa|oă|oe|oi|ôi|ơi|ua|uâ|uê|ui|uô|uơ|ưa|ưi|ưu|ươ|uy|ya|yê|"
-            "a|ă|â|e|ê|i|o|ô|ơ|u|ư|y)")
-_CODA = "(?:ch|ng|nh|c|m|n|p|t)?"
-_SYLLABLE = re.compile(f"^{_ONSET}{_NUCLEUS}{_CODA}$")
-_WORD = re.compile(r"[^\s,.;:/()\-–\"'0-9]+")
+# ------------------------------------------------------------------ Vietnamese syllables
+_STD_ONSETS = ["ngh", "ng", "nh", "ch", "gh", "gi", "kh", "ph", "qu", "th", "tr",
+               "b", "c", "d", "đ", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v", "x"]
+# Clusters of ethnic-minority names and places written in Vietnamese letters (Krông, Hđơk, Mlô, Kdăm):
+# one more consonant before a standard onset. Consonants are (but for đ) ASCII in every reading, so
+# they hardly tip the choice between encodings; they keep such names from looking like garbage.
+_ONSETS = frozenset(["", "f", "j", "w", "z", *_STD_ONSETS,
+                     *(p + o for p in "bdđhklmnprst" for o in _STD_ONSETS if o[0] != p and not o.startswith(("gh", "ngh")))])
+_NEEDS_CODA = {"ă", "â", "iê", "yê", "uô", "ươ", "oă", "uâ", "uyê", "oo"}
+_OPEN = {"ai", "ao", "au", "ay", "âu", "ây", "eo", "êu", "ia", "iu", "oi", "ôi", "ơi", "ui", "ưi", "ưu",
+         "ua", "ưa", "ya", "uơ", "iêu", "yêu", "oai", "oao", "oay", "oeo", "uây", "uôi", "uya", "uyu",
+         "ươi", "ươu"}
+_EITHER = {"a", "e", "ê", "i", "o", "ô", "ơ", "u", "ư", "y", "oa", "oe", "uê", "uy"}
+_CODAS = ("ch", "ng", "nh", "c", "m", "n", "p", "t", "k", "h", "l")   # k h l: Đắk Lắk, Bih, Ea Păl (minority names)
+_MINORITY_OPEN = {"iê"}                                           # Niê (Ê Đê), written without a coda
 
 
-def _syllable_ok(word: str) -> bool:
-    decomposed = unicodedata.normalize("NFD", word.lower())
-    if sum(ch in _TONES for ch in decomposed) > 1:
+def _rhyme_allowed(nucleus: str, coda: str) -> bool:
+    if not coda:
+        return nucleus not in _NEEDS_CODA or nucleus in _MINORITY_OPEN
+    if nucleus in _OPEN:
         return False
-    bare = unicodedata.normalize("NFC", "".join(ch for ch in decomposed if ch not in _TONES))
-    return bool(_SYLLABLE.match(bare))
+    if coda in ("ch", "nh"):
+        return nucleus in ("a", "ê", "i", "y", "oa", "uê", "uy")
+    if coda in ("c", "ng"):
+        return nucleus not in ("i", "y", "uy")
+    return True
 
 
-def _reads_as_vietnamese(text: str, words_of: str) -> bool:
-    """Every word of `text` that stood where a non-ASCII word of `words_of` stood is a syllable."""
-    checked = [w for w in _WORD.findall(text)]
-    originals = _WORD.findall(words_of)
-    if len(checked) != len(originals):
-        return all(_syllable_ok(w) for w in checked if not w.isascii())
-    return all(_syllable_ok(w) for w, o in zip(checked, originals) if not o.isascii())
+def _tone_places(nucleus: str, coda: str) -> tuple[int, ...]:
+    """Which vowel of the nucleus carries the tone: the main one, or for open oa/oe/uy either (hóa, hoá)."""
+    if len(nucleus) == 1:
+        return (0,)
+    if nucleus in ("oa", "oe", "uy", "oo"):
+        return (1,) if coda else (0, 1)
+    if nucleus == "uyê":
+        return (2,)
+    if len(nucleus) == 3 or nucleus in ("iê", "yê", "uô", "ươ", "uâ", "oă", "uê", "uơ"):
+        return (1,)
+    return (0,)                                                   # ai ao au ... ia ua ưa: the first
+
+
+_RHYMES: dict[str, tuple[str, str]] = {}                          # rhyme -> (nucleus, coda)
+_LOOSE_RHYMES: dict[str, tuple[str, str]] = {}                    # any nucleus with any coda (Mônh, Sươl)
+for _nucleus in _NEEDS_CODA | _OPEN | _EITHER:
+    for _coda in ("", *_CODAS, "r", "s"):
+        _LOOSE_RHYMES[_nucleus + _coda] = (_nucleus, _coda)
+        if _coda in ("r", "s"):
+            continue
+        if _rhyme_allowed(_nucleus, _coda):
+            _RHYMES[_nucleus + _coda] = (_nucleus, _coda)
+_NOT_VOWEL = re.compile(f"[^{_VOWELS}]*")
+_TONE_OF = {m: i for i, m in enumerate(_TONE_MARKS) if m}
+
+
+@lru_cache(maxsize=1 << 17)
+def _syllable_ok(word: str, strict: bool = True) -> bool:
+    """One Vietnamese syllable, letter case ignored: onset + nucleus + coda, at most one tone, on the
+    vowel orthography puts it on, and only sắc or nặng before a stop (c, ch, p, t).
+
+    Not strict (for text read as written): any nucleus with any coda, and no stop rule, so that names
+    outside the standard rhymes (Khmer "Mônh", "Sươl") still read as Vietnamese; tone count and
+    placement still apply.
+    """
+    decomposed = unicodedata.normalize("NFD", word.lower())
+    tone, tone_at, letters, base = 0, -1, -1, []
+    for ch in decomposed:
+        if ch in _TONE_OF:
+            if tone:
+                return False                                       # two tones
+            tone, tone_at = _TONE_OF[ch], letters
+        else:
+            if not unicodedata.combining(ch):
+                letters += 1
+            base.append(ch)
+    base = unicodedata.normalize("NFC", "".join(base))
+    onset = _NOT_VOWEL.match(base).group()
+    splits = [onset]
+    if onset in ("g", "q") and base[len(onset):len(onset) + 1] in ("i", "u"):
+        splits.append(base[:len(onset) + 1])                       # gi-, qu- take their vowel letter along
+    rhymes = _RHYMES if strict else _LOOSE_RHYMES
+    for onset in splits:
+        parts = rhymes.get(base[len(onset):])
+        if onset not in _ONSETS or parts is None:
+            continue
+        nucleus, coda = parts
+        if tone and tone_at - len(onset) not in _tone_places(nucleus, coda):
+            continue
+        if not strict:
+            return True
+        if coda in ("c", "ch", "p", "t") and tone not in (1, 5):
+            continue                                               # a stop takes sắc or nặng only
+        if coda in ("k", "h", "l") and tone not in (0, 1, 5):
+            continue
+        if onset.endswith("gh") and nucleus[0] not in "eêi":
+            continue                                               # gh, ngh only before e ê i (ghi, nghệ)
+        if onset.endswith("g") and nucleus[0] in "eê":
+            continue                                               # g, ng never before e ê (ghe, nghe)
+        return True
+    return False
+
+
+_UPPER_CONSONANTS = frozenset("BCDĐFGHJKLMNPQRSTVWXZ")
+
+
+def _case_ok(word: str) -> bool:
+    """lower, UPPER, Title, or a capitalised consonant cluster (KRông, HBông, JLơi: official unit names)."""
+    if word.islower() or word.isupper() or word.istitle():
+        return True
+    i = 0
+    while i < len(word) and word[i] in _UPPER_CONSONANTS:
+        i += 1
+    return i >= 2 and word[i:].islower()
+
+
+def _word_ok(word: str) -> bool:
+    """A converted word: a Vietnamese syllable, strictly."""
+    return _case_ok(word) and _syllable_ok(word)
+
+
+def _reads_as_written(word: str) -> bool:
+    """A word as written: Vietnamese letters in a syllable shape, leniently (see `_syllable_ok`)."""
+    return _case_ok(word) and _syllable_ok(word, strict=False)
+
+
+@lru_cache(maxsize=1 << 16)
+def _word_reading(word: str, encoding: str) -> str | None:
+    """A word through one table (TCVN3 lower-case as coded), or None if a character is not in it."""
+    if encoding == "tcvn3":
+        if any(ord(ch) > 127 and ch not in TCVN3 for ch in word):
+            return None
+        return word.translate(_TCVN3_TRANSLATE)
+    if not _VNI_RE.sub("", word).isascii():
+        return None
+    return _VNI_RE.sub(lambda m: VNI[m.group()], word)
 
 
 # ------------------------------------------------------------------ conversion
-def to_unicode(text: str, encoding: str) -> str:
-    if encoding == "tcvn3":
-        out = "".join(TCVN3.get(ch, ch) for ch in text)
-        # Capitals were typed with the capitals font using lower-case codes: NGUYÔN -> NGUYỄN.
-        out = re.sub(r"\S+", lambda m: m.group(0).upper() if _mostly_upper(m.group(0)) else m.group(0), out)
-        # A toned capital opening a word (Ánh, Ấp) was typed the same way: in a name where every
-        # other word is capitalised, that word was too.
-        words = out.split(" ")
-        lettered = [w for w in words if w[:1].isalpha()]
-        if len(lettered) > 1:
-            for i, (w, orig) in enumerate(zip(words, text.split(" "))):
-                others = [x for x in lettered if x is not w]
-                if w[:1].islower() and orig[:1] in TCVN3 and all(x[:1].isupper() for x in others):
-                    words[i] = w[:1].upper() + w[1:]
-            out = " ".join(words)
-    elif encoding == "vni":
-        out = _VNI_PATTERN.sub(lambda m: VNI[m.group(0)], text)
-    else:
-        out = text
-    return unicodedata.normalize("NFC", out)
+def _tcvn3_case(text: str, converted: str) -> str:
+    """Case for TCVN3, whose toned capitals were typed with the capitals font in lower-case codes.
 
-
-def _mostly_upper(word: str) -> bool:
-    ascii_letters = [c for c in word if c.isascii() and c.isalpha()]
-    return len(ascii_letters) >= 2 and all(c.isupper() for c in ascii_letters)
-
-
-def _has_unicode_only(text: str) -> bool:
-    return any(0x100 <= ord(ch) <= 0x1FF or 0x1EA0 <= ord(ch) <= 0x1EF9 or 0x300 <= ord(ch) <= 0x323
-               for ch in text)
-
-
-def detect(text: str) -> str:
-    """'ascii', 'unicode', 'tcvn3', 'vni' or 'uncertain' for one cell."""
-    if text.isascii():
-        return "ascii"
-    nfc = unicodedata.normalize("NFC", text)
-    # Letters only Unicode has (ă đ ơ ư ĩ ũ and the toned forms U+1EA0-1EF9) settle it.
-    if _has_unicode_only(text):
-        return "unicode"
-    as_is = _reads_as_vietnamese(nfc, text)
-    if as_is:
-        return "unicode"
-    candidates = legacy_candidates(text)
-    if len(candidates) == 1:
-        return candidates[0]
-    if len(candidates) == 2 and to_unicode(text, "tcvn3") == to_unicode(text, "vni"):
-        return "tcvn3"
-    if candidates or any(ch in _LEGACY_ONLY for ch in text):
-        return "uncertain"
-    return "unicode"   # a foreign word in Unicode (José, Müller): not Vietnamese, not legacy either
-
-
-def legacy_candidates(text: str) -> list[str]:
-    """The legacy encodings under which the cell reads as Vietnamese and differs from itself."""
-    nfc = unicodedata.normalize("NFC", text)
-    return [enc for enc in ("tcvn3", "vni")
-            if to_unicode(text, enc) != nfc and _reads_as_vietnamese(to_unicode(text, enc), text)]
-
-
-def decode_series(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(text converted where legacy, label per cell); computed once per distinct value.
-
-    Labels: ascii, unicode, tcvn3, vni, uncertain; None for cells that are not text. A short value
-    that reads both ways ("Sè" is a word, and TCVN3 for "Số") follows its column: a column whose
-    cells are confidently TCVN3 and never confidently Unicode was typed in TCVN3.
+    - A cell written in capitals ("NGUYÔN V¡N AN") is all capitals: every word whose ASCII letters and
+      capital codes (at least two) are all upper-case is upper-cased, and so is the whole cell when
+      no word of two or more letters has a lower-case ASCII letter.
+    - A word opening with a toned vowel (VN3 has no capital for it) is capitalised when it opens the
+      cell ("ñy ban nh©n d©n x·" -> "Ủy ban nhân dân xã", "¸nh" -> "Ánh"), when the cell is a name (two
+      or more other words, all capitalised: "TrÇn ThÞ ¸nh TuyÕt" -> "Trần Thị Ánh Tuyết"), or when it
+      stands in a run of capitalised words: before one ("ThÞ trÊn ¸i NghÜa" -> "Thị trấn Ái Nghĩa") or
+      after one that does not open the cell ("ThÞ trÊn Ch©u æ" -> "Thị trấn Châu Ổ").
+    Letters VN3 has capitals for (ă â ê ô ơ ư đ) keep the case they were typed in ("®i" -> "đi").
+    What the font drew cannot be recovered beyond this: "Lª ¸nh" stays "Lê ánh", and a cell in
+    capitals whose words each have one ASCII letter ("X· Cò") reads as Title case ("Xã Cũ").
     """
-    is_text = values.map(lambda v: isinstance(v, str))
-    distinct = values[is_text].unique()
-    labels = {v: detect(v) for v in distinct}
-    counts = values[is_text].map(labels).value_counts()
-    confident_unicode = sum(1 for v in distinct if labels[v] == "unicode" and _has_unicode_only(v))
-    legacy = [enc for enc in ("tcvn3", "vni") if counts.get(enc, 0)]
-    if legacy and not confident_unicode:
-        column_encoding = max(legacy, key=lambda enc: counts.get(enc, 0))
-        for v in distinct:
-            if labels[v] in ("unicode", "uncertain") and column_encoding in legacy_candidates(v):
-                labels[v] = column_encoding
-    converted = {v: to_unicode(v, labels[v]) if labels[v] in ("tcvn3", "vni") else v for v in distinct}
-    text_values = values.where(~is_text, values.map(converted))
-    label = values.map(labels).astype(object).where(is_text, None)
-    return text_values, label
+    spans = [m.span() for m in _WORD.finditer(text)]
+    if not spans:
+        return converted
+    words = [converted[a:b] for a, b in spans]
+    counts = []
+    for a, b in spans:
+        original = text[a:b]
+        up = sum(1 for ch in original if "A" <= ch <= "Z" or ch in _TCVN3_CAPITALS)
+        low = sum(1 for ch in original if "a" <= ch <= "z")
+        counts.append((up, low))
+    caps = [up >= 2 and low == 0 for up, low in counts]
+    whole_cell = any(caps) and all(low == 0 for up, low in counts if up + low >= 2)
+    for i, word in enumerate(words):
+        if whole_cell or caps[i]:
+            words[i] = word.upper()
+    opens_lower = [text[a] in _TCVN3_TONED and words[i][:1].islower() for i, (a, _) in enumerate(spans)]
+    capital = [w[:1].isupper() and not opens_lower[j] for j, w in enumerate(words)]
+    for i in range(len(words)):
+        if not opens_lower[i]:
+            continue
+        others = [capital[j] for j in range(len(words)) if j != i and not opens_lower[j]]
+        if (i == 0                                                 # opens the cell
+                or (len(others) >= 2 and all(others))              # a name: Trần Thị Ánh Tuyết
+                or (i + 1 < len(words) and capital[i + 1])         # before a capital: Thị trấn Ái Nghĩa
+                or (i >= 2 and capital[i - 1])):                   # after a name word: Châu Ổ, Mường Ảng
+            words[i] = words[i][:1].upper() + words[i][1:]
+    out, last = [], 0
+    for (a, b), word in zip(spans, words):
+        out.append(converted[last:a])
+        out.append(word)
+        last = b
+    out.append(converted[last:])
+    return "".join(out)
+
+
+def to_unicode(text: str, encoding: str) -> str:
+    """`text` read as `encoding` ('tcvn3' or 'vni'), in NFC; any other label gives `text` in NFC."""
+    if encoding == "tcvn3":
+        text = _tcvn3_case(text, text.translate(_TCVN3_TRANSLATE))
+    elif encoding == "vni":
+        text = _VNI_RE.sub(lambda m: VNI[m.group()], text)
+    return unicodedata.normalize("NFC", text)
 
 
 def from_unicode(text: str, encoding: str) -> str:
-    """Unicode -> the characters a legacy font would show: what an old file holds (for tests and corpora)."""
+    """Unicode -> the characters a legacy font shows: what an old file holds (tests and corpora).
+
+    TCVN3 writes a toned capital with its lower-case code, as the capitals font (.VnTimeH) did.
+    'unicode' (or 'ascii') gives the text in NFC.
+    """
     text = unicodedata.normalize("NFC", text)
+    if encoding in ("unicode", "ascii"):
+        return text
+    if encoding not in _REVERSE:
+        raise ValueError(f"unknown encoding {encoding!r}: expected 'tcvn3', 'vni' or 'unicode'")
     table = _REVERSE[encoding]
     out = []
     for ch in text:
         if ch in table:
             out.append(table[ch])
         elif encoding == "tcvn3" and ch.lower() in table:
-            out.append(table[ch.lower()])      # a toned capital: the capitals font used the lower-case code
+            out.append(table[ch.lower()])
         else:
             out.append(ch)
     return "".join(out)
 
 
-_REVERSE = {"tcvn3": {u: c for c, u in TCVN3.items()}, "vni": {}}
-for _code, _uni in sorted(VNI.items(), key=lambda kv: len(kv[0])):
-    _REVERSE["vni"].setdefault(_uni, _code)
+encode = from_unicode
+
+# ------------------------------------------------------------------ detection
+class _Verdict(NamedTuple):
+    label: str
+    alternatives: tuple[str, ...] = ()    # when more than one reading is plausible
+    vietnamese: bool = False              # reads as Vietnamese in `label`: evidence for its column
+
+
+def _reading_ok(text: str, encoding: str, words: list[str], idx: list[int]) -> bool:
+    if any(_word_reading(words[i], encoding) is None for i in idx):
+        return False
+    converted = _WORD.findall(to_unicode(text, encoding))
+    return len(converted) == len(words) and all(_word_ok(converted[i]) for i in idx)
+
+
+def _strong_evidence(word: str) -> bool:
+    """Only a legacy font writes this: a TCVN3 symbol code, a VNI vowel + mark pair, or broken case (NguyÔn)."""
+    return bool(_SYMBOLS.search(word) or _VNI_PAIRS.search(word)) or not _case_ok(word)
+
+
+def _weak_evidence(word: str) -> bool:
+    return any(ord(ch) > 127 and ch not in _VIETNAMESE_LATIN1 for ch in word)
+
+
+def _only_legacy_reads(word: str) -> bool:
+    """A word with legacy evidence that is not Vietnamese as written but is through a legacy table."""
+    if _reads_as_written(word) or not (_strong_evidence(word) or _weak_evidence(word)):
+        return False
+    for encoding in LEGACY:
+        reading = _word_reading(word, encoding)
+        if reading is not None and reading != word and _syllable_ok(reading):
+            return True
+    return False
+
+
+def _assess(text: str) -> _Verdict:
+    if text.isascii():
+        return _Verdict("ascii")
+    nfc = unicodedata.normalize("NFC", text)
+    words = _WORD.findall(nfc)
+    idx = [i for i, w in enumerate(words) if not w.isascii()]
+    if _BEYOND_CP1252.search(text):
+        # Vietnamese letters a legacy font has no code for: Unicode, unless a word typed in a legacy
+        # font sits inside it ("Nguyễn V¨n An").
+        if any(not _BEYOND_CP1252.search(words[i]) and _only_legacy_reads(words[i]) for i in idx):
+            return _Verdict("uncertain")
+        return _Verdict("unicode", vietnamese=any(_reads_as_written(words[i]) for i in idx))
+    if len(text.strip()) <= 1:
+        return _Verdict("unicode")        # a lone character ("×", "é") is a mark, not evidence of a font
+    plausible = tuple(enc for enc in LEGACY if to_unicode(text, enc) != nfc and _reading_ok(text, enc, words, idx))
+    if all(_reads_as_written(words[i]) for i in idx):
+        return _Verdict("unicode", ("unicode", *plausible)) if plausible else _Verdict("unicode", vietnamese=True)
+    strong = any(_strong_evidence(words[i]) for i in idx)
+    if not strong and not any(_weak_evidence(words[i]) for i in idx):
+        # Only Vietnamese letters, in a shape outside the standard syllables (Xã Ea Krêy): Unicode as
+        # written; a legacy reading that happens to work is only an alternative.
+        return _Verdict("unicode", ("unicode", *plausible)) if plausible else _Verdict("unicode")
+    if len(plausible) == 1:
+        return _Verdict(plausible[0], vietnamese=True)
+    if len(plausible) == 2:
+        return _Verdict("uncertain", plausible)
+    if strong or any(_only_legacy_reads(words[i]) for i in idx):
+        return _Verdict("uncertain")      # legacy by its characters, but it reads as nothing
+    return _Verdict("unicode")            # Latin-1 letters, Vietnamese in no reading: foreign text ("José Müller")
+
+
+def detect(text: str) -> str:
+    """'ascii', 'unicode', 'tcvn3', 'vni' or 'uncertain' for one cell, on the cell alone.
+
+    A cell that reads as Vietnamese both as written and through a legacy table ("Lê Thanh Tâm" is
+    also TCVN3 for "Lờ Thanh Tõm") is 'unicode' here; `decode_series` lets its column decide.
+    """
+    return _assess(text).label
+
+
+def legacy_candidates(text: str) -> list[str]:
+    """The legacy encodings under which the cell reads as Vietnamese and differs from itself."""
+    if text.isascii() or _BEYOND_CP1252.search(text):
+        return []
+    nfc = unicodedata.normalize("NFC", text)
+    words = _WORD.findall(nfc)
+    idx = [i for i, w in enumerate(words) if not w.isascii()]
+    return [enc for enc in LEGACY if to_unicode(text, enc) != nfc and _reading_ok(text, enc, words, idx)]
+
+
+def _resolve(alternatives: tuple[str, ...], evidence: set[str]) -> str:
+    """A cell plausible in several readings follows its column when the column names exactly one."""
+    hits = evidence.intersection(alternatives)
+    if len(hits) == 1:
+        return hits.pop()
+    if not hits and "unicode" in alternatives:
+        return "unicode"
+    return "uncertain"
+
+
+def decode_series(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(text with legacy cells converted and Unicode in NFC, label per cell); once per distinct value.
+
+    Labels: ascii, unicode, tcvn3, vni, uncertain; None for cells that are not text (kept as they
+    are). A cell plausible in more than one reading follows the column: its readings are compared
+    with the encodings the column's unambiguous Vietnamese cells are in. One match decides it ("Sè"
+    is the word "sè", and TCVN3 for "Số": in a column of TCVN3 cells it is "Số"); none leaves it
+    Unicode if it reads so; a mixed column (say Unicode and TCVN3 cells) leaves it 'uncertain'.
+    """
+    if not isinstance(values, pd.Series):
+        values = pd.Series(values, dtype=object)
+    cells = values.to_numpy(dtype=object)
+    is_text = np.fromiter((isinstance(v, str) for v in cells), dtype=bool, count=len(cells))
+    codes, distinct = pd.factorize(cells[is_text])
+    verdicts = [_assess(v) for v in distinct]
+    evidence = {v.label for v in verdicts if v.vietnamese}
+    labels = [_resolve(v.alternatives, evidence) if v.alternatives else v.label for v in verdicts]
+    converted = [to_unicode(v, lab) if lab in ("tcvn3", "vni", "unicode") else v for v, lab in zip(distinct, labels)]
+    text_out = cells.copy()
+    label_out = np.full(len(cells), None, dtype=object)
+    if len(distinct):
+        text_out[is_text] = np.asarray(converted, dtype=object)[codes]
+        label_out[is_text] = np.asarray(labels, dtype=object)[codes]
+    text = pd.Series(text_out, index=values.index, name=values.name, dtype=object)
+    if isinstance(values.dtype, pd.StringDtype):
+        text = text.astype(values.dtype)
+    return text, pd.Series(label_out, index=values.index, name=values.name, dtype=object)
