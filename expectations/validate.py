@@ -194,6 +194,12 @@ def judge(frame: pd.DataFrame, district_code: str | None, rule_overrides: dict |
     return failures.reset_index(drop=True), held
 
 
+def messages(rule_id: str, value, **context) -> tuple[str, str]:
+    """(Vietnamese, English) message of one rule for one value, placeholders filled from context."""
+    rule = rule_book()[rule_id]
+    return _fill(rule, "vi", value, {}, context, "", None), _fill(rule, "en", value, {}, context, "", None)
+
+
 def _fill(rule: dict, lang: str, value, row: dict, ctx: dict, district: str, district_code: str | None) -> str:
     blank = value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
     context = {k: _shown(k, v) for k, v in ctx.items()}

@@ -7,10 +7,10 @@ import json
 import pandas as pd
 import sqlalchemy as sa
 
-from mis.staging import copy_csv
+from mis.staging import copy_csv, table_name
 
-REJECT_COLUMNS = ["run_id", "entry_id", "source_id", "file", "sheet", "row", "household_code", "rule",
-                  "severity", "field", "value", "message_vi", "message_en"]
+REJECT_COLUMNS = ["run_id", "entry_id", "source_id", "file", "sheet", "row", "household_code", "district_code",
+                  "rule", "severity", "field", "value", "message_vi", "message_en"]
 
 
 def open_run(conn, run_id: str, source_id: str, province_code: str, district_code: str | None,
@@ -33,7 +33,7 @@ def update_run(conn, run_id: str, **values) -> None:
     sets = []
     params = {"run": run_id}
     for key, value in values.items():
-        if key in ("reconcile", "mapping_report", "options"):
+        if key in ("reconcile", "mapping_report", "options", "fixup_workbooks"):
             sets.append(f"{key} = CAST(:{key} AS jsonb)")
             value = json.dumps(value, ensure_ascii=False, default=str)
         else:
@@ -42,26 +42,29 @@ def update_run(conn, run_id: str, **values) -> None:
     conn.execute(sa.text(f"UPDATE mis.sync_run SET {', '.join(sets)} WHERE run_id = :run"), params)
 
 
-def record_rejects(conn, run_id: str, source_id: str, district_code: str | None, failures: pd.DataFrame,
-                   dry_run: bool) -> None:
+def record_rejects(conn, run_id: str, source_id: str, failures: pd.DataFrame, dry_run: bool) -> None:
     """Write the run's failures; open or refresh one ledger entry per problem (not for a dry run)."""
     failures = failures.copy()
     failures["run_id"] = run_id
     failures["source_id"] = source_id
     failures["entry_id"] = pd.NA
     if not dry_run and len(failures):
-        fp = failures[["fingerprint", "household_code"]].drop_duplicates("fingerprint")
-        conn.exec_driver_sql("CREATE TEMP TABLE _fp (fingerprint text, household_code text) ON COMMIT DROP")
-        copy_csv(conn, "_fp", ["fingerprint", "household_code"], fp.to_csv(index=False, header=False))
+        entries = ["fingerprint", "household_code", "district_code", "rule"]
+        fp = failures[entries].drop_duplicates("fingerprint")
+        conn.exec_driver_sql("DROP TABLE IF EXISTS _fp")
+        conn.exec_driver_sql("CREATE TEMP TABLE _fp (fingerprint text, household_code text, district_code text, "
+                             "rule text) ON COMMIT DROP")
+        copy_csv(conn, "_fp", entries, fp.to_csv(index=False, header=False))
         conn.execute(sa.text("""
-            INSERT INTO mis.reject_entry AS e (source_id, fingerprint, first_run_id, last_run_id, household_code, district_code)
-            SELECT :source, fingerprint, :run, :run, household_code, :district FROM _fp
+            INSERT INTO mis.reject_entry AS e (source_id, fingerprint, first_run_id, last_run_id, household_code,
+                                               district_code, rule)
+            SELECT :source, fingerprint, :run, :run, household_code, district_code, rule FROM _fp
             ON CONFLICT (source_id, fingerprint) DO UPDATE
             SET last_run_id = EXCLUDED.last_run_id, seen_count = e.seen_count + 1,
                 status = CASE WHEN e.status = 'waived' THEN 'waived' ELSE 'open' END,
                 resolved_run_id = CASE WHEN e.status = 'waived' THEN e.resolved_run_id END
             WHERE e.last_run_id <> EXCLUDED.last_run_id"""),
-            {"source": source_id, "run": run_id, "district": district_code})
+            {"source": source_id, "run": run_id})
         ids = pd.DataFrame(conn.execute(sa.text(
             "SELECT fingerprint, entry_id FROM mis.reject_entry WHERE source_id = :s AND last_run_id = :r"),
             {"s": source_id, "r": run_id}).all(), columns=["fingerprint", "entry_id"])
@@ -72,24 +75,58 @@ def record_rejects(conn, run_id: str, source_id: str, district_code: str | None,
         copy_csv(conn, "mis.reject", REJECT_COLUMNS, buf.getvalue())
 
 
-def resolve_fixed(conn, run_id: str, source_id: str, loaded_households: str) -> int:
-    """Entries of households this run loaded, and not seen again, are resolved by this run."""
+def resolve(conn, run_id: str, source_id: str, loaded: str = "_hh") -> int:
+    """Entries that stopped failing are resolved by this run (loaded: the households it loaded, mis.load's _hh).
+
+    - An open entry of this source whose household (or, for a row with no household code, whose file)
+      this run read, and whose problem this run did not see again: fixed, or replaced by another
+      problem of the same record, which has its own entry.
+    - A "missing" entry of any source whose household this run loaded: it is listed again, here or in
+      the district it moved to.
+    """
+    members = table_name(run_id, "members")
+    outcome = table_name(run_id, "outcome")
     return conn.execute(sa.text(f"""
         UPDATE mis.reject_entry e SET status = 'resolved', resolved_run_id = :run
-        WHERE e.source_id = :source AND e.status = 'open' AND e.last_run_id <> :run
-          AND e.household_code IN (SELECT household_code FROM {loaded_households})"""),
+        WHERE e.status = 'open' AND e.last_run_id <> :run
+          AND ((e.source_id = :source
+                AND (e.household_code IN (SELECT household_code FROM {members})
+                     OR (e.household_code IS NULL AND EXISTS (
+                         SELECT 1 FROM mis.reject r WHERE r.entry_id = e.entry_id AND r.run_id = e.last_run_id
+                         AND r.file IN (SELECT DISTINCT source_file FROM {members})))))
+               OR (e.rule = 'reconcile.missing'
+                   AND e.household_code IN (SELECT o.registry_code FROM {outcome} o
+                                            JOIN {loaded} USING (household_code)
+                                            UNION SELECT household_code FROM {loaded})))"""),
         {"run": run_id, "source": source_id}).rowcount
 
 
-def record_held_rows(conn, run_id: str, source_id: str, district_code: str | None, held: pd.DataFrame) -> None:
+def record_held_rows(conn, run_id: str, source_id: str, held: pd.DataFrame) -> None:
     """Keep every row of the held-back households as written, for the fix-up workbook."""
     if not len(held):
         return
     frame = pd.DataFrame({
         "run_id": run_id, "source_id": source_id, "file": held["file"], "sheet": held["sheet"],
-        "row": held["row"], "household_code": held["household_code"], "district_code": district_code,
+        "row": held["row"], "household_code": held["household_code"], "district_code": held["district_code"],
         "reason_vi": held["reason_vi"], "cells": held["cells"]})
     copy_csv(conn, "mis.held_row", list(frame.columns), frame.to_csv(index=False, header=False))
+
+
+def record_outcomes(conn, run_id: str) -> int:
+    """Keep the run's reconcile outcomes (all but "unchanged") in mis.reconcile_outcome."""
+    outcome, member_outcome = table_name(run_id, "outcome"), table_name(run_id, "member_outcome")
+    return conn.execute(sa.text(f"""
+        INSERT INTO mis.reconcile_outcome (run_id, entity, household_code, member_key, full_name, outcome,
+                                           changed_fields, registry_household_code, reason, source_file,
+                                           source_sheet, source_row)
+        SELECT :run, 'household', household_code, NULL, NULL, outcome, changed_fields, registry_code, reason,
+               source_file, source_sheet, source_row
+        FROM {outcome} WHERE outcome <> 'unchanged'
+        UNION ALL
+        SELECT :run, 'member', o.household_code, o.member_key, o.full_name, o.outcome, o.changed_fields,
+               h.household_code, o.reason, o.source_file, o.source_sheet, o.source_row
+        FROM {member_outcome} o LEFT JOIN mis.household h ON h.household_id = o.registry_household_id"""),
+        {"run": run_id}).rowcount
 
 
 def list_rejects(conn, source_id: str | None = None, run_id: str | None = None, status: str = "open") -> list[dict]:

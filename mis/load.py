@@ -17,19 +17,28 @@ INDICATORS = ["d_employment", "d_dependants", "d_nutrition", "d_health_insurance
 ASSESSMENT_COLUMNS = ["poverty_category", "income_per_capita", *INDICATORS, "deprivation_count",
                       "approval_decision_no", "approval_date"]
 LINEAGE = ["source_id", "source_file", "source_sheet", "source_row"]
+DERIVED = ["name_key"]
 
 
-def project(conn, run_id: str, source_id: str) -> None:
-    """Typed temp tables _hh, _mem, _pa: the run's accepted households as the MIS would hold them."""
+def project(conn, run_id: str, source_id: str, held_back: bool = False) -> None:
+    """Typed temp tables _hh, _mem, _pa: the run's accepted households as the MIS would hold them.
+
+    held_back: leave out the households the run's reconcile found in conflict (they wait for a person).
+    """
     members = table_name(run_id, "members")
+    where = "s.accepted::boolean"
+    if held_back:
+        where += (f" AND NOT EXISTS (SELECT 1 FROM {table_name(run_id, 'outcome')} o"
+                  " WHERE o.household_code = s.household_code AND o.outcome = 'conflict')")
     conn.exec_driver_sql("DROP TABLE IF EXISTS _mem, _hh, _pa")
     conn.exec_driver_sql(f"""
         CREATE TEMP TABLE _mem ON COMMIT DROP AS
-        SELECT household_code, member_key, full_name, relation_code, sex,
+        SELECT row_number() OVER (ORDER BY source_file, source_sheet, source_row::int) AS sid,
+               household_code, member_key, name_key, full_name, relation_code, sex,
                birth_date::date AS birth_date, birth_year::int AS birth_year, ethnicity_code,
                id_number, id_kind, true AS listed,
                %(source)s::text AS source_id, source_file, source_sheet, source_row::int AS source_row
-        FROM {members} WHERE accepted::boolean""", {"source": source_id})
+        FROM {members} s WHERE {where}""", {"source": source_id})
     ind = ", ".join(f"{c}::boolean AS {c}" for c in INDICATORS)
     conn.exec_driver_sql(f"""
         CREATE TEMP TABLE _hh ON COMMIT DROP AS
@@ -42,24 +51,50 @@ def project(conn, run_id: str, source_id: str) -> None:
                s.income_per_capita::numeric AS income_per_capita, {ind},
                s.deprivation_count::int AS deprivation_count, s.approval_decision_no,
                s.approval_date::date AS approval_date
-        FROM {members} s WHERE s.accepted::boolean
+        FROM {members} s WHERE {where}
         ORDER BY s.household_code, (s.relation_code = '01') DESC, s.source_row::int""", {"source": source_id})
+    conn.exec_driver_sql("CREATE INDEX ON _mem (household_code)")
+    conn.exec_driver_sql("CREATE UNIQUE INDEX ON _hh (household_code)")
     conn.exec_driver_sql("""
         CREATE TEMP TABLE _pa ON COMMIT DROP AS
         SELECT * FROM _hh WHERE assessment_year IS NOT NULL AND poverty_category IS NOT NULL""")
 
 
 def merge(conn, run_id: str, source_id: str, changed_by: str = "misgw") -> dict:
-    """Upsert households, members and assessments whose content differs; unlist members who left."""
-    lock(conn, source_id)
-    project(conn, run_id, source_id)
-    params = {"run": run_id}
-    counts = {"fields_changed": record_changes(conn, run_id, changed_by)}
+    """Upsert households, members and assessments whose content differs, as the run's reconcile decided.
+
+    Households re-coded or moved here take their new code; people who moved leave their old household
+    (unlisted); people no longer on a listed household's roster are unlisted; households missing from
+    the roster are flagged. Nothing is deleted. Call inside the run's one transaction, after lock().
+    """
+    lock(conn, source_id)  # re-entrant: the caller usually holds it already
+    project(conn, run_id, source_id, held_back=True)
+    params = {"run": run_id, "who": changed_by}
+    outcome, member_outcome = table_name(run_id, "outcome"), table_name(run_id, "member_outcome")
+    counts = {"households_recoded": _recode(conn, outcome, params)}
+    counts["fields_changed"] = record_changes(conn, run_id, changed_by)
     counts["households_written"] = _upsert(conn, "household", ["household_code"], HOUSEHOLD_COLUMNS, f"""
         SELECT household_code, {_list(HOUSEHOLD_COLUMNS + LINEAGE)}, :run, :run FROM _hh""", params)
     counts["members_written"] = _upsert(conn, "member", ["household_id", "member_key"], MEMBER_COLUMNS, f"""
-        SELECT h.household_id, m.member_key, {_list(MEMBER_COLUMNS + LINEAGE, 'm')}, :run, :run
-        FROM _mem m JOIN mis.household h USING (household_code)""", params)
+        SELECT h.household_id, m.member_key, {_list(MEMBER_COLUMNS + LINEAGE + DERIVED, 'm')}, :run, :run
+        FROM _mem m JOIN mis.household h USING (household_code)""", params, derived=DERIVED)
+    # Keys loaded before name_key existed get it now, without touching their lineage.
+    conn.execute(sa.text("""
+        UPDATE mis.member t SET name_key = m.name_key FROM _mem m JOIN mis.household h USING (household_code)
+        WHERE t.household_id = h.household_id AND t.member_key = m.member_key AND t.name_key IS NULL"""))
+    # People who moved into a household of this roster leave the household they were in.
+    moved = f"""FROM {member_outcome} o JOIN mis.member t ON t.member_id = o.registry_member_id
+                JOIN mis.household old ON old.household_id = t.household_id
+                JOIN _hh ON _hh.household_code = o.household_code
+                WHERE o.outcome = 'moved' AND t.listed AND old.household_code <> o.household_code"""
+    conn.execute(sa.text(f"""
+        INSERT INTO mis.change_log (run_id, changed_by, entity, household_code, member_key, field, old_value,
+                                    new_value, source_file, source_sheet, source_row)
+        SELECT :run, :who, 'member', old.household_code, t.member_key, 'moved_to', old.household_code,
+               o.household_code, o.source_file, o.source_sheet, o.source_row {moved}"""), params)
+    counts["members_moved"] = conn.execute(sa.text(f"""
+        UPDATE mis.member u SET listed = false, updated_run_id = :run
+        WHERE u.member_id IN (SELECT t.member_id {moved})"""), params).rowcount
     counts["members_unlisted"] = conn.execute(sa.text("""
         UPDATE mis.member t SET listed = false, updated_run_id = :run
         FROM _hh JOIN mis.household h USING (household_code)
@@ -70,7 +105,41 @@ def merge(conn, run_id: str, source_id: str, changed_by: str = "misgw") -> dict:
         conn, "poverty_assessment", ["household_id", "assessment_year"], ASSESSMENT_COLUMNS, f"""
         SELECT h.household_id, p.assessment_year, {_list(ASSESSMENT_COLUMNS + LINEAGE, 'p')}, :run, :run
         FROM _pa p JOIN mis.household h USING (household_code)""", params)
+    counts["households_flagged_missing"] = _flag_missing(conn, outcome, params)
+    conn.execute(sa.text("SELECT nextval('mis.registry_version')"))
     return counts
+
+
+def _recode(conn, outcome: str, params: dict) -> int:
+    """A household matched by its members under a new code (re-coded, or moved here) takes that code."""
+    recoded = f"""FROM {outcome} o JOIN mis.household h ON h.household_id = o.registry_household_id
+                  WHERE o.outcome IN ('changed', 'moved') AND h.household_code <> o.household_code"""
+    conn.execute(sa.text(f"""
+        INSERT INTO mis.change_log (run_id, changed_by, entity, household_code, field, old_value, new_value,
+                                    source_file, source_sheet, source_row)
+        SELECT :run, :who, 'household', o.household_code, 'household_code', h.household_code, o.household_code,
+               o.source_file, o.source_sheet, o.source_row {recoded}"""), params)
+    return conn.execute(sa.text(f"""
+        UPDATE mis.household u SET household_code = x.household_code, updated_run_id = :run
+        FROM (SELECT h.household_id, o.household_code {recoded}) x WHERE u.household_id = x.household_id"""),
+        params).rowcount
+
+
+def _flag_missing(conn, outcome: str, params: dict) -> int:
+    """Flag the households the roster no longer lists (never delete them); unflag those it lists again."""
+    for sql in (f"""SELECT :run, :who, 'household', h.household_code, 'missing', 'false', 'true'
+                    FROM mis.household h JOIN {outcome} o ON o.registry_household_id = h.household_id
+                    WHERE o.outcome = 'missing' AND h.missing_run_id IS NULL""",
+                """SELECT :run, :who, 'household', h.household_code, 'missing', 'true', 'false'
+                   FROM mis.household h JOIN _hh USING (household_code) WHERE h.missing_run_id IS NOT NULL"""):
+        conn.execute(sa.text("INSERT INTO mis.change_log (run_id, changed_by, entity, household_code, field, "
+                             "old_value, new_value) " + sql), params)
+    conn.execute(sa.text("""UPDATE mis.household h SET missing_run_id = NULL FROM _hh
+                            WHERE h.household_code = _hh.household_code AND h.missing_run_id IS NOT NULL"""))
+    return conn.execute(sa.text(f"""
+        UPDATE mis.household h SET missing_run_id = :run FROM {outcome} o
+        WHERE o.registry_household_id = h.household_id AND o.outcome = 'missing'
+          AND h.missing_run_id IS NULL"""), params).rowcount
 
 
 def record_changes(conn, run_id: str, changed_by: str) -> int:
@@ -103,9 +172,13 @@ def record_changes(conn, run_id: str, changed_by: str) -> int:
         {"run": run_id, "who": changed_by}).rowcount
 
 
-def _upsert(conn, table: str, key: list[str], columns: list[str], select: str, params: dict) -> int:
-    """Insert new rows; update a row only when its content differs (then lineage and run id move too)."""
-    cols = columns + LINEAGE
+def _upsert(conn, table: str, key: list[str], columns: list[str], select: str, params: dict,
+            derived: list[str] = ()) -> int:
+    """Insert new rows; update a row only when its content differs (then lineage and run id move too).
+
+    derived: columns computed from the content (name_key), written with it but never a reason to write.
+    """
+    cols = columns + LINEAGE + list(derived)
     return conn.execute(sa.text(f"""
         INSERT INTO mis.{table} AS t ({_list(key)}, {_list(cols)}, created_run_id, updated_run_id)
         {select}

@@ -74,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     ag.set_defaults(func=cmd_rejects_aging)
     ex = rj.add_parser("export", help="write the fix-up workbook of a source's last run")
     ex.add_argument("--source", required=True)
+    ex.add_argument("--district", help="the district's workbook, for a source that covers several")
     ex.add_argument("--out", type=Path, required=True)
     ex.set_defaults(func=cmd_rejects_export)
 
@@ -206,16 +207,21 @@ def cmd_rejects_export(args) -> int:
 
     engine = _engine()
     with engine.connect() as conn:
-        run_id = conn.execute(sa.text("""
-            SELECT run_id FROM mis.sync_run WHERE source_id = :s AND status = 'success' AND NOT dry_run
-            ORDER BY started_at DESC LIMIT 1"""), {"s": args.source}).scalar()
-    if run_id is None:
+        run = conn.execute(sa.text("""
+            SELECT run_id, fixup_workbooks FROM mis.sync_run WHERE source_id = :s AND status = 'success'
+            AND NOT dry_run ORDER BY started_at DESC LIMIT 1"""), {"s": args.source}).mappings().first()
+    if run is None:
         raise UserError(f"No completed run of source '{args.source}' yet: run `misgw sync --source {args.source}`.")
-    path = reports.write_fixup_workbook(engine, run_id, args.out.parent, out_file=args.out)
-    if path is None:
-        print(f"Nothing to fix: the last run of '{args.source}' ({run_id}) held no household back.")
-    else:
-        print(f"Fix-up workbook written: {path}")
+    districts = sorted(run["fixup_workbooks"] or {})
+    if not districts:
+        print(f"Nothing to fix: the last run of '{args.source}' ({run['run_id']}) held no household back.")
+        return 0
+    district = args.district or (districts[0] if len(districts) == 1 else None)
+    if district not in districts:
+        raise UserError(f"The last run of '{args.source}' has fix-up records for districts {', '.join(districts)}: "
+                        "choose one with --district (a workbook never mixes districts).")
+    path = reports.write_fixup_workbook(engine, run["run_id"], district, args.out)
+    print(f"Fix-up workbook written: {path}")
     return 0
 
 

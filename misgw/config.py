@@ -131,6 +131,9 @@ def _check_rules(rules, path: Path) -> dict:
             raise ConfigError(f"{path}: 'rules' names an unknown rule '{rule_id}' (see expectations/rules.yaml).")
         if not isinstance(change, dict) or set(change) - {"severity", "enabled"}:
             raise ConfigError(f"{path}: rule '{rule_id}' takes only 'severity' and 'enabled'.")
+        if known[rule_id].get("fixed"):
+            raise ConfigError(f"{path}: rule '{rule_id}' cannot be changed: a conflict with the MIS always "
+                              "waits for a person to decide.")
         if change.get("severity", "reject") not in ("reject", "warning"):
             raise ConfigError(f"{path}: rule '{rule_id}': severity must be 'reject' or 'warning'.")
     return rules

@@ -11,9 +11,10 @@ import pandas as pd
 import sqlalchemy as sa
 
 from connectors import spreadsheet
+from expectations import validate
 from expectations.validate import judge
 from mappings.roster import map_sheet, translate
-from mappings.text import fold_series
+from mappings.text import fold, fold_series
 from mappings.vocabulary import MappingError, load_mapping
 from mis import db, ledger, load as mis_load, poverty, reconcile as mis_reconcile, staging, units
 from misgw.config import Config, Source, load_config
@@ -83,13 +84,13 @@ def map_validate(run_id: str) -> dict:
     if placement.empty:
         raise UserError("The MIS has no administrative units for province "
                         f"{config.province_code}: run `misgw admin-units import` first.")
-    from misgw.reports import HIDDEN_SHEET, fixup_lineage
+    from misgw.reports import FIX_SHEET, fixup_lineage
 
     fixups = fixup_lineage(raw, source.id)
     frames, reports = [], []
     for (file, sheet), part in raw.groupby(["file", "sheet"], sort=False):
-        if sheet == HIDDEN_SHEET and file in fixups:
-            continue
+        if file in fixups and sheet != FIX_SHEET:
+            continue  # a returned fix-up workbook: only its records to fix are read back
         rows = _dense_rows(part)
         mapped, report = map_sheet(file, sheet, rows, mapping)
         if file in fixups and mapped is not None:
@@ -118,10 +119,13 @@ def map_validate(run_id: str) -> dict:
                            registry_ids=registry_ids, docs=(str(docs_dir), f"{source.id}-{run_id}"))
     mapped = mapped.reset_index(drop=True)
     mapped["accepted"] = ~held
-    mapped["member_key"] = mapped["id_number"].where(mapped["id_kind"].notna(),
-                                                     fold_series(mapped["full_name"]) + "|" +
+    mapped["name_key"] = fold_series(mapped["full_name"])
+    # A person's identity inside the household: the ID number, else the folded name and birth year.
+    mapped["member_key"] = mapped["id_number"].where(mapped["id_kind"].notna(), mapped["name_key"] + "|" +
                                                      mapped["birth_year"].astype("string").fillna(""))
-    failures = _with_lineage(failures, mapped, source.id)
+    # Each record's own district decides whose fix-up workbook it goes to.
+    mapped["district_code"] = mapped["district_code_pre2025"].fillna(source.district_code)
+    failures = _with_lineage(failures, mapped)
     members = mapped[_MEMBER_STAGE_COLUMNS]
     with engine.begin() as conn:
         staging.write_frame(conn, run_id, "members", members)
@@ -139,31 +143,50 @@ def reconcile(run_id: str) -> dict:
     run, config, source = _context(run_id)
     _stage(run_id, "reconcile")
     with db.get_engine().begin() as conn:
-        result = mis_reconcile.classify(conn, run_id, source.id, source.district_code)
-        if result["households"]["conflict"]:
-            _hold_conflicts(conn, run_id, source.id)
-        ledger.update_run(conn, run_id, reconcile=result)
-    log.info("[%s] reconcile: %s", source.id, result["households"])
+        result = _reconcile_in(conn, run_id, source)
+    log.info("[%s] reconcile: households %s; people %s", source.id, result["households"], result["members"])
     return {"run_id": run_id, **result}
 
 
+def _reconcile_in(conn, run_id: str, source: Source) -> dict:
+    """Classify, hold the conflicts back with their reasons, flag the missing households; in conn's transaction."""
+    result = mis_reconcile.classify(conn, run_id, source.id, source.district_code)
+    version = result.pop("registry_version")
+    failures, held = _reconcile_rejects(conn, run_id, source)
+    staging.write_frame(conn, run_id, "reconcile_failures", failures)
+    staging.write_frame(conn, run_id, "reconcile_held", held)
+    ledger.update_run(conn, run_id, reconcile=result, registry_version=version, **_staged_counts(conn, run_id))
+    return result
+
+
 def load(run_id: str) -> dict:
-    """One transaction: merge accepted households, record rejects, resolve fixed entries. Dry run: rejects only."""
+    """One transaction: merge accepted households, record rejects and outcomes, resolve what stopped failing.
+
+    A dry run records the rejects and outcomes of the run only: nothing in the central tables changes.
+    """
     run, config, source = _context(run_id)
     _stage(run_id, "load")
     with db.get_engine().begin() as conn:
+        mis_load.lock(conn, source.id)
+        if not run["dry_run"] and mis_reconcile.registry_version(conn) != run["registry_version"]:
+            # Another run loaded since this one reconciled: judge again against what is there now.
+            log.info("[%s] the MIS changed since this run's reconcile: reconciling again", source.id)
+            _reconcile_in(conn, run_id, source)
         # A retried load starts clean: what an earlier attempt wrote for this run is replaced, not doubled.
-        conn.execute(sa.text("DELETE FROM mis.reject WHERE run_id = :r"), {"r": run_id})
-        conn.execute(sa.text("DELETE FROM mis.held_row WHERE run_id = :r"), {"r": run_id})
-        failures = staging.read_frame(conn, run_id, "failures")
-        held = staging.read_frame(conn, run_id, "held")
+        for table in ("reject", "held_row", "reconcile_outcome"):
+            conn.execute(sa.text(f"DELETE FROM mis.{table} WHERE run_id = :r"), {"r": run_id})
+        failures = pd.concat([staging.read_frame(conn, run_id, "failures"),
+                              staging.read_frame(conn, run_id, "reconcile_failures")], ignore_index=True)
+        held = pd.concat([staging.read_frame(conn, run_id, "held"),
+                          staging.read_frame(conn, run_id, "reconcile_held")], ignore_index=True)
         counts = {}
         if not run["dry_run"]:
             counts = mis_load.merge(conn, run_id, source.id, changed_by=_operator())
-        ledger.record_rejects(conn, run_id, source.id, source.district_code, failures, run["dry_run"])
-        ledger.record_held_rows(conn, run_id, source.id, source.district_code, held)
+        ledger.record_rejects(conn, run_id, source.id, failures, run["dry_run"])
+        ledger.record_held_rows(conn, run_id, source.id, held)
+        ledger.record_outcomes(conn, run_id)
         if not run["dry_run"]:
-            counts["entries_resolved"] = ledger.resolve_fixed(conn, run_id, source.id, "_hh")
+            counts["entries_resolved"] = ledger.resolve(conn, run_id, source.id)
     log.info("[%s] load%s: %s", source.id, " (dry run: nothing written)" if run["dry_run"] else "", counts)
     return {"run_id": run_id, "dry_run": run["dry_run"], **counts}
 
@@ -175,7 +198,7 @@ def report(run_id: str) -> dict:
     run, config, source = _context(run_id)
     _stage(run_id, "report")
     engine = db.get_engine()
-    workbook = reports.write_fixup_workbook(engine, run_id, config.output_dir / "fixup" / source.id)
+    workbooks = reports.write_fixup_workbooks(engine, run_id, config.output_dir / "fixup" / source.id)
     with engine.begin() as conn:
         year = conn.execute(sa.text(f"SELECT max(assessment_year::int) FROM {staging.table_name(run_id, 'members')}"
                                     " WHERE accepted::boolean")).scalar()
@@ -185,7 +208,7 @@ def report(run_id: str) -> dict:
                                        source_id=None if source.district_code else source.id)
             ledger.update_run(conn, run_id, reconcile={**(run["reconcile"] or {}), "poverty_movement": figures})
         ledger.update_run(conn, run_id, status="success", stage="done", finished_at=dt.datetime.now(dt.timezone.utc),
-                          fixup_workbook=str(workbook) if workbook else None)
+                          fixup_workbooks={d: str(p) for d, p in workbooks.items()})
         staging.drop_run_tables(conn, run_id)
         summary = summarise(ledger.get_run(conn, run_id))
     log.info("[%s] done: %s", source.id, _one_line(summary))
@@ -235,7 +258,7 @@ def summarise(run: dict) -> dict:
         "rows_rejected": run["rows_rejected"] or 0, "households_rejected": run["households_rejected"] or 0,
         "reconcile": (run["reconcile"] or {}).get("households", {}),
         "poverty_movement": (run["reconcile"] or {}).get("poverty_movement", []),
-        "fixup_workbook": run["fixup_workbook"], "data_docs": run.get("data_docs"), "error": run["error"],
+        "fixup_workbooks": run["fixup_workbooks"] or {}, "data_docs": run.get("data_docs"), "error": run["error"],
         "mapping": [{"file": m["file"], "sheet": m["sheet"], "roster": m["roster"], "header_row": m["header_row"],
                      "columns_mapped": len(m["columns"]), "ignored_columns": m["ignored_columns"],
                      "skipped_rows": {k: len(v) for k, v in m["skipped_rows"].items()},
@@ -248,7 +271,7 @@ def summarise(run: dict) -> dict:
 _MEMBER_STAGE_COLUMNS = [
     "source_file", "source_sheet", "source_row", "household_code", "member_key", "full_name", "relation_code",
     "sex", "birth_date", "birth_year", "ethnicity_code", "id_number", "id_kind", "commune_code",
-    "commune_code_pre2025", "district_code_pre2025", "province_code", "address", "area", "poverty_category",
+    "commune_code_pre2025", "district_code_pre2025", "district_code", "name_key", "province_code", "address", "area", "poverty_category",
     "assessment_year", "income_per_capita", *mis_load.INDICATORS, "deprivation_count",
     "approval_decision_no", "approval_date", "accepted"]
 
@@ -273,62 +296,89 @@ def _stage(run_id: str, stage: str) -> None:
         ledger.update_run(conn, run_id, stage=stage)
 
 
-def _hold_conflicts(conn, run_id: str, source_id: str) -> None:
-    """Households in conflict with the registry are held back like rejected ones, with the reason."""
+def _reconcile_rejects(conn, run_id: str, source: Source) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Failures and held rows from the reconcile: conflicts (held back whole) and missing households (warned)."""
     from mappings import codelists
 
-    outcome = staging.table_name(run_id, "outcome")
-    members_table = staging.table_name(run_id, "members")
-    conflicts = pd.DataFrame(conn.execute(sa.text(
-        f"SELECT household_code, registry_place FROM {outcome} WHERE outcome = 'conflict'")).all(),
-        columns=["household_code", "registry_place"])
-    conn.execute(sa.text(f"UPDATE {members_table} SET accepted = 'False' WHERE household_code IN "
-                         f"(SELECT household_code FROM {outcome} WHERE outcome = 'conflict')"))
+    outcome, member_outcome = staging.table_name(run_id, "outcome"), staging.table_name(run_id, "member_outcome")
+    found = pd.DataFrame(conn.execute(sa.text(f"""
+        SELECT o.source_file AS file, o.source_sheet AS sheet, o.source_row AS row, o.household_code,
+               o.reason AS rule, o.household_code AS value, NULL AS person,
+               CASE WHEN o.outcome = 'missing' THEN o.detail END AS head,
+               CASE WHEN o.outcome = 'missing' THEN o.registry_place ELSE coalesce(o.detail, o.registry_place) END
+                   AS place, o.outcome
+        FROM {outcome} o WHERE o.outcome = 'missing'
+           OR (o.outcome = 'conflict' AND o.reason NOT IN ('reconcile.id_other_district', 'reconcile.ambiguous_person'))
+        UNION ALL
+        SELECT p.source_file, p.source_sheet, p.source_row, p.household_code, p.reason,
+               CASE WHEN p.reason = 'reconcile.id_other_district' THEN s.id_number ELSE p.full_name END,
+               p.full_name, NULL, p.detail, 'conflict'
+        FROM {member_outcome} p JOIN {staging.table_name(run_id, 'members')} s
+             ON s.source_file = p.source_file AND s.source_sheet = p.source_sheet AND s.source_row::int = p.source_row
+        WHERE p.outcome = 'conflict' AND p.reason IN ('reconcile.id_other_district', 'reconcile.ambiguous_person')
+        ORDER BY 1, 2, 3""")).mappings().all())
+    columns = ["file", "sheet", "row", "household_code", "rule", "severity", "field", "value", "message_vi",
+               "message_en", "district_code", "fingerprint"]
+    if found.empty:
+        return pd.DataFrame(columns=columns), pd.DataFrame(columns=["file", "sheet", "row", "household_code",
+                                                                     "district_code", "reason_vi", "cells"])
+    found.loc[found["outcome"] == "missing", "rule"] = "reconcile.missing"
+    missing = found["outcome"] == "missing"
+    districts = dict(conn.execute(sa.text(f"""
+        SELECT o.household_code, h.district_code_pre2025 FROM {outcome} o
+        JOIN mis.household h ON h.household_id = o.registry_household_id WHERE o.outcome = 'missing'""")).all())
+    rules = validate.rule_book()
+    texts = [validate.messages(rule, code, name=person or head or "", place=place or "")
+             for rule, code, person, head, place in zip(found["rule"], found["household_code"], found["person"],
+                                                        found["head"], found["place"])]
+    failures = pd.DataFrame({
+        "file": found["file"], "sheet": found["sheet"], "row": found["row"], "household_code": found["household_code"],
+        "rule": found["rule"], "severity": found["rule"].map(lambda r: rules[r]["severity"]),
+        "field": found["rule"].map(lambda r: rules[r]["field"]),
+        "value": [validate.mask_id(v) if r == "reconcile.id_other_district" else v
+                  for r, v in zip(found["rule"], found["value"])],
+        "message_vi": [t[0] for t in texts], "message_en": [t[1] for t in texts],
+        "district_code": found["household_code"].map(districts).where(missing, source.district_code)})
+    failures["fingerprint"] = (failures["household_code"] + "|" + failures["rule"] + "|" +
+                               failures["field"].fillna("") + "|" + found["person"].map(fold))
+    # Every row of a household in conflict waits in the fix-up workbook, with the reason.
     members = staging.read_frame(conn, run_id, "members")
-    rows = members[members["household_code"].isin(conflicts["household_code"])]
-    place = dict(zip(conflicts["household_code"], conflicts["registry_place"]))
-    heads = rows.sort_values("source_row").drop_duplicates("household_code")
-    new_failures = pd.DataFrame({
-        "file": heads["source_file"], "sheet": heads["source_sheet"], "row": heads["source_row"],
-        "household_code": heads["household_code"], "rule": "reconcile.conflict", "severity": "reject",
-        "field": "household_code", "value": heads["household_code"],
-        "message_vi": [_conflict_vi(c, place[c], source_id) for c in heads["household_code"]],
-        "message_en": [f"Household {c}: conflict with the MIS ({place[c]}); a person must decide."
-                       for c in heads["household_code"]]})
-    new_failures["fingerprint"] = new_failures["household_code"] + "|reconcile.conflict"
-    failures = pd.concat([staging.read_frame(conn, run_id, "failures"), new_failures.astype("string")],
-                         ignore_index=True)
-    staging.write_frame(conn, run_id, "failures", failures)
+    conflict = failures[failures["severity"] == "reject"].drop_duplicates("household_code")
+    rows = members[members["household_code"].isin(conflict["household_code"])]
+    reason = dict(zip(conflict["household_code"], conflict["message_vi"]))
     labels = {f: codelists.labels(f) for f in ("relation", "sex", "ethnicity", "poverty_category", "area")}
     cells = [json.dumps({k: v for k, v in {
         "household_code": r["household_code"], "full_name": r["full_name"],
         "relation": labels["relation"].get(r["relation_code"]), "sex": labels["sex"].get(r["sex"]),
         "birth_date": r["birth_date"] or r["birth_year"], "ethnicity": labels["ethnicity"].get(r["ethnicity_code"]),
-        "id_number": r["id_number"], "commune_code": r["commune_code_pre2025"], "address": r["address"],
-        "poverty_category": labels["poverty_category"].get(r["poverty_category"]),
+        "id_number": r["id_number"], "commune_code": r["commune_code_pre2025"] or r["commune_code"],
+        "address": r["address"], "poverty_category": labels["poverty_category"].get(r["poverty_category"]),
         "assessment_year": r["assessment_year"], "income_per_capita": r["income_per_capita"]}.items()
         if v is not None and not pd.isna(v)}, ensure_ascii=False) for r in rows.to_dict("records")]
-    held = pd.concat([staging.read_frame(conn, run_id, "held"), pd.DataFrame({
+    held = pd.DataFrame({
         "file": rows["source_file"], "sheet": rows["source_sheet"], "row": rows["source_row"],
-        "household_code": rows["household_code"],
-        "reason_vi": rows["household_code"].map(lambda c: _conflict_vi(c, place[c], source_id)),
-        "cells": cells}).astype("string")], ignore_index=True)
-    staging.write_frame(conn, run_id, "held", held)
-    accepted = members[~members["household_code"].isin(conflicts["household_code"]) &
-                       members["accepted"].eq("True")]
-    ledger.update_run(conn, run_id, households_accepted=int(accepted["household_code"].nunique()),
-                      members_accepted=int(len(accepted)),
-                      households_rejected=int(members.loc[~members.index.isin(accepted.index), "household_code"].nunique()),
-                      rows_rejected=int(failures.loc[failures["severity"] == "reject", ["file", "sheet", "row"]]
-                                        .drop_duplicates().shape[0]))
+        "household_code": rows["household_code"], "district_code": rows["district_code"],
+        "reason_vi": rows["household_code"].map(reason), "cells": cells})
+    return failures.astype("string"), held.astype("string")
 
 
-def _conflict_vi(code: str, place: str | None, source_id: str) -> str:
-    if place and not place.startswith(f"{source_id} /"):
-        return (f"Mã hộ «{code}» đã có trong cơ sở dữ liệu ở nơi khác ({place}). Hai hộ không thể trùng mã: "
-                "kiểm tra lại mã hộ, hoặc báo cán bộ tỉnh nếu hộ đã chuyển đến.")
-    return (f"Hộ «{code}» có thành viên trùng số định danh với người của huyện khác, hoặc có hai người trong cơ sở dữ "
-            "liệu giống nhau đến mức không phân biệt được: cần cán bộ kiểm tra trước khi nhận hộ này.")
+def _staged_counts(conn, run_id: str) -> dict:
+    """The run's counts once the reconcile has held its conflicts back."""
+    members, outcome = staging.table_name(run_id, "members"), staging.table_name(run_id, "outcome")
+    row = conn.execute(sa.text(f"""
+        WITH m AS (SELECT m.household_code, m.accepted::boolean AND o.household_code IS NULL AS ok
+                   FROM {members} m LEFT JOIN {outcome} o ON o.household_code = m.household_code
+                                                         AND o.outcome = 'conflict')
+        SELECT count(*) AS rows_read,
+               count(DISTINCT household_code) FILTER (WHERE ok) AS households_accepted,
+               count(*) FILTER (WHERE ok) AS members_accepted,
+               count(DISTINCT household_code) FILTER (WHERE NOT ok) AS households_rejected FROM m""")).mappings().one()
+    rejected = conn.execute(sa.text(f"""
+        SELECT count(*) FROM (SELECT file, sheet, row FROM {staging.table_name(run_id, 'failures')}
+                              WHERE severity = 'reject'
+                              UNION SELECT file, sheet, row FROM {staging.table_name(run_id, 'reconcile_failures')}
+                              WHERE severity = 'reject') x""")).scalar()
+    return {**{k: int(v) for k, v in row.items()}, "rows_rejected": int(rejected)}
 
 
 def _supersede(frame: pd.DataFrame, fixups: dict) -> pd.DataFrame:
@@ -354,18 +404,19 @@ def _dense_rows(part: pd.DataFrame) -> list[list]:
     return rows
 
 
-def _with_lineage(failures: pd.DataFrame, mapped: pd.DataFrame, source_id: str) -> pd.DataFrame:
+def _with_lineage(failures: pd.DataFrame, mapped: pd.DataFrame) -> pd.DataFrame:
     rows = mapped.loc[failures["pos"]]
     out = pd.DataFrame({
         "file": rows["source_file"].to_numpy(), "sheet": rows["source_sheet"].to_numpy(),
         "row": rows["source_row"].to_numpy(), "household_code": failures["household_code"].to_numpy(),
         "rule": failures["rule"].to_numpy(), "severity": failures["severity"].to_numpy(),
         "field": failures["field"].to_numpy(), "value": failures["value"].to_numpy(),
-        "message_vi": failures["message_vi"].to_numpy(), "message_en": failures["message_en"].to_numpy()})
-    # One ledger entry per problem: the same problem in the next run is the same entry.
+        "message_vi": failures["message_vi"].to_numpy(), "message_en": failures["message_en"].to_numpy(),
+        "district_code": rows["district_code"].to_numpy()})
+    # One ledger entry per problem: the same rule on the same person's field in the next run is the same
+    # entry, whatever the value now written there (a date fixed into another wrong date stays one entry).
     out["fingerprint"] = (out["household_code"].fillna(out["file"] + "#" + out["row"].astype(str)) + "|" +
-                          out["rule"] + "|" + rows["full_name"].fillna("").to_numpy() + "|" +
-                          out["value"].astype("string").fillna(""))
+                          out["rule"] + "|" + out["field"].fillna("") + "|" + rows["name_key"].fillna("").to_numpy())
     return out
 
 
@@ -382,7 +433,7 @@ def _held_rows(mapped: pd.DataFrame, failures: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "file": held["source_file"].to_numpy(), "sheet": held["source_sheet"].to_numpy(),
         "row": held["source_row"].to_numpy(), "household_code": held["household_code"].to_numpy(),
-        "reason_vi": [reasons.get(k) for k in keys],
+        "district_code": held["district_code"].to_numpy(), "reason_vi": [reasons.get(k) for k in keys],
         "cells": [json.dumps({k: v for k, v in rec.items() if v is not None and not pd.isna(v)}, ensure_ascii=False)
                   for rec in cells.to_dict("records")]})
 
@@ -402,4 +453,4 @@ def _counts(mapped: pd.DataFrame, failures: pd.DataFrame) -> dict:
 def _one_line(summary: dict) -> str:
     return (f"{summary['rows_read']} rows, {summary['households_accepted']} households accepted, "
             f"{summary['rows_rejected']} rows rejected, reconcile {summary['reconcile']}, "
-            f"fix-up workbook {summary['fixup_workbook']}")
+            f"fix-up workbooks {', '.join(summary['fixup_workbooks'].values()) or 'none'}")

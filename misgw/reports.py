@@ -14,6 +14,8 @@ from mappings.vocabulary import vocabulary
 HIDDEN_SHEET = "_misgw"
 FIX_SHEET = "Cần sửa"
 HELP_SHEET = "Hướng dẫn"
+MISSING_SHEET = "Hộ không có trong DS"
+NO_DISTRICT = "-"        # the key of a source's records with no district (current units have none)
 _HIGHLIGHT = PatternFill("solid", fgColor="FFF2A8")
 _HEADER = PatternFill("solid", fgColor="D9E1F2")
 
@@ -26,29 +28,64 @@ INSTRUCTIONS = [
     "4. Những dòng không tô vàng là thành viên khác của hộ: giữ nguyên để cả hộ được nhận cùng lúc.",
     "5. Lưu tệp (định dạng .xlsx) và gửi lại cho cán bộ tỉnh, hoặc chép vào thư mục nguồn của huyện.",
     "6. Không xóa trang ẩn «_misgw»: hệ thống dùng trang này để nhận ra tệp đã sửa.",
+    f"7. Trang «{MISSING_SHEET}» (nếu có) liệt kê các hộ có trong cơ sở dữ liệu nhưng không có trong danh sách "
+    "gửi lên. Hộ không bị xóa. Nếu hộ vẫn thuộc diện, bổ sung hộ vào danh sách của huyện; nếu hộ đã chuyển đi "
+    "hoặc không còn thuộc diện, báo lý do cho cán bộ tỉnh. Trang này không được đọc lại khi gửi tệp.",
     "",
     "Số CCCD có 12 chữ số; hãy định dạng ô là Văn bản (Text) để Excel không làm mất số 0 ở đầu.",
 ]
+MISSING_HEADERS = ["Mã hộ", "Chủ hộ", "Xã/phường", "Số thành viên", "Lần cuối có trong tệp", "Việc cần làm"]
 
 
 def field_label(name: str) -> str:
     return vocabulary()[name]["aliases"][0]
 
 
-def write_fixup_workbook(engine, run_id: str, out_dir: Path, out_file: Path | None = None) -> Path | None:
-    """The workbook of one run's held-back households, or None when nothing was held back."""
+def write_fixup_workbooks(engine, run_id: str, out_dir: Path) -> dict[str, Path]:
+    """One fix-up workbook per district of the run's held-back and missing households: district -> path.
+
+    A workbook never holds another district's records. A source with no districts (current units) has one.
+    """
     with engine.connect() as conn:
-        run = conn.execute(sa.text("SELECT source_id, district_code, mapping_report FROM mis.sync_run "
-                                   "WHERE run_id = :r"), {"r": run_id}).mappings().one()
-        held = conn.execute(sa.text("""
+        districts = conn.execute(sa.text("""
+            SELECT DISTINCT coalesce(district_code, :none) FROM mis.held_row WHERE run_id = :r
+            UNION SELECT DISTINCT coalesce(district_code, :none) FROM mis.reject
+            WHERE run_id = :r AND rule = 'reconcile.missing' ORDER BY 1"""),
+            {"r": run_id, "none": NO_DISTRICT}).scalars().all()
+        source_id = conn.execute(sa.text("SELECT source_id FROM mis.sync_run WHERE run_id = :r"),
+                                 {"r": run_id}).scalar()
+    out = {}
+    for district in districts:
+        name = f"sua-loi_{source_id}_{run_id}.xlsx" if len(districts) == 1 else \
+            f"sua-loi_{source_id}_{district}_{run_id}.xlsx"
+        path = write_fixup_workbook(engine, run_id, district, Path(out_dir) / name)
+        if path:
+            out[district] = path
+    return out
+
+
+def write_fixup_workbook(engine, run_id: str, district: str, path: Path) -> Path | None:
+    """The workbook of one run's held-back and missing households of one district, or None when there are none."""
+    params = {"r": run_id, "d": district, "none": NO_DISTRICT}
+    in_district = "coalesce(district_code, :none) = :d"
+    with engine.connect() as conn:
+        run = conn.execute(sa.text("SELECT source_id, mapping_report FROM mis.sync_run WHERE run_id = :r"),
+                           params).mappings().one()
+        held = conn.execute(sa.text(f"""
             SELECT file, sheet, row, household_code, reason_vi, cells FROM mis.held_row
-            WHERE run_id = :r ORDER BY file, sheet, row"""), {"r": run_id}).mappings().all()
-        rejects = conn.execute(sa.text("""
+            WHERE run_id = :r AND {in_district} ORDER BY file, sheet, row"""), params).mappings().all()
+        rejects = conn.execute(sa.text(f"""
             SELECT file, sheet, row, field, message_vi FROM mis.reject
-            WHERE run_id = :r AND severity = 'reject'"""), {"r": run_id}).mappings().all()
-    if not held:
+            WHERE run_id = :r AND severity = 'reject' AND {in_district}"""), params).mappings().all()
+        missing = conn.execute(sa.text(f"""
+            SELECT r.household_code, h.head_name, coalesce(c.name, h.commune_code_pre2025, h.commune_code) AS commune,
+                   h.member_count, concat_ws(' / ', r.file, r.sheet, 'dòng ' || r.row) AS last_seen, r.message_vi
+            FROM mis.reject r LEFT JOIN mis.household h USING (household_code)
+            LEFT JOIN mis.commune_pre2025 c ON c.commune_code = h.commune_code_pre2025
+            WHERE r.run_id = :r AND r.rule = 'reconcile.missing' AND {'coalesce(r.district_code, :none) = :d'}
+            ORDER BY r.household_code"""), params).all()
+    if not held and not missing:
         return None
-    path = out_file or Path(out_dir) / f"sua-loi_{run['source_id']}_{run_id}.xlsx"
     path.parent.mkdir(parents=True, exist_ok=True)
 
     present = set()
@@ -67,13 +104,9 @@ def write_fixup_workbook(engine, run_id: str, out_dir: Path, out_file: Path | No
     ws.title = FIX_SHEET
     headers = ["Tệp gốc", "Trang tính", "Dòng gốc"] + [own[f][1] if f in own else field_label(f) for f in fields] \
         + ["Lý do cần sửa"]
-    ws.append(headers)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-        cell.fill = _HEADER
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    _header_row(ws, headers)
     hidden = wb.create_sheet(HIDDEN_SHEET)
-    hidden.append(["source_id", run["source_id"], "run_id", run_id, "district_code", run["district_code"]])
+    hidden.append(["source_id", run["source_id"], "run_id", run_id, "district_code", district])
     hidden.append(["fixup_row", "file", "sheet", "row", "household_code"] + fields)
     for i, h in enumerate(held, start=2):
         values = _cells(h)
@@ -92,6 +125,15 @@ def write_fixup_workbook(engine, run_id: str, out_dir: Path, out_file: Path | No
     for col, width in zip("ABC", (28, 18, 9)):
         ws.column_dimensions[col].width = width
     ws.freeze_panes = "D2"
+    if missing:
+        gone = wb.create_sheet(MISSING_SHEET)
+        _header_row(gone, MISSING_HEADERS)
+        for values in missing:
+            gone.append([None] * len(MISSING_HEADERS))
+            for j, value in enumerate(values, start=1):
+                _put(gone.cell(row=gone.max_row, column=j), value)
+        for col, width in zip("ABCDEF", (16, 26, 22, 8, 40, 90)):
+            gone.column_dimensions[col].width = width
     help_ws = wb.create_sheet(HELP_SHEET, 0)
     for line in INSTRUCTIONS:
         help_ws.append([line])
@@ -100,6 +142,14 @@ def write_fixup_workbook(engine, run_id: str, out_dir: Path, out_file: Path | No
     wb.active = 1
     wb.save(path)
     return path
+
+
+def _header_row(ws, headers: list[str]) -> None:
+    ws.append(headers)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.fill = _HEADER
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
 
 
 def _district_headers(report) -> dict[str, tuple[int, str]]:
@@ -164,8 +214,9 @@ def summary_table(summaries: list[dict], with_run: bool = False) -> str:
     for s in summaries:
         if s.get("error"):
             out.append(f"! {s['source_id']}: {s['error']}")
-        elif s.get("fixup_workbook"):
-            out.append(f"  {s['source_id']}: fix-up workbook {s['fixup_workbook']}")
+        for path in (s.get("fixup_workbooks") or {}).values():
+            if not s.get("error"):
+                out.append(f"  {s['source_id']}: fix-up workbook {path}")
     docs = sorted({s["data_docs"] for s in summaries if s.get("data_docs") and not s.get("error")})
     out.extend(f"  Data Docs (Great Expectations): {d}" for d in docs)
     return "\n".join(out)

@@ -54,13 +54,13 @@ def test_demo_rejects_exactly_the_truth_files_rows(tmp_path, fresh_db):
     assert {r["source_id"] for r in runs} == {"cantho-phong-dien", "cantho-co-do", "cantho-ninh-kieu"}
     for r in runs:
         assert r["status"] == "success" and r["rows_rejected"] > 0
-        assert Path(r["fixup_workbook"]).is_file()
-        assert r["source_id"] in Path(r["fixup_workbook"]).name
+        [workbook] = r["fixup_workbooks"].values()       # one district per source: one workbook
+        assert Path(workbook).is_file() and r["source_id"] in Path(workbook).name
     # The fix-up workbook speaks the district's own wording, in its own column order.
     from openpyxl import load_workbook
 
     co_do = next(r for r in runs if r["source_id"] == "cantho-co-do")
-    headers = [c.value for c in load_workbook(co_do["fixup_workbook"])["Cần sửa"][1]]
+    headers = [c.value for c in load_workbook(co_do["fixup_workbooks"]["925"])["Cần sửa"][1]]
     assert headers[3:7] == ["Mã HGĐ", "Họ tên", "QH với CH", "Nam/Nữ"], headers
     # A second demo run reuses the generated province: every household unchanged.
     again = json.loads(_run(["demo", "--dir", str(tmp_path / "demo"), "--pre2025", str(PRE2025_CSV),

@@ -118,7 +118,7 @@ def test_invalid_member_holds_the_household_back_whole(tmp_path, mis_db):
     assert rec["file"] == "x.xlsx" and rec["sheet"] == "Xã Nhơn Ái" and rec["household_code"] == "31300-0002"
     assert "Không rõ" in rec["message_vi"] and "Nam" in rec["message_vi"] and rec["status"] == "open"
     # The fix-up workbook: Vietnamese, offending cells commented, hidden sheet naming source and run.
-    wb = load_workbook(s["fixup_workbook"])
+    wb = load_workbook(s["fixup_workbooks"]["926"])
     assert wb.sheetnames[0] == "Hướng dẫn" and "Cần sửa" in wb.sheetnames
     assert wb["_misgw"].sheet_state == "hidden" and wb["_misgw"]["B1"].value == "pd"
     ws = wb["Cần sửa"]
@@ -509,8 +509,8 @@ def test_moved_and_conflicting_households(tmp_path, mis_db):
     assert s["reconcile"]["conflict"] == 1 and s["households_accepted"] == 0 and s["households_rejected"] == 1
     assert dump_checksum(mis_db) == before                      # never merged into the other district's household
     [r] = json.loads(misgw("rejects", "list", "--source", "cd", "--json", env_url=mis_db).stdout)
-    assert r["rule"] == "reconcile.conflict" and "pd / 926 / 31300" in r["message_vi"]
-    assert load_workbook(s["fixup_workbook"])["Cần sửa"].max_row == 4        # the household, in the workbook
+    assert r["rule"] == "reconcile.code_other_district" and "pd / 926 / 31300" in r["message_vi"]
+    assert load_workbook(s["fixup_workbooks"]["925"])["Cần sửa"].max_row == 4        # the household, in the workbook
 
     # The same district moves household 0002 to Nhơn Nghĩa: moved, not just changed.
     rows = [list(r) for r in GOOD_ROWS]
