@@ -141,6 +141,7 @@ def _match_households(conn) -> None:
         LEFT JOIN mis.household h ON h.household_id = m.household_id
         LEFT JOIN _scope s ON s.household_id = h.household_id""")
     conn.exec_driver_sql("CREATE UNIQUE INDEX ON _hmatch (household_code)")
+    conn.exec_driver_sql("CREATE INDEX ON _hm (household_id)")
 
 
 # ---------------------------------------------------------------- people
@@ -320,7 +321,13 @@ def _household_outcomes(conn, run_id: str) -> None:
         f"CASE WHEN m.{c} IS DISTINCT FROM s.{c} THEN ARRAY['{c}'] ELSE ARRAY[]::text[] END" for c in HOUSEHOLD_COLUMNS)
     pa_fields = " || ".join(
         f"CASE WHEN p.{c} IS DISTINCT FROM s.{c} THEN ARRAY['{c}'] ELSE ARRAY[]::text[] END" for c in ASSESSMENT_COLUMNS)
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {outcome}, {member_outcome}")
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {outcome}, {member_outcome}, _disputed")
+    # Registry households that a roster household in conflict claims: in dispute, so not missing.
+    conn.exec_driver_sql("""
+        CREATE TEMP TABLE _disputed ON COMMIT DROP AS
+        SELECT DISTINCT c.household_id FROM _hm c JOIN _hmatch x USING (household_code)
+        WHERE x.reason IS NOT NULL
+           OR x.household_code IN (SELECT household_code FROM _po WHERE outcome = 'conflict')""")
     # People of the registry who are in no household of the roster any more: missing, never deleted.
     conn.exec_driver_sql(f"""
         CREATE UNLOGGED TABLE {member_outcome} AS
@@ -331,12 +338,8 @@ def _household_outcomes(conn, run_id: str) -> None:
         SELECT h.household_code, l.member_key, l.full_name, 'missing', ARRAY[]::text[], l.member_id,
                l.household_id, NULL, NULL, h.source_file, h.source_sheet, NULL
         FROM _left l JOIN mis.household h USING (household_id)
-        -- People of a registry household that a roster household in conflict claims are not missing:
-        -- they are in dispute, and the conflict names them.
-        WHERE NOT EXISTS (SELECT 1 FROM _hm c JOIN _hmatch x USING (household_code)
-                          WHERE c.household_id = l.household_id
-                            AND (x.reason IS NOT NULL OR EXISTS (SELECT 1 FROM _po p WHERE p.outcome = 'conflict'
-                                                                 AND p.household_code = x.household_code)))""")
+        -- People of a household in dispute are not missing: the conflict names them.
+        WHERE l.household_id NOT IN (SELECT household_id FROM _disputed)""")
     conn.exec_driver_sql(f"""
         CREATE UNLOGGED TABLE {outcome} AS
         WITH people AS (
