@@ -153,6 +153,15 @@ def list_rejects(conn, source_id: str | None = None, run_id: str | None = None, 
     return [dict(r) for r in rows]
 
 
+def outcomes(conn, run_id: str) -> list[dict]:
+    """What a run found: every household and person whose outcome was not "unchanged"."""
+    return [dict(r) for r in conn.execute(sa.text("""
+        SELECT entity, household_code, member_key, full_name, outcome, changed_fields, registry_household_code,
+               reason, source_file, source_sheet, source_row
+        FROM mis.reconcile_outcome WHERE run_id = :r
+        ORDER BY entity, outcome, household_code, full_name"""), {"r": run_id}).mappings()]
+
+
 def registry_ids(conn, id_numbers: pd.Series) -> pd.DataFrame:
     """(id_number, household_code) of the listed members of the MIS holding any of these ID numbers."""
     ids = sorted(set(id_numbers))

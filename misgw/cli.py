@@ -86,6 +86,8 @@ def _parser() -> argparse.ArgumentParser:
     rl.set_defaults(func=cmd_runs_list)
     rs = rn.add_parser("show", help="one run: counts, reconcile, and the mapping report per sheet")
     rs.add_argument("run_id")
+    rs.add_argument("--changes", action="store_true",
+                    help="also list every household and person the run found new, changed, moved, missing or in conflict")
     rs.add_argument("--json", action="store_true")
     rs.set_defaults(func=cmd_runs_show)
 
@@ -251,30 +253,42 @@ def cmd_runs_show(args) -> int:
             run = ledger.get_run(conn, args.run_id)
         except LookupError:
             raise UserError(f"No run '{args.run_id}': see `misgw runs list`.") from None
+        changes = ledger.outcomes(conn, args.run_id) if args.changes else None
+    for change in changes or []:
+        change["member_key"] = _shown_key(change["member_key"])
     if args.json:
-        print(json.dumps(pipeline.summarise(run) | {"mapping_report": run["mapping_report"],
-                                                      "changed_fields": (run["reconcile"] or {}).get("changed_fields")},
-                         ensure_ascii=False, indent=2, default=str))
-    else:
-        print(reports.summary_table([pipeline.summarise(run)], with_run=True))
+        shown = pipeline.summarise(run) | {"mapping_report": run["mapping_report"],
+                                           "changed_fields": (run["reconcile"] or {}).get("changed_fields"),
+                                           "members": (run["reconcile"] or {}).get("members")}
+        if changes is not None:
+            shown["changes"] = changes
+        print(json.dumps(shown, ensure_ascii=False, indent=2, default=str))
+        return 0
+    print(reports.summary_table([pipeline.summarise(run)], with_run=True))
+    print()
+    print(reports.mapping_report_text(run["mapping_report"] or []))
+    if changes is not None:
         print()
-        print(reports.mapping_report_text(run["mapping_report"] or []))
+        print(reports.changes_text(changes))
     return 0
 
 
 def cmd_history(args) -> int:
     import sqlalchemy as sa
 
+    from expectations.validate import mask_id
+
     with _engine().connect() as conn:
         rows = [dict(r) for r in conn.execute(sa.text("""
-            SELECT r.started_at, c.run_id, c.changed_by, c.entity, c.member_key, c.assessment_year, c.field,
-                   c.old_value, c.new_value, c.source_file, c.source_sheet, c.source_row
+            SELECT r.started_at, c.run_id, c.changed_by, c.entity, c.member_key, m.full_name, c.assessment_year,
+                   c.field, c.old_value, c.new_value, c.source_file, c.source_sheet, c.source_row
             FROM mis.change_log c JOIN mis.sync_run r USING (run_id)
+            LEFT JOIN mis.household h ON h.household_code = c.household_code
+            LEFT JOIN mis.member m ON m.household_id = h.household_id AND m.member_key = c.member_key
             WHERE c.household_code = :h ORDER BY r.started_at, c.change_id"""), {"h": args.household_code}).mappings()]
     for r in rows:
+        r["member_key"] = _shown_key(r["member_key"])
         if r["field"] == "id_number":
-            from expectations.validate import mask_id
-
             r["old_value"], r["new_value"] = mask_id(r["old_value"]), mask_id(r["new_value"])
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
@@ -282,10 +296,19 @@ def cmd_history(args) -> int:
     if not rows:
         print(f"No change recorded for household {args.household_code}.")
     for r in rows:
-        what = r["entity"] + (f" {r['assessment_year']}" if r["assessment_year"] else "")
+        what = r["entity"] + (f" {r['assessment_year']}" if r["assessment_year"] else "") + \
+            (f" {r['full_name'] or r['member_key']}" if r["entity"] == "member" else "")
+        where = f", {r['source_file']} / {r['source_sheet']} / dòng {r['source_row']}" if r["source_file"] else ""
         print(f"{r['started_at']:%Y-%m-%d %H:%M}  {what}.{r['field']}: {r['old_value']!r} -> {r['new_value']!r}  "
-              f"(run {r['run_id']} by {r['changed_by']}, {r['source_file']} / {r['source_sheet']} / dòng {r['source_row']})")
+              f"(run {r['run_id']} by {r['changed_by']}{where})")
     return 0
+
+
+def _shown_key(key: str | None) -> str | None:
+    """A member key as people may see it: a name key as it is, an ID number masked."""
+    from expectations.validate import mask_id
+
+    return key if key is None or "|" in key else mask_id(key)
 
 
 def cmd_poverty_movement(args) -> int:

@@ -144,7 +144,8 @@ def reconcile(run_id: str) -> dict:
     _stage(run_id, "reconcile")
     with db.get_engine().begin() as conn:
         result = _reconcile_in(conn, run_id, source)
-    log.info("[%s] reconcile: households %s; people %s", source.id, result["households"], result["members"])
+    log.info("[%s] reconcile: households %s; people %s", source.id, _nonzero(result["households"]),
+             _nonzero(result["members"]))
     return {"run_id": run_id, **result}
 
 
@@ -187,7 +188,8 @@ def load(run_id: str) -> dict:
         ledger.record_outcomes(conn, run_id)
         if not run["dry_run"]:
             counts["entries_resolved"] = ledger.resolve(conn, run_id, source.id)
-    log.info("[%s] load%s: %s", source.id, " (dry run: nothing written)" if run["dry_run"] else "", counts)
+    log.info("[%s] load%s: %s", source.id, " (dry run: nothing written)" if run["dry_run"] else "",
+             _nonzero(counts) or "nothing to write")
     return {"run_id": run_id, "dry_run": run["dry_run"], **counts}
 
 
@@ -450,7 +452,12 @@ def _counts(mapped: pd.DataFrame, failures: pd.DataFrame) -> dict:
     }
 
 
+def _nonzero(counts: dict) -> str:
+    """"448 new, 2 missing": the counts a person reads, without the zeros."""
+    return ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items() if v)
+
+
 def _one_line(summary: dict) -> str:
     return (f"{summary['rows_read']} rows, {summary['households_accepted']} households accepted, "
-            f"{summary['rows_rejected']} rows rejected, reconcile {summary['reconcile']}, "
+            f"{summary['rows_rejected']} rows rejected, households {_nonzero(summary['reconcile']) or 'none'}, "
             f"fix-up workbooks {', '.join(summary['fixup_workbooks'].values()) or 'none'}")

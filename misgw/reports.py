@@ -222,6 +222,28 @@ def summary_table(summaries: list[dict], with_run: bool = False) -> str:
     return "\n".join(out)
 
 
+def changes_text(changes: list[dict]) -> str:
+    """One line per household or person a run found new, changed, moved, missing or in conflict."""
+    if not changes:
+        return "Every household and person unchanged."
+    out = []
+    for entity in ("household", "member"):
+        rows = [c for c in changes if c["entity"] == entity]
+        if not rows:
+            continue
+        out.append("households:" if entity == "household" else "people:")
+        for c in rows:
+            who = c["household_code"] + (f"  {c['full_name']}" if entity == "member" else "")
+            what = ", ".join(c["changed_fields"] or [])
+            if c["registry_household_code"] and c["registry_household_code"] != c["household_code"]:
+                what = (what + "; " if what else "") + f"MIS household {c['registry_household_code']}"
+            if c["outcome"] == "conflict":
+                what = (what + "; " if what else "") + (c["reason"] or "")
+            where = f"  ({c['source_file']} / {c['source_sheet']} / dòng {c['source_row']})" if c["source_row"] else ""
+            out.append(f"  {c['outcome']:9} {who}" + (f"  [{what}]" if what else "") + where)
+    return "\n".join(out)
+
+
 def mapping_report_text(report: list[dict]) -> str:
     """Per sheet: the header row, each column's field and how it was mapped, what was ignored or skipped."""
     out = []

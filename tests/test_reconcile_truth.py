@@ -104,3 +104,19 @@ def test_every_household_and_person_gets_its_true_outcome(tmp_path, mis_db):  # 
     assert {("A014-T", "reconcile.shared_members"), ("B005", "reconcile.code_other_district"),
             ("A016", "reconcile.id_other_district"), ("A017", "reconcile.ambiguous_person"),
             ("A012", "reconcile.missing")} <= rules, rules
+
+    # Provincial IT read what the run changed.
+    shown = json.loads(misgw("runs", "show", a2["run_id"], "--changes", "--json", env_url=mis_db).stdout)
+    recoded = next(c for c in shown["changes"] if c["household_code"] == "A007-N")
+    assert (recoded["outcome"], recoded["registry_household_code"]) == ("changed", "A007")
+    assert "household_code" in recoded["changed_fields"]
+    text = misgw("runs", "show", a2["run_id"], "--changes", env_url=mis_db).stdout
+    assert "changed   A007-N  [household_code; MIS household A007]" in text
+    assert "conflict  B005" in text and "reconcile.code_other_district" in text
+    # ID numbers never leave unmasked, even as member keys.
+    import re
+
+    everything = misgw("runs", "show", a2["run_id"], "--changes", "--json", env_url=mis_db).stdout + text + \
+        misgw("history", "A009", "--json", env_url=mis_db).stdout + misgw("history", "A009", env_url=mis_db).stdout
+    assert not re.search(r"(?<!\d)\d{12}(?!\d)", everything)
+    assert "moved_to" in misgw("history", "A008", env_url=mis_db).stdout
