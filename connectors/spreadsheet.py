@@ -3,40 +3,51 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import unicodedata
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterator
 
-from misgw.errors import UserError
+from connectors.base import Connector, Option, Plan, RawSheet, SourceError
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"}
 SUFFIXES = EXCEL_SUFFIXES | {".csv"}
 STREAM_ROWS = 200_000   # above this many rows (from the sheet's <dimension>) an .xlsx sheet is streamed
 
 
-class SourceFileError(UserError):
+class SourceFileError(SourceError):
     """A file that cannot be read as a spreadsheet; the message names the file."""
 
 
-@dataclass
-class RawSheet:
-    """One sheet as read: (Excel row number, cells) for each non-empty row, streamed once.
+class SpreadsheetSource(Connector):
+    """A district's workbook, or a folder of workbooks. Bookmark: the content digest of every file."""
+    kind = "spreadsheet"
+    OPTIONS = {"path": Option(str, "a workbook, or a folder of workbooks, relative to the sources file",
+                              required=True)}
 
-    Cells are str, int, float, bool, an ISO date string, or None.
-    """
-    file: Path
-    sheet: str
-    rows: Iterable[tuple[int, list]]
+    def plan(self, bookmark: dict | None, full: bool = False, only: list[str] | None = None) -> Plan:
+        path = (self.base / self.options["path"]).resolve()
+        files = discover(path, only)
+        if not files:
+            raise SourceFileError(f"Source '{self.source_id}': no spreadsheet files in {path}.")
+        digests = {p.name: _digest(p) for p in files}
+        unchanged = not full and not only and bool(bookmark) and bookmark.get("files") == digests
+        # A run of some files only never becomes the bookmark: the next full run compares with the last full one.
+        return Plan(items=files, unchanged=unchanged, bookmark={} if only else {"files": digests},
+                    describe=f"{len(files)} file(s) in {path}")
 
-    def dense(self) -> list[list]:
-        """All rows as a list where index i is Excel row i + 1 (blank rows are empty lists)."""
-        out: list[list] = []
-        for number, cells in self.rows:
-            out.extend([] for _ in range(number - 1 - len(out)))
-            out.append(cells)
-        return out
+    def read(self, plan: Plan) -> Iterator[RawSheet]:
+        for path in plan.items:
+            yield from read_sheets(path)
+
+
+def _digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def discover(path: Path, files: list[str] | None = None) -> list[Path]:

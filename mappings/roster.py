@@ -12,7 +12,7 @@ from mappings.text import clean_series, fold, fold_series, name_case
 from mappings.values import normalise_ids, parse_dates
 from mappings.vocabulary import Mapping, locate_header, vocabulary
 
-LINEAGE = ["source_file", "source_sheet", "source_row"]
+LINEAGE = ["source_file", "source_sheet", "source_row", "source_key"]   # source_key: a record's primary key
 INDICATORS = ["d_employment", "d_dependants", "d_nutrition", "d_health_insurance", "d_adult_education",
               "d_child_school", "d_housing_quality", "d_floor_area", "d_water_source", "d_latrine",
               "d_telecom", "d_information_access", "d_digital_services", "d_domestic_waste"]
@@ -42,8 +42,12 @@ class SheetMapping:
         return {k: v for k, v in self.__dict__.items()}
 
 
-def map_sheet(file: str, sheet: str, rows: list[list], mapping: Mapping) -> tuple[pd.DataFrame | None, SheetMapping]:
-    """Header detection and non-data row removal. Returns one row per member with raw field values."""
+def map_sheet(file: str, sheet: str, rows: list[list], mapping: Mapping,
+              keys: dict[int, str] | None = None) -> tuple[pd.DataFrame | None, SheetMapping]:
+    """Header detection and non-data row removal. Returns one row per member with raw field values.
+
+    keys: row number -> the record's primary key, for a database table or a web service.
+    """
     header = locate_header(rows, mapping)
     if header is None:
         return None, SheetMapping(file, sheet, roster=False,
@@ -96,6 +100,8 @@ def map_sheet(file: str, sheet: str, rows: list[list], mapping: Mapping) -> tupl
             report.skipped_rows[reason] = rows_skipped
     keep = ~(blank | after_footer | subtotal | no_key | numbering)
     frame = frame[keep]
+    frame.insert(0, "source_key", pd.Series(frame.index.map(keys) if keys else None, index=frame.index,
+                                            dtype="object"))
     frame.insert(0, "source_row", frame.index.astype("int64"))
     frame.insert(0, "source_sheet", sheet)
     frame.insert(0, "source_file", file)

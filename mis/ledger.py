@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from mis.staging import copy_csv, table_name
 
-REJECT_COLUMNS = ["run_id", "entry_id", "source_id", "file", "sheet", "row", "household_code", "district_code",
-                  "rule", "severity", "field", "value", "message_vi", "message_en"]
+REJECT_COLUMNS = ["run_id", "entry_id", "source_id", "file", "sheet", "row", "record_key", "household_code",
+                  "district_code", "rule", "severity", "field", "value", "message_vi", "message_en"]
 
 
 def open_run(conn, run_id: str, source_id: str, province_code: str, district_code: str | None,
@@ -107,8 +107,8 @@ def record_held_rows(conn, run_id: str, source_id: str, held: pd.DataFrame) -> N
         return
     frame = pd.DataFrame({
         "run_id": run_id, "source_id": source_id, "file": held["file"], "sheet": held["sheet"],
-        "row": held["row"], "household_code": held["household_code"], "district_code": held["district_code"],
-        "reason_vi": held["reason_vi"], "cells": held["cells"]})
+        "row": held["row"], "record_key": held["record_key"], "household_code": held["household_code"],
+        "district_code": held["district_code"], "reason_vi": held["reason_vi"], "cells": held["cells"]})
     copy_csv(conn, "mis.held_row", list(frame.columns), frame.to_csv(index=False, header=False))
 
 
@@ -118,13 +118,13 @@ def record_outcomes(conn, run_id: str) -> int:
     return conn.execute(sa.text(f"""
         INSERT INTO mis.reconcile_outcome (run_id, entity, household_code, member_key, full_name, outcome,
                                            changed_fields, registry_household_code, reason, source_file,
-                                           source_sheet, source_row)
+                                           source_sheet, source_row, source_key)
         SELECT :run, 'household', household_code, NULL, NULL, outcome, changed_fields, registry_code, reason,
-               source_file, source_sheet, source_row
+               source_file, source_sheet, source_row, source_key
         FROM {outcome} WHERE outcome <> 'unchanged'
         UNION ALL
         SELECT :run, 'member', o.household_code, o.member_key, o.full_name, o.outcome, o.changed_fields,
-               h.household_code, o.reason, o.source_file, o.source_sheet, o.source_row
+               h.household_code, o.reason, o.source_file, o.source_sheet, o.source_row, o.source_key
         FROM {member_outcome} o LEFT JOIN mis.household h ON h.household_id = o.registry_household_id"""),
         {"run": run_id}).rowcount
 
@@ -151,6 +151,21 @@ def list_rejects(conn, source_id: str | None = None, run_id: str | None = None, 
         WHERE {' AND '.join(where)}
         ORDER BY r.source_id, r.file, r.sheet, r.row, r.rule"""), params).mappings().all()
     return [dict(r) for r in rows]
+
+
+def get_bookmark(conn, source_id: str) -> dict | None:
+    """What the source's last loading run read (its connector's bookmark and the reading fingerprint)."""
+    return conn.execute(sa.text("SELECT bookmark FROM mis.source_bookmark WHERE source_id = :s"),
+                        {"s": source_id}).scalar()
+
+
+def save_bookmark(conn, source_id: str, run_id: str, bookmark: dict) -> None:
+    """In the load transaction: the next run of the source starts from here."""
+    conn.execute(sa.text("""
+        INSERT INTO mis.source_bookmark (source_id, bookmark, run_id) VALUES (:s, CAST(:b AS jsonb), :r)
+        ON CONFLICT (source_id) DO UPDATE SET bookmark = EXCLUDED.bookmark, run_id = EXCLUDED.run_id,
+                                              updated_at = now()"""),
+        {"s": source_id, "b": json.dumps(bookmark, default=str), "r": run_id})
 
 
 def outcomes(conn, run_id: str) -> list[dict]:

@@ -16,7 +16,7 @@ INDICATORS = ["d_employment", "d_dependants", "d_nutrition", "d_health_insurance
               "d_telecom", "d_information_access", "d_digital_services", "d_domestic_waste"]
 ASSESSMENT_COLUMNS = ["poverty_category", "income_per_capita", *INDICATORS, "deprivation_count",
                       "approval_decision_no", "approval_date"]
-LINEAGE = ["source_id", "source_file", "source_sheet", "source_row"]
+LINEAGE = ["source_id", "source_file", "source_sheet", "source_row", "source_key"]
 DERIVED = ["name_key"]
 
 
@@ -37,7 +37,8 @@ def project(conn, run_id: str, source_id: str, held_back: bool = False) -> None:
                household_code, member_key, name_key, full_name, relation_code, sex,
                birth_date::date AS birth_date, birth_year::int AS birth_year, ethnicity_code,
                id_number, id_kind, true AS listed,
-               %(source)s::text AS source_id, source_file, source_sheet, source_row::int AS source_row
+               %(source)s::text AS source_id, source_file, source_sheet, source_row::int AS source_row,
+               source_key
         FROM {members} s WHERE {where}""", {"source": source_id})
     ind = ", ".join(f"{c}::boolean AS {c}" for c in INDICATORS)
     conn.exec_driver_sql(f"""
@@ -47,7 +48,7 @@ def project(conn, run_id: str, source_id: str, held_back: bool = False) -> None:
                s.district_code_pre2025, s.province_code, s.address, s.area,
                count(*) OVER (PARTITION BY s.household_code)::int AS member_count,
                %(source)s::text AS source_id, s.source_file, s.source_sheet, s.source_row::int AS source_row,
-               s.assessment_year::int AS assessment_year, s.poverty_category,
+               s.source_key, s.assessment_year::int AS assessment_year, s.poverty_category,
                s.income_per_capita::numeric AS income_per_capita, {ind},
                s.deprivation_count::int AS deprivation_count, s.approval_decision_no,
                s.approval_date::date AS approval_date

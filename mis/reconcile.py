@@ -25,8 +25,12 @@ CONFLICT_REASONS = ("reconcile.code_other_district", "reconcile.members_other_di
                     "reconcile.id_other_district", "reconcile.ambiguous_person")
 
 
-def classify(conn, run_id: str, source_id: str, district_code: str | None) -> dict:
+def classify(conn, run_id: str, source_id: str, district_code: str | None, partial: str | None = None) -> dict:
     """Counts per outcome for households and people; writes the run's outcome tables.
+
+    partial: the roster is only part of the source (rows after a watermark, or only the households
+    that changed): then a household not on it is missing only when it is in this table of household
+    codes (the snapshot's gone ones), or in none when the table does not exist.
 
     Runs before the load, against the registry as it stands, so a dry run reports exactly what a real
     run would change. Writes staging tables `outcome` (every roster household, and every missing one)
@@ -42,6 +46,16 @@ def classify(conn, run_id: str, source_id: str, district_code: str | None) -> di
         WHERE CASE WHEN %(district)s::text IS NOT NULL THEN district_code_pre2025 = %(district)s::text
                    ELSE source_id = %(source)s::text END""", {"district": district_code, "source": source_id})
     conn.exec_driver_sql("ALTER TABLE _scope ADD PRIMARY KEY (household_id)")
+    # The households that are missing if no roster household claims them: all of the scope for a
+    # whole roster; for a partial one only those the source no longer has.
+    conn.exec_driver_sql("DROP TABLE IF EXISTS _absent")
+    if partial is None:
+        conn.exec_driver_sql("CREATE TEMP TABLE _absent ON COMMIT DROP AS SELECT household_id FROM _scope")
+    else:
+        exists = conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": partial.replace('"', '')}).scalar()
+        conn.exec_driver_sql(f"""CREATE TEMP TABLE _absent ON COMMIT DROP AS
+            SELECT s.household_id FROM _scope s JOIN mis.household h USING (household_id)
+            WHERE {f"h.household_code IN (SELECT household_code FROM {partial})" if exists else "false"}""")
     _match_households(conn)
     _match_people(conn, run_id)
     _household_outcomes(conn, run_id)
@@ -199,7 +213,7 @@ def _match_people(conn, run_id: str) -> None:
         SELECT t.member_id, t.household_id, t.member_key, t.name_key, t.full_name, t.sex, t.birth_year,
                t.birth_date, t.id_number
         FROM mis.member t
-        WHERE t.listed AND (t.household_id IN (SELECT household_id FROM _scope)
+        WHERE t.listed AND (t.household_id IN (SELECT household_id FROM _absent)
                             OR t.household_id IN (SELECT household_id FROM _hmatch WHERE reason IS NULL))
           AND NOT EXISTS (SELECT 1 FROM _pm p WHERE p.member_id = t.member_id)""")
     pairs = conn.execute(sa.text("""
@@ -238,6 +252,7 @@ def _match_people(conn, run_id: str) -> None:
     conn.exec_driver_sql(f"""
         CREATE TEMP TABLE _po ON COMMIT DROP AS
         SELECT s.sid, s.household_code, s.member_key, s.full_name, s.source_file, s.source_sheet, s.source_row,
+               s.source_key,
                p.member_id AS registry_member_id, t.household_id AS registry_household_id,
                CASE WHEN x.reason IS NOT NULL OR a.sid IS NOT NULL THEN 'conflict'
                     WHEN p.how IN ('id_elsewhere', 'name_elsewhere') THEN
@@ -332,12 +347,12 @@ def _household_outcomes(conn, run_id: str) -> None:
     conn.exec_driver_sql(f"""
         CREATE UNLOGGED TABLE {member_outcome} AS
         SELECT household_code, member_key, full_name, outcome, changed_fields, registry_member_id,
-               registry_household_id, reason, detail, source_file, source_sheet, source_row
+               registry_household_id, reason, detail, source_file, source_sheet, source_row, source_key
         FROM _po WHERE outcome <> 'unchanged'
         UNION ALL
         SELECT h.household_code, l.member_key, l.full_name, 'missing', ARRAY[]::text[], l.member_id,
-               l.household_id, NULL, NULL, h.source_file, h.source_sheet, NULL
-        FROM _left l JOIN mis.household h USING (household_id)
+               l.household_id, NULL, NULL, h.source_file, h.source_sheet, NULL, t.source_key
+        FROM _left l JOIN mis.household h USING (household_id) JOIN mis.member t USING (member_id)
         -- People of a household in dispute are not missing: the conflict names them.
         WHERE l.household_id NOT IN (SELECT household_id FROM _disputed)""")
     conn.exec_driver_sql(f"""
@@ -365,7 +380,7 @@ def _household_outcomes(conn, run_id: str) -> None:
                coalesce(x.reason, pe.reason) AS reason,
                coalesce(x.candidates, pe.detail, x.registry_place) AS detail,
                x.registry_place,
-               s.source_file, s.source_sheet, s.source_row
+               s.source_file, s.source_sheet, s.source_row, s.source_key
         FROM _hh s
         JOIN _hmatch x USING (household_code)
         LEFT JOIN mis.household m ON m.household_id = x.household_id AND x.reason IS NULL
@@ -384,6 +399,6 @@ def _household_outcomes(conn, run_id: str) -> None:
         UNION ALL
         SELECT h.household_code, 'missing', ARRAY[]::text[], h.household_id, h.household_code, NULL, h.head_name,
                concat_ws(' / ', h.source_id, h.district_code_pre2025, h.commune_code_pre2025, h.commune_code),
-               h.source_file, h.source_sheet, h.source_row
-        FROM mis.household h JOIN _scope USING (household_id)
+               h.source_file, h.source_sheet, h.source_row, h.source_key
+        FROM mis.household h JOIN _absent USING (household_id)
         WHERE NOT EXISTS (SELECT 1 FROM _hm c WHERE c.household_id = h.household_id)""")

@@ -55,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     sy.add_argument("--config", help="sources file (default: misgw.yaml, or $MISGW_CONFIG)")
     sy.add_argument("--source", action="append", dest="sources", metavar="ID", help="only this source (repeatable)")
     sy.add_argument("--dry-run", action="store_true", help="validate and reconcile; write nothing to the central tables")
+    sy.add_argument("--full", action="store_true",
+                    help="read everything again: ignore what the last run read (bookmarks, snapshots)")
     sy.add_argument("--json", action="store_true", help="print one JSON summary per source run")
     sy.set_defaults(func=cmd_sync)
 
@@ -151,7 +153,7 @@ def cmd_sync(args) -> int:
     from misgw.config import load_config
 
     load_config(args.config)  # a bad config stops here, before any run
-    summaries = pipeline.run_sync(args.config, args.sources, args.dry_run)
+    summaries = pipeline.run_sync(args.config, args.sources, args.dry_run, full=args.full)
     if args.json:
         print(json.dumps(summaries, ensure_ascii=False, indent=2, default=str))
     else:

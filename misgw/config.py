@@ -19,20 +19,34 @@ class ConfigError(UserError):
     pass
 
 
+# Keys every source takes; each kind adds its own (its connector's OPTIONS).
+COMMON_KEYS = {"id", "kind", "mapping", "schedule", "district_code", "unit_era"}
+
+
 @dataclass(frozen=True)
 class Source:
     id: str
     kind: str
-    path: Path | None            # spreadsheet: a file or a folder
     mapping: str                 # "auto" or a path to a mapping YAML
     schedule: str | None
     district_code: str | None    # pre-2025 district code, when the source is one district
     unit_era: str = "pre2025"    # which administrative units its codes and names follow
-    options: dict = field(default_factory=dict)
+    options: dict = field(default_factory=dict)   # the connector's own keys, checked
+    base: Path = Path(".")       # the sources file's folder: relative paths start here
 
     @property
     def mapping_path(self) -> Path | None:
         return None if self.mapping == "auto" else Path(self.mapping)
+
+    @property
+    def path(self) -> Path | None:
+        """A spreadsheet source's file or folder."""
+        return (self.base / self.options["path"]).resolve() if self.options.get("path") else None
+
+    def connector(self):
+        from connectors import connector_class
+
+        return connector_class(self.kind)(self.id, self.options, self.base)
 
 
 @dataclass(frozen=True)
@@ -90,11 +104,19 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
         kind = raw.get("kind")
         if kind not in KINDS:
             raise ConfigError(f"{where}: 'kind' must be one of {', '.join(KINDS)} (got {kind!r}).")
-        src_path = None
-        if kind == "spreadsheet":
-            if not raw.get("path"):
-                raise ConfigError(f"{where}: a spreadsheet source needs 'path' (a file or a folder).")
-            src_path = (base / str(raw["path"])).resolve()
+        from connectors import connector_class
+
+        connector = connector_class(kind)
+        unknown = sorted(set(raw) - COMMON_KEYS - set(connector.OPTIONS))
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} for a {kind} source "
+                              f"(it takes {', '.join(sorted(COMMON_KEYS | set(connector.OPTIONS)))}).")
+        try:
+            options = connector.check_options(raw, where)
+        except ConfigError:
+            raise
+        except UserError as exc:
+            raise ConfigError(str(exc)) from None
         mapping = str(raw.get("mapping", "auto"))
         if mapping != "auto":
             mapping_file = (base / mapping).resolve()
@@ -107,12 +129,8 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
         if era not in ("pre2025", "current"):
             raise ConfigError(f"{where}: 'unit_era' must be 'pre2025' (codes and names before 1 July 2025) "
                               f"or 'current' (got {era!r}).")
-        known = {"id", "kind", "path", "mapping", "schedule", "district_code", "unit_era"}
-        sources.append(Source(
-            id=sid, kind=kind, path=src_path, mapping=mapping,
-            schedule=raw.get("schedule"), district_code=district, unit_era=era,
-            options={k: v for k, v in raw.items() if k not in known},
-        ))
+        sources.append(Source(id=sid, kind=kind, mapping=mapping, schedule=raw.get("schedule"),
+                              district_code=district, unit_era=era, options=options, base=base))
     output_dir = (base / str(data.get("output_dir", "out"))).resolve()
     rules = _check_rules(data.get("rules") or {}, path)
     current = _code(data.get("province_code_current", province), 2, f"{path}: 'province_code_current'")

@@ -29,7 +29,9 @@ def run(demo_dir: Path, pre2025: Path, crosswalk: Path, as_json: bool = False) -
     counts = import_admin_units(engine, pre2025, crosswalk)
     _say(as_json, "  " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     _say(as_json, "Syncing every demo source ...")
-    summaries = pipeline.run_sync(str(config))
+    # Read in full every time, so that each demo run shows the whole path and checks it against the truth
+    # (a plain `misgw sync` of unchanged files reads nothing: "no change at source").
+    summaries = pipeline.run_sync(str(config), full=True)
     check = compare_with_truth(engine, summaries, demo_dir / "truth.csv")
     if as_json:
         print(json.dumps({"runs": summaries, "truth_check": check}, ensure_ascii=False, indent=2, default=str))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import secrets
@@ -10,13 +11,13 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
-from connectors import spreadsheet
+from connectors import base
 from expectations import validate
 from expectations.validate import judge
 from mappings.roster import map_sheet, translate
 from mappings.text import fold, fold_series
 from mappings.vocabulary import MappingError, load_mapping
-from mis import db, ledger, load as mis_load, poverty, reconcile as mis_reconcile, staging, units
+from mis import db, ledger, load as mis_load, poverty, reconcile as mis_reconcile, snapshot, staging, units
 from misgw.config import Config, Source, load_config
 from misgw.errors import UserError
 
@@ -36,39 +37,101 @@ def _context(run_id: str) -> tuple[dict, Config, Source]:
 
 
 def start_run(config_path: str | None, source_id: str, dry_run: bool = False,
-              files: list[str] | None = None) -> str:
-    """Record a new run of one source and return its id; later stages need only that id."""
+              files: list[str] | None = None, full: bool = False) -> str:
+    """Record a new run of one source and return its id; later stages need only that id.
+
+    files: read only these files of a spreadsheet source. full: ignore the source's bookmark and
+    snapshot, and read (and compare) everything.
+    """
     config = load_config(config_path)
     source = config.source(source_id)
     run_id = new_run_id()
     with db.get_engine().begin() as conn:
         ledger.open_run(conn, run_id, source.id, config.province_code, source.district_code, dry_run,
-                        {"config": str(config.path), "files": files or []})
+                        {"config": str(config.path), "files": files or [], "full": full})
     return run_id
 
 
+RAW_COLUMNS = {"file": "text", "sheet": "text", "row": "integer", "key": "text", "household": "text",
+               "hash": "text", "cells": "text"}
+
+
 def extract(run_id: str) -> dict:
-    """Read the source's files as they are into the run's raw table (file, sheet, row, cells)."""
+    """Read what is new at the source, as it is, into the run's raw table (file, sheet, row, key, cells).
+
+    The connector plans the read from the bookmark of the last run that loaded: nothing at all when
+    nothing changed, or the rows after a watermark. A full read of a source with record keys is then
+    compared with its snapshot, and only the households with a new, changed or gone record go on.
+    """
     run, config, source = _context(run_id)
     _stage(run_id, "extract")
-    if source.kind != "spreadsheet":
-        raise UserError(f"Source '{source.id}': kind '{source.kind}' is not supported yet.")
-    files = spreadsheet.discover(source.path, run["options"].get("files"))
-    if not files:
-        raise spreadsheet.SourceFileError(f"Source '{source.id}': no spreadsheet files in {source.path}.")
+    options = run["options"]
+    connector = source.connector()
+    engine = db.get_engine()
+    with engine.connect() as conn:
+        saved = ledger.get_bookmark(conn, source.id) or {}
+    reading = _reading_fingerprint(config, source)
+    full = bool(options.get("full")) or saved.get("reading") != reading
+    plan = connector.plan(saved.get("connector"), full=full, only=options.get("files") or None)
+    narrowed = {}
+    with engine.begin() as conn:
+        table = staging.create_table(conn, run_id, "raw", RAW_COLUMNS)
+        n = 0 if plan.unchanged else staging.copy_rows(conn, table, list(RAW_COLUMNS),
+                                                       _raw_rows(connector.read(plan), plan))
+        if plan.keys and not plan.unchanged:
+            narrowed = snapshot.narrow(conn, run_id, source.id, compare=not full and not plan.partial)
+        partial = plan.unchanged or plan.partial or bool(narrowed.get("narrowed"))
+        bookmark = None if options.get("files") else {"connector": plan.bookmark, "reading": reading}
+        ledger.update_run(conn, run_id, options={**options, "partial": partial, "unchanged": plan.unchanged,
+                                                 "bookmark": bookmark, "narrowed": narrowed})
+    if plan.unchanged:
+        log.info("[%s] extract: nothing changed at the source since the last load (%s)", source.id, plan.describe)
+    else:
+        log.info("[%s] extract: %s, %d rows read%s", source.id, plan.describe, n,
+                 f"; {narrowed['households_changed']} households changed since the last load, "
+                 f"{narrowed['rows_kept']} rows go on" if narrowed.get("narrowed") else "")
+    return {"run_id": run_id, "table": table, "rows": n, "unchanged": plan.unchanged, "partial": partial}
 
-    def raw_rows():
-        for path in files:
-            for sheet in spreadsheet.read_sheets(path):
-                for number, cells in sheet.rows:
-                    yield path.name, sheet.sheet, number, json.dumps(cells, ensure_ascii=False)
 
-    with db.get_engine().begin() as conn:
-        table = staging.create_table(conn, run_id, "raw",
-                                     {"file": "text", "sheet": "text", "row": "integer", "cells": "text"})
-        n = staging.copy_rows(conn, table, ["file", "sheet", "row", "cells"], raw_rows())
-    log.info("[%s] extract: %d files, %d non-empty rows", source.id, len(files), n)
-    return {"run_id": run_id, "table": table, "files": [p.name for p in files], "rows": n}
+def _raw_rows(sheets, plan):
+    """(file, sheet, row, key, household, hash, cells) for COPY; key and household from the header row."""
+    for sheet in sheets:
+        key_at = household_at = None
+        for number, cells in sheet.rows:
+            text = json.dumps(cells, ensure_ascii=False)
+            if plan.keys and number == 1:
+                key_at, household_at = _header_positions(sheet, cells, plan)
+                yield sheet.file_name, sheet.sheet, number, None, None, None, text
+                continue
+            if key_at is None:
+                yield sheet.file_name, sheet.sheet, number, None, None, None, text
+                continue
+            key = "|".join("" if cells[i] is None else str(cells[i]) for i in key_at)
+            household = cells[household_at] if household_at is not None else None
+            yield (sheet.file_name, sheet.sheet, number, key, None if household is None else str(household),
+                   hashlib.sha1(text.encode()).hexdigest(), text)
+
+
+def _header_positions(sheet, header: list, plan) -> tuple[list[int], int | None]:
+    names = [str(h) if h is not None else "" for h in header]
+    missing = [k for k in plan.keys + ([plan.household] if plan.household else []) if k not in names]
+    if missing:
+        raise base.SourceError(f"{sheet.file_name} / {sheet.sheet}: no column {', '.join(missing)} "
+                                     f"(columns: {', '.join(names)}).")
+    return [names.index(k) for k in plan.keys], names.index(plan.household) if plan.household else None
+
+
+def _reading_fingerprint(config: Config, source: Source) -> str:
+    """What decides how a record is read and judged: when any of it changes, the next run reads everything."""
+    from importlib import resources
+
+    data = [hashlib.sha256(resources.files(pkg).joinpath(name).read_bytes()).hexdigest()
+            for pkg, names in (("mappings", ("vocabulary.yaml", "codelists.yaml", "ethnicity.yaml")),
+                               ("expectations", ("rules.yaml", "roster_basic.json", "poverty_standards.yaml")))
+            for name in names]
+    mapping = hashlib.sha256(source.mapping_path.read_bytes()).hexdigest() if source.mapping_path else "auto"
+    return base.fingerprint(data, mapping, source.kind, source.options, source.district_code, source.unit_era,
+                            config.rules, config.province_code, config.province_code_current)
 
 
 def map_validate(run_id: str) -> dict:
@@ -86,13 +149,17 @@ def map_validate(run_id: str) -> dict:
                         f"{config.province_code}: run `misgw admin-units import` first.")
     from misgw.reports import FIX_SHEET, fixup_lineage
 
+    options = run["options"]
+    if options.get("unchanged") or ((options.get("narrowed") or {}).get("narrowed") and raw["key"].isna().all()):
+        return _nothing_changed(run_id, source)
     fixups = fixup_lineage(raw, source.id)
     frames, reports = [], []
     for (file, sheet), part in raw.groupby(["file", "sheet"], sort=False):
         if file in fixups and sheet != FIX_SHEET:
             continue  # a returned fix-up workbook: only its records to fix are read back
         rows = _dense_rows(part)
-        mapped, report = map_sheet(file, sheet, rows, mapping)
+        keys = dict(zip(part["row"].astype(int), part["key"])) if part["key"].notna().any() else None
+        mapped, report = map_sheet(file, sheet, rows, mapping, keys)
         if file in fixups and mapped is not None:
             # A returned fix-up workbook is read in its rows' original sheets: a roster with one sheet
             # per commune names the commune by its sheet.
@@ -138,6 +205,19 @@ def map_validate(run_id: str) -> dict:
     return {"run_id": run_id, **counts}
 
 
+def _nothing_changed(run_id: str, source: Source) -> dict:
+    """Nothing new at the source: empty work tables, so the later stages run and change nothing."""
+    with db.get_engine().begin() as conn:
+        staging.write_frame(conn, run_id, "members", pd.DataFrame(columns=_MEMBER_STAGE_COLUMNS))
+        staging.write_frame(conn, run_id, "failures", pd.DataFrame(columns=FAILURE_COLUMNS))
+        staging.write_frame(conn, run_id, "held", pd.DataFrame(columns=HELD_COLUMNS))
+        counts = dict.fromkeys(("rows_read", "households_accepted", "members_accepted", "rows_rejected",
+                                "households_rejected"), 0)
+        ledger.update_run(conn, run_id, mapping_report=[], **counts)
+    log.info("[%s] map/validate: nothing changed at the source, nothing to judge", source.id)
+    return {"run_id": run_id, **counts}
+
+
 def reconcile(run_id: str) -> dict:
     """Classify the accepted households against the registry as it stands (before the load)."""
     run, config, source = _context(run_id)
@@ -151,7 +231,11 @@ def reconcile(run_id: str) -> dict:
 
 def _reconcile_in(conn, run_id: str, source: Source) -> dict:
     """Classify, hold the conflicts back with their reasons, flag the missing households; in conn's transaction."""
-    result = mis_reconcile.classify(conn, run_id, source.id, source.district_code)
+    run = ledger.get_run(conn, run_id)
+    # A partial read (a watermark, or only the changed households) finds missing only what the
+    # snapshot says is gone from the source; households not read are not looked at.
+    gone = staging.table_name(run_id, "gone") if run["options"].get("partial") else None
+    result = mis_reconcile.classify(conn, run_id, source.id, source.district_code, partial=gone)
     version = result.pop("registry_version")
     failures, held = _reconcile_rejects(conn, run_id, source)
     staging.write_frame(conn, run_id, "reconcile_failures", failures)
@@ -188,6 +272,10 @@ def load(run_id: str) -> dict:
         ledger.record_outcomes(conn, run_id)
         if not run["dry_run"]:
             counts["entries_resolved"] = ledger.resolve(conn, run_id, source.id)
+            counts["snapshot_records"] = snapshot.update(conn, run_id, source.id,
+                                                         bool((run["options"].get("narrowed") or {}).get("narrowed")))
+            if run["options"].get("bookmark"):
+                ledger.save_bookmark(conn, source.id, run_id, run["options"]["bookmark"])
     log.info("[%s] load%s: %s", source.id, " (dry run: nothing written)" if run["dry_run"] else "",
              _nonzero(counts) or "nothing to write")
     return {"run_id": run_id, "dry_run": run["dry_run"], **counts}
@@ -224,9 +312,9 @@ def fail_run(run_id: str, error: str) -> None:
 
 
 def run_source(config_path: str | None, source_id: str, dry_run: bool = False,
-               files: list[str] | None = None) -> dict:
+               files: list[str] | None = None, full: bool = False) -> dict:
     """All stages of one source in this process. A failure ends this source only, with one clear sentence."""
-    run_id = start_run(config_path, source_id, dry_run, files)
+    run_id = start_run(config_path, source_id, dry_run, files, full)
     try:
         for stage in (extract, map_validate, reconcile, load):
             stage(run_id)
@@ -243,19 +331,20 @@ def run_source(config_path: str | None, source_id: str, dry_run: bool = False,
 
 
 def run_sync(config_path: str | None = None, source_ids: list[str] | None = None,
-             dry_run: bool = False) -> list[dict]:
+             dry_run: bool = False, full: bool = False) -> list[dict]:
     config = load_config(config_path)
     db.require_current_schema(db.get_engine())
     wanted = source_ids or [s.id for s in config.sources]
     for sid in wanted:
         config.source(sid)  # unknown ids fail before anything runs
-    return [run_source(str(config.path), sid, dry_run) for sid in wanted]
+    return [run_source(str(config.path), sid, dry_run, full=full) for sid in wanted]
 
 
 def summarise(run: dict) -> dict:
     return {
         "run_id": run["run_id"], "source_id": run["source_id"], "status": run["status"],
-        "dry_run": run["dry_run"], "rows_read": run["rows_read"] or 0,
+        "dry_run": run["dry_run"], "unchanged_at_source": bool((run["options"] or {}).get("unchanged")),
+        "partial": bool((run["options"] or {}).get("partial")), "rows_read": run["rows_read"] or 0,
         "households_accepted": run["households_accepted"] or 0, "members_accepted": run["members_accepted"] or 0,
         "rows_rejected": run["rows_rejected"] or 0, "households_rejected": run["households_rejected"] or 0,
         "reconcile": (run["reconcile"] or {}).get("households", {}),
@@ -273,9 +362,14 @@ def summarise(run: dict) -> dict:
 _MEMBER_STAGE_COLUMNS = [
     "source_file", "source_sheet", "source_row", "household_code", "member_key", "full_name", "relation_code",
     "sex", "birth_date", "birth_year", "ethnicity_code", "id_number", "id_kind", "commune_code",
-    "commune_code_pre2025", "district_code_pre2025", "district_code", "name_key", "province_code", "address", "area", "poverty_category",
+    "commune_code_pre2025", "district_code_pre2025", "district_code", "name_key", "source_key", "province_code", "address", "area", "poverty_category",
     "assessment_year", "income_per_capita", *mis_load.INDICATORS, "deprivation_count",
     "approval_decision_no", "approval_date", "accepted"]
+
+
+FAILURE_COLUMNS = ["file", "sheet", "row", "household_code", "rule", "severity", "field", "value", "message_vi",
+                   "message_en", "district_code", "record_key", "fingerprint"]
+HELD_COLUMNS = ["file", "sheet", "row", "household_code", "district_code", "record_key", "reason_vi", "cells"]
 
 
 def _operator() -> str:
@@ -304,7 +398,8 @@ def _reconcile_rejects(conn, run_id: str, source: Source) -> tuple[pd.DataFrame,
 
     outcome, member_outcome = staging.table_name(run_id, "outcome"), staging.table_name(run_id, "member_outcome")
     found = pd.DataFrame(conn.execute(sa.text(f"""
-        SELECT o.source_file AS file, o.source_sheet AS sheet, o.source_row AS row, o.household_code,
+        SELECT o.source_file AS file, o.source_sheet AS sheet, o.source_row AS row, o.source_key AS record_key,
+               o.household_code,
                o.reason AS rule, o.household_code AS value, NULL AS person,
                CASE WHEN o.outcome = 'missing' THEN o.detail END AS head,
                CASE WHEN o.outcome = 'missing' THEN o.registry_place ELSE coalesce(o.detail, o.registry_place) END
@@ -312,18 +407,15 @@ def _reconcile_rejects(conn, run_id: str, source: Source) -> tuple[pd.DataFrame,
         FROM {outcome} o WHERE o.outcome = 'missing'
            OR (o.outcome = 'conflict' AND o.reason NOT IN ('reconcile.id_other_district', 'reconcile.ambiguous_person'))
         UNION ALL
-        SELECT p.source_file, p.source_sheet, p.source_row, p.household_code, p.reason,
+        SELECT p.source_file, p.source_sheet, p.source_row, p.source_key, p.household_code, p.reason,
                CASE WHEN p.reason = 'reconcile.id_other_district' THEN s.id_number ELSE p.full_name END,
                p.full_name, NULL, p.detail, 'conflict'
         FROM {member_outcome} p JOIN {staging.table_name(run_id, 'members')} s
              ON s.source_file = p.source_file AND s.source_sheet = p.source_sheet AND s.source_row::int = p.source_row
         WHERE p.outcome = 'conflict' AND p.reason IN ('reconcile.id_other_district', 'reconcile.ambiguous_person')
         ORDER BY 1, 2, 3""")).mappings().all())
-    columns = ["file", "sheet", "row", "household_code", "rule", "severity", "field", "value", "message_vi",
-               "message_en", "district_code", "fingerprint"]
     if found.empty:
-        return pd.DataFrame(columns=columns), pd.DataFrame(columns=["file", "sheet", "row", "household_code",
-                                                                     "district_code", "reason_vi", "cells"])
+        return pd.DataFrame(columns=FAILURE_COLUMNS), pd.DataFrame(columns=HELD_COLUMNS)
     found.loc[found["outcome"] == "missing", "rule"] = "reconcile.missing"
     missing = found["outcome"] == "missing"
     districts = dict(conn.execute(sa.text(f"""
@@ -340,7 +432,8 @@ def _reconcile_rejects(conn, run_id: str, source: Source) -> tuple[pd.DataFrame,
         "value": [validate.mask_id(v) if r == "reconcile.id_other_district" else v
                   for r, v in zip(found["rule"], found["value"])],
         "message_vi": [t[0] for t in texts], "message_en": [t[1] for t in texts],
-        "district_code": found["household_code"].map(districts).where(missing, source.district_code)})
+        "district_code": found["household_code"].map(districts).where(missing, source.district_code),
+        "record_key": found["record_key"]})
     failures["fingerprint"] = (failures["household_code"] + "|" + failures["rule"] + "|" +
                                failures["field"].fillna("") + "|" + found["person"].map(fold))
     # Every row of a household in conflict waits in the fix-up workbook, with the reason.
@@ -360,8 +453,8 @@ def _reconcile_rejects(conn, run_id: str, source: Source) -> tuple[pd.DataFrame,
     held = pd.DataFrame({
         "file": rows["source_file"], "sheet": rows["source_sheet"], "row": rows["source_row"],
         "household_code": rows["household_code"], "district_code": rows["district_code"],
-        "reason_vi": rows["household_code"].map(reason), "cells": cells})
-    return failures.astype("string"), held.astype("string")
+        "record_key": rows["source_key"], "reason_vi": rows["household_code"].map(reason), "cells": cells})
+    return failures[FAILURE_COLUMNS].astype("string"), held[HELD_COLUMNS].astype("string")
 
 
 def _staged_counts(conn, run_id: str) -> dict:
@@ -414,7 +507,7 @@ def _with_lineage(failures: pd.DataFrame, mapped: pd.DataFrame) -> pd.DataFrame:
         "rule": failures["rule"].to_numpy(), "severity": failures["severity"].to_numpy(),
         "field": failures["field"].to_numpy(), "value": failures["value"].to_numpy(),
         "message_vi": failures["message_vi"].to_numpy(), "message_en": failures["message_en"].to_numpy(),
-        "district_code": rows["district_code"].to_numpy()})
+        "district_code": rows["district_code"].to_numpy(), "record_key": rows["source_key"].to_numpy()})
     # One ledger entry per problem: the same rule on the same person's field in the next run is the same
     # entry, whatever the value now written there (a date fixed into another wrong date stays one entry).
     out["fingerprint"] = (out["household_code"].fillna(out["file"] + "#" + out["row"].astype(str)) + "|" +
@@ -435,7 +528,8 @@ def _held_rows(mapped: pd.DataFrame, failures: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "file": held["source_file"].to_numpy(), "sheet": held["source_sheet"].to_numpy(),
         "row": held["source_row"].to_numpy(), "household_code": held["household_code"].to_numpy(),
-        "district_code": held["district_code"].to_numpy(), "reason_vi": [reasons.get(k) for k in keys],
+        "district_code": held["district_code"].to_numpy(), "record_key": held["source_key"].to_numpy(),
+        "reason_vi": [reasons.get(k) for k in keys],
         "cells": [json.dumps({k: v for k, v in rec.items() if v is not None and not pd.isna(v)}, ensure_ascii=False)
                   for rec in cells.to_dict("records")]})
 

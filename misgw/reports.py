@@ -72,7 +72,7 @@ def write_fixup_workbook(engine, run_id: str, district: str, path: Path) -> Path
         run = conn.execute(sa.text("SELECT source_id, mapping_report FROM mis.sync_run WHERE run_id = :r"),
                            params).mappings().one()
         held = conn.execute(sa.text(f"""
-            SELECT file, sheet, row, household_code, reason_vi, cells FROM mis.held_row
+            SELECT file, sheet, row, record_key, household_code, reason_vi, cells FROM mis.held_row
             WHERE run_id = :r AND {in_district} ORDER BY file, sheet, row"""), params).mappings().all()
         rejects = conn.execute(sa.text(f"""
             SELECT file, sheet, row, field, message_vi FROM mis.reject
@@ -102,15 +102,18 @@ def write_fixup_workbook(engine, run_id: str, district: str, path: Path) -> Path
     wb = Workbook()
     ws = wb.active
     ws.title = FIX_SHEET
-    headers = ["Tệp gốc", "Trang tính", "Dòng gốc"] + [own[f][1] if f in own else field_label(f) for f in fields] \
-        + ["Lý do cần sửa"]
+    # A database or web-service record is found by its key; a workbook row by its number.
+    keyed = any(h["record_key"] for h in held)
+    origin = ["Nguồn", "Bảng", "Khóa bản ghi"] if keyed else ["Tệp gốc", "Trang tính", "Dòng gốc"]
+    headers = origin + [own[f][1] if f in own else field_label(f) for f in fields] + ["Lý do cần sửa"]
     _header_row(ws, headers)
     hidden = wb.create_sheet(HIDDEN_SHEET)
     hidden.append(["source_id", run["source_id"], "run_id", run_id, "district_code", district])
     hidden.append(["fixup_row", "file", "sheet", "row", "household_code"] + fields)
     for i, h in enumerate(held, start=2):
         values = _cells(h)
-        row_cells = [h["file"], h["sheet"], h["row"]] + [values.get(f) for f in fields] + [h["reason_vi"] or
+        row_cells = [h["file"], h["sheet"], h["record_key"] if keyed else h["row"]] + \
+            [values.get(f) for f in fields] + [h["reason_vi"] or
                      "Hộ có thành viên khác bị lỗi; giữ nguyên dòng này."]
         for j, value in enumerate(row_cells, start=1):
             _put(ws.cell(row=i, column=j), value)
@@ -203,7 +206,8 @@ def summary_table(summaries: list[dict], with_run: bool = False) -> str:
     lines = [head]
     for s in summaries:
         rc = s.get("reconcile") or {}
-        lines.append(([s["run_id"]] if with_run else []) + [s["source_id"], s["status"] + (" (dry run)" if s.get("dry_run") else ""),
+        lines.append(([s["run_id"]] if with_run else []) + [s["source_id"], s["status"] + (" (dry run)" if s.get("dry_run") else "")
+                      + (" (no change at source)" if s.get("unchanged_at_source") else ""),
                       s["rows_read"], s["households_accepted"], s["members_accepted"], s["rows_rejected"],
                       s["households_rejected"], rc.get("new", 0), rc.get("changed", 0),
                       rc.get("unchanged", 0), rc.get("moved", 0), rc.get("missing", 0), rc.get("conflict", 0)])

@@ -67,4 +67,7 @@ def test_demo_rejects_exactly_the_truth_files_rows(tmp_path, fresh_db):
                              "--crosswalk", str(CROSSWALK_CSV), "--json"], env).stdout)
     for r in again["runs"]:
         assert r["reconcile"]["new"] == 0 and r["reconcile"]["changed"] == 0
-        assert r["reconcile"]["unchanged"] == r["households_accepted"]
+        assert r["reconcile"]["unchanged"] == r["households_accepted"] > 0
+    # A plain sync of the same files reads nothing at all.
+    plain = json.loads(_run(["sync", "--config", str(tmp_path / "demo" / "misgw.yaml"), "--json"], env).stdout)
+    assert all(r["unchanged_at_source"] and r["rows_read"] == 0 for r in plain)

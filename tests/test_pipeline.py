@@ -95,9 +95,15 @@ def test_sync_loads_a_roster_and_a_rerun_changes_nothing(tmp_path, mis_db):
     assert cuong == (None, 2005)            # a year alone stays a year
     assert sorted(p[0] for p in pa) == ["near_poor", "poor"]
 
-    second = misgw("sync", "--config", str(cfg), "--json", env_url=mis_db)
-    [s2] = json.loads(second.stdout)
-    assert s2["reconcile"] == {"new": 0, "changed": 0, "unchanged": 2, "moved": 0, "missing": 0, "conflict": 0}
+    # The same files again: nothing is read, nothing changes.
+    [s2] = json.loads(misgw("sync", "--config", str(cfg), "--json", env_url=mis_db).stdout)
+    assert s2["status"] == "success" and s2["unchanged_at_source"] and s2["rows_read"] == 0, s2
+    assert s2["reconcile"] == dict.fromkeys(["new", "changed", "unchanged", "moved", "missing", "conflict"], 0)
+    assert "no change at source" in misgw("runs", "show", s2["run_id"], env_url=mis_db).stdout
+    # Read in full all the same: every household unchanged, and still nothing changes.
+    [s3] = json.loads(misgw("sync", "--config", str(cfg), "--full", "--json", env_url=mis_db).stdout)
+    assert not s3["unchanged_at_source"] and s3["rows_read"] == 5
+    assert s3["reconcile"] == {"new": 0, "changed": 0, "unchanged": 2, "moved": 0, "missing": 0, "conflict": 0}
     assert dump_checksum(mis_db) == before
 
 
@@ -458,8 +464,8 @@ def test_waive_and_aging(tmp_path, mis_db):
     assert [r["id"] for r in json.loads(misgw("rejects", "list", "--status", "waived", "--json",
                                                  env_url=mis_db).stdout)] == [entry["id"]]
     assert misgw("rejects", "waive", str(entry["id"]), "--reason", "again", env_url=mis_db).returncode == 2
-    # Seen again in the next run, a waived entry stays waived.
-    misgw("sync", "--config", str(cfg), env_url=mis_db)
+    # Seen again in the next run (read in full), a waived entry stays waived.
+    misgw("sync", "--config", str(cfg), "--full", env_url=mis_db)
     assert len(json.loads(misgw("rejects", "list", "--json", env_url=mis_db).stdout)) == 1
 
 
