@@ -461,14 +461,37 @@ def legacy_candidates(text: str) -> list[str]:
     return [enc for enc in LEGACY if to_unicode(text, enc) != nfc and _reading_ok(text, enc, words, idx)]
 
 
-def _resolve(alternatives: tuple[str, ...], evidence: set[str]) -> str:
-    """A cell plausible in several readings follows its column when the column names exactly one."""
+def _resolve(alternatives: tuple[str, ...], evidence: set[str], text: str) -> str:
+    """A cell plausible in several readings follows its column when the column names exactly one.
+
+    A column holding several (old records typed in TCVN3 beside newer ones in Unicode) cannot decide:
+    then the reading made of more syllables common in names and places wins ("Võ Minh Long" over its
+    TCVN3 reading "Vừ Minh Long"); a tie stays uncertain.
+    """
     hits = evidence.intersection(alternatives)
     if len(hits) == 1:
         return hits.pop()
     if not hits and "unicode" in alternatives:
         return "unicode"
-    return "uncertain"
+    scores = {alt: _common_words(unicodedata.normalize("NFC", text) if alt == "unicode" else to_unicode(text, alt))
+              for alt in (hits or alternatives)}
+    best = max(scores.values())
+    winners = [alt for alt, score in scores.items() if score == best]
+    return winners[0] if best > 0 and len(winners) == 1 else "uncertain"
+
+
+@lru_cache(maxsize=1)
+def _common_syllables() -> frozenset:
+    import yaml
+    from importlib import resources
+
+    data = yaml.safe_load(resources.files("mappings").joinpath("common_syllables.yaml").read_text(encoding="utf-8"))
+    return frozenset(unicodedata.normalize("NFC", str(w)).lower() for words in data.values() for w in words)
+
+
+def _common_words(text: str) -> int:
+    common = _common_syllables()
+    return sum(w.lower() in common for w in _WORD.findall(text))
 
 
 def decode_series(values: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -478,7 +501,8 @@ def decode_series(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     are). A cell plausible in more than one reading follows the column: its readings are compared
     with the encodings the column's unambiguous Vietnamese cells are in. One match decides it ("Sè"
     is the word "sè", and TCVN3 for "Số": in a column of TCVN3 cells it is "Số"); none leaves it
-    Unicode if it reads so; a mixed column (say Unicode and TCVN3 cells) leaves it 'uncertain'.
+    Unicode if it reads so; in a mixed column (say Unicode and TCVN3 cells) the reading of more common
+    syllables (mappings/common_syllables.yaml) wins, and a tie leaves it 'uncertain'.
     """
     if not isinstance(values, pd.Series):
         values = pd.Series(values, dtype=object)
@@ -487,7 +511,8 @@ def decode_series(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     codes, distinct = pd.factorize(cells[is_text])
     verdicts = [_assess(v) for v in distinct]
     evidence = {v.label for v in verdicts if v.vietnamese}
-    labels = [_resolve(v.alternatives, evidence) if v.alternatives else v.label for v in verdicts]
+    labels = [_resolve(v.alternatives, evidence, text) if v.alternatives else v.label
+              for v, text in zip(verdicts, distinct)]
     converted = [to_unicode(v, lab) if lab in ("tcvn3", "vni", "unicode") else v for v, lab in zip(distinct, labels)]
     text_out = cells.copy()
     label_out = np.full(len(cells), None, dtype=object)

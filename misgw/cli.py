@@ -106,8 +106,10 @@ def _parser() -> argparse.ArgumentParser:
     mv.set_defaults(func=cmd_poverty_movement)
 
     mp = sub.add_parser("mapping", help="header mappings").add_subparsers(required=True, metavar="ACTION")
-    sg = mp.add_parser("suggest", help="propose a mapping YAML for a workbook, with a confidence per column")
-    sg.add_argument("file", type=Path)
+    sg = mp.add_parser("suggest", help="propose a mapping YAML for a workbook or a source, with a confidence per column")
+    sg.add_argument("file", type=Path, nargs="?", help="a workbook")
+    sg.add_argument("--source", help="a source of the sources file instead (a database table, a web service)")
+    sg.add_argument("--config", help="sources file (default: misgw.yaml, or $MISGW_CONFIG)")
     sg.add_argument("--mapping", type=Path, help="start from this mapping YAML instead of the vocabulary alone")
     sg.set_defaults(func=cmd_mapping_suggest)
 
@@ -332,20 +334,35 @@ def cmd_poverty_movement(args) -> int:
 
 
 def cmd_mapping_suggest(args) -> int:
+    import itertools
+
     from connectors.spreadsheet import read_sheets
     from mappings.suggest import as_yaml, suggest_columns
     from mappings.vocabulary import load_mapping
 
+    if bool(args.file) == bool(args.source):
+        raise UserError("Give a workbook, or --source ID (with --config), to suggest a mapping for.")
     mapping = load_mapping(args.mapping)
+    if args.source:
+        from misgw.config import load_config
+
+        source = load_config(args.config).source(args.source)
+        connector = source.connector()
+        sheets = connector.read(connector.plan(None, full=True))
+        name = source.id
+    else:
+        sheets, name = read_sheets(args.file), args.file.name
     best = None
-    for sheet in read_sheets(args.file):
-        proposal = suggest_columns(sheet.dense(), mapping)
+    for sheet in sheets:
+        # The header and the first rows are enough; a database table is not read to its end.
+        rows = sheet.dense() if args.file else [c for _, c in itertools.islice(sheet.rows, 500)]
+        proposal = suggest_columns(rows, mapping)
         score = sum(c["confidence"] for c in proposal["columns"])
         if best is None or score > best[0]:
             best = (score, sheet.sheet, proposal)
     if best is None:
-        raise UserError(f"{args.file.name}: no sheet to read.")
-    print(as_yaml(args.file.name, best[1], best[2]), end="")
+        raise UserError(f"{name}: no sheet to read.")
+    print(as_yaml(name, best[1], best[2]), end="")
     return 0
 
 

@@ -126,7 +126,7 @@ def _reading_fingerprint(config: Config, source: Source) -> str:
     from importlib import resources
 
     data = [hashlib.sha256(resources.files(pkg).joinpath(name).read_bytes()).hexdigest()
-            for pkg, names in (("mappings", ("vocabulary.yaml", "codelists.yaml", "ethnicity.yaml")),
+            for pkg, names in (("mappings", ("vocabulary.yaml", "codelists.yaml", "ethnicity.yaml", "common_syllables.yaml")),
                                ("expectations", ("rules.yaml", "roster_basic.json", "poverty_standards.yaml")))
             for name in names]
     mapping = hashlib.sha256(source.mapping_path.read_bytes()).hexdigest() if source.mapping_path else "auto"
@@ -150,7 +150,9 @@ def map_validate(run_id: str) -> dict:
     from misgw.reports import FIX_SHEET, fixup_lineage
 
     options = run["options"]
-    if options.get("unchanged") or ((options.get("narrowed") or {}).get("narrowed") and raw["key"].isna().all()):
+    # A partial read (a watermark, or only changed households) of a database or a web service that
+    # brought no record (row 1 is the header) found nothing new.
+    if options.get("unchanged") or (options.get("partial") and not (raw["row"].astype(int) > 1).any()):
         return _nothing_changed(run_id, source)
     fixups = fixup_lineage(raw, source.id)
     frames, reports = [], []
@@ -173,8 +175,8 @@ def map_validate(run_id: str) -> dict:
     if uncovered or not frames:
         problems = "; ".join(f"{r['file']} / {r['sheet']}: {r['reason']}" for r in (uncovered or reports))
         raise MappingError(f"Source '{source.id}': {'the headers are not recognised' if uncovered else 'no sheet holds a roster'} "
-                           f"({problems or 'no sheets'}). Add the wordings to a mapping YAML; "
-                           f"`misgw mapping suggest FILE` proposes one.")
+                           f"({problems or 'no sheets'}). Add the wordings to a mapping YAML; `misgw mapping suggest "
+                           f"{'FILE' if source.kind == 'spreadsheet' else '--source ' + source.id}` proposes one.")
     frame = _supersede(pd.concat(frames, ignore_index=True), fixups)
     province = config.province_code_current if source.unit_era == "current" else config.province_code
     mapped = translate(frame, mapping, placement, source.district_code, province, source.unit_era)

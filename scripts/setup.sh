@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(unixodbc libpq5 ca-certificates)
+# The system packages: docker/apt-packages.txt (the Docker image installs the same list).
+mapfile -t APT_PACKAGES < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' -e 's/[[:space:]]//g' docker/apt-packages.txt)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

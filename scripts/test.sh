@@ -14,6 +14,24 @@ if [ -z "${MISGW_TEST_DATABASE_URL:-}" ] && command -v pg_ctlcluster >/dev/null 
   fi
 fi
 
+# The ODBC tests use a real MariaDB server (Debian's mariadb service): start it, or install it.
+if ! (exec 3<>/dev/tcp/127.0.0.1/3306) 2>/dev/null; then
+  if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
+    echo "test: installing mariadb-server for the ODBC tests"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq mariadb-server >/dev/null
+  fi
+  echo "test: starting the local MariaDB server"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd 2>/dev/null \
+    || $SUDO service mariadb start || true
+  for _ in $(seq 1 30); do (exec 3<>/dev/tcp/127.0.0.1/3306) 2>/dev/null && break; sleep 1; done
+  # The tests sign in as root over TCP with no password (as on the CI machines); a fresh Debian
+  # install lets root in over its socket only.
+  $SUDO mariadb -e "ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('')" \
+    2>/dev/null || true
+fi
+
 .venv/bin/python -m pytest "$@"
 rc=$?
 if [ "$rc" -eq 5 ]; then

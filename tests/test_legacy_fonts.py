@@ -255,15 +255,17 @@ def test_a_cell_that_reads_two_ways_follows_its_column():
     assert list(label) == ["unicode"] * 4 and list(text) == unicode_column
     alone = decode_series(pd.Series(["Lê Thanh Tâm", "Nguyen Van B"]))
     assert list(alone[1]) == ["unicode", "ascii"]
-    # A column with both Unicode and TCVN3 cells cannot say: never guess.
-    mixed = ["Trần Thị Bình", from_unicode("Nguyễn Văn An", "tcvn3"), "Lê Thanh Tâm"]
+    # A column with both Unicode and TCVN3 cells cannot say: the reading of common name syllables wins
+    # (Lê Thanh Tâm, not Lờ Thanh Tõm); with none on either side ("Sè" / "Số"), never guess.
+    mixed = ["Trần Thị Bình", from_unicode("Nguyễn Văn An", "tcvn3"), "Lê Thanh Tâm", "Sè"]
     text, label = decode_series(pd.Series(mixed))
-    assert list(label) == ["unicode", "tcvn3", "uncertain"] and text[2] == "Lê Thanh Tâm"
-    # Both tables: the column's own encoding decides; a column with both leaves it uncertain.
+    assert list(label) == ["unicode", "tcvn3", "unicode", "uncertain"] and text[2] == "Lê Thanh Tâm"
+    # Both tables: the column's own encoding decides; a column with both takes the common word
+    # ("Vợ", not "Vỵ"), and stays uncertain when neither reading is one ("Sè" is TCVN3 "Số", VNI nothing).
     assert list(decode_series(pd.Series([from_unicode("Chủ hộ", "tcvn3"), "Vî"]))[0]) == ["Chủ hộ", "Vợ"]
     assert list(decode_series(pd.Series([from_unicode("Chủ hộ", "vni"), "Vî"]))[0]) == ["Chủ hộ", "Vỵ"]
     both = decode_series(pd.Series([from_unicode("Chủ hộ", "vni"), from_unicode("Cháu", "tcvn3"), "Vî"]))
-    assert list(both[1]) == ["vni", "tcvn3", "uncertain"]
+    assert list(both[1]) == ["vni", "tcvn3", "tcvn3"] and both[0][2] == "Vợ"
 
 
 def test_decode_series_keeps_string_dtype_and_empty_columns():
@@ -300,3 +302,17 @@ def test_decode_series_is_fast_on_repeated_values():
     # "Lê Minh Tâm" is TCVN3 for "Lờ Minh Tõm"; VNI "Hoà Thò Bình" ("Hồ Thị Bình") is also Unicode.
     held = [cell for cell, label in zip(distinct, labels[:2000]) if label == "uncertain"]
     assert held and all(detect(cell) == "unicode" and legacy_candidates(cell) for cell in held)
+
+
+def test_a_mixed_column_decides_two_way_cells_by_common_syllables():
+    """Old records typed in TCVN3 beside newer ones in Unicode: "Võ Minh Long" is also TCVN3 for "Vừ Minh Long"."""
+    import pandas as pd
+
+    from mappings.legacy_fonts import decode_series, from_unicode
+
+    cells = pd.Series(["Võ Minh Long", "Lâm Thanh Khang", from_unicode("Nguyễn Văn An", "tcvn3"),
+                       "Trần Thị Bình", from_unicode("Võ Văn Lâm", "tcvn3"), "Sè"])
+    text, labels = decode_series(cells)
+    assert list(text[:5]) == ["Võ Minh Long", "Lâm Thanh Khang", "Nguyễn Văn An", "Trần Thị Bình", "Võ Văn Lâm"]
+    assert list(labels[:5]) == ["unicode", "unicode", "tcvn3", "unicode", "tcvn3"]
+    assert labels[5] == "uncertain"      # "Sè" / TCVN3 "Số": no common syllable either way
