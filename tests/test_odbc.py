@@ -279,3 +279,18 @@ def test_config_checks_odbc_options(tmp_path):
         cfg = write_config(tmp_path / "misgw.yaml", [{"id": "x", "kind": "odbc", "conn_id": "c", **extra}])
         with pytest.raises(ConfigError, match=re.escape(message)):
             load_config(cfg)
+
+
+def test_a_read_that_goes_silent_is_stopped_retried_then_failed(tmp_path, mis_db, mariadb_db):  # noqa: F811
+    """A query that sends nothing for longer than query_timeout: stopped, tried again, then one clear sentence."""
+    env = legacy_db.airflow_conn_env("slow_db", {**MARIADB, "schema": mariadb_db})
+    cfg = write_config(tmp_path / "misgw.yaml", [
+        {"id": "slow", "kind": "odbc", "conn_id": "slow_db", "query": "SELECT SLEEP(20) AS MaHo",
+         "query_timeout": 1, "login_timeout": 2, "retries": 1, "district_code": "926"}])
+    import time
+
+    started = time.monotonic()
+    code, [run], err = sync(cfg, mis_db, env=env)
+    assert run["status"] == "failed" and time.monotonic() - started < 60, run
+    assert "after 2 attempt(s)" in run["error"] and mariadb_db in run["error"], run["error"]
+    assert "trying again" in err
