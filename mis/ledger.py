@@ -33,7 +33,7 @@ def update_run(conn, run_id: str, **values) -> None:
     sets = []
     params = {"run": run_id}
     for key, value in values.items():
-        if key in ("reconcile", "mapping_report", "options", "fixup_workbooks"):
+        if key in ("reconcile", "mapping_report", "options", "fixup_workbooks", "approval"):
             sets.append(f"{key} = CAST(:{key} AS jsonb)")
             value = json.dumps(value, ensure_ascii=False, default=str)
         else:

@@ -69,6 +69,14 @@ def classify(conn, run_id: str, source_id: str, district_code: str | None, parti
             "registry_version": registry_version(conn)}
 
 
+def scope_size(conn, source_id: str, district_code: str | None) -> int:
+    """Households the MIS holds for this roster's district (or its source, without a district)."""
+    return int(conn.execute(sa.text("""
+        SELECT count(*) FROM mis.household
+        WHERE CASE WHEN CAST(:d AS text) IS NOT NULL THEN district_code_pre2025 = :d ELSE source_id = :s END"""),
+        {"d": district_code, "s": source_id}).scalar())
+
+
 def registry_version(conn) -> int:
     """Moves on with every load (mis.registry_version): a reconcile older than it may be stale."""
     return int(conn.execute(sa.text(

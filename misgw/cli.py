@@ -57,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     sy.add_argument("--dry-run", action="store_true", help="validate and reconcile; write nothing to the central tables")
     sy.add_argument("--full", action="store_true",
                     help="read everything again: ignore what the last run read (bookmarks, snapshots)")
+    sy.add_argument("--approve", action="store_true",
+                    help="load a run even if it changes more of its district than approval_threshold allows")
     sy.add_argument("--json", action="store_true", help="print one JSON summary per source run")
     sy.set_defaults(func=cmd_sync)
 
@@ -113,6 +115,20 @@ def _parser() -> argparse.ArgumentParser:
     sg.add_argument("--mapping", type=Path, help="start from this mapping YAML instead of the vocabulary alone")
     sg.set_defaults(func=cmd_mapping_suggest)
 
+    pr = sub.add_parser("province", help="province-wide steps").add_subparsers(required=True, metavar="ACTION")
+    rp = pr.add_parser("report", help="each district's last run, open rejects, poverty movement, cross-district "
+                                      "conflicts; kept in mis.province_report")
+    rp.add_argument("--config", help="sources file (default: misgw.yaml, or $MISGW_CONFIG)")
+    rp.add_argument("--json", action="store_true")
+    rp.set_defaults(func=cmd_province_report)
+
+    af = sub.add_parser("airflow", help="Airflow set-up").add_subparsers(required=True, metavar="ACTION")
+    po = af.add_parser("pools", help="the Airflow pools the sources use (one per legacy database server)")
+    po.add_argument("--config", help="sources file (default: misgw.yaml, or $MISGW_CONFIG)")
+    po.add_argument("--slots", type=int, default=1, help="tasks at once per database server (default 1)")
+    po.add_argument("--apply", action="store_true", help="create or update them with `airflow pools set`")
+    po.set_defaults(func=cmd_airflow_pools)
+
     de = sub.add_parser("demo", help="generate the demo province (if absent) and sync it")
     de.add_argument("--dir", type=Path, default=Path("var/demo"))
     de.add_argument("--pre2025", type=Path, default=DEFAULT_REFERENCE / "communes-pre-2025.csv")
@@ -155,7 +171,7 @@ def cmd_sync(args) -> int:
     from misgw.config import load_config
 
     load_config(args.config)  # a bad config stops here, before any run
-    summaries = pipeline.run_sync(args.config, args.sources, args.dry_run, full=args.full)
+    summaries = pipeline.run_sync(args.config, args.sources, args.dry_run, full=args.full, approve=args.approve)
     if args.json:
         print(json.dumps(summaries, ensure_ascii=False, indent=2, default=str))
     else:
@@ -363,6 +379,51 @@ def cmd_mapping_suggest(args) -> int:
     if best is None:
         raise UserError(f"{name}: no sheet to read.")
     print(as_yaml(name, best[1], best[2]), end="")
+    return 0
+
+
+def cmd_province_report(args) -> int:
+    from misgw import province
+
+    body = province.report(args.config, trigger="cli")
+    if args.json:
+        print(json.dumps(body, ensure_ascii=False, indent=2, default=str))
+        return 0
+    print(f"Province {body['province_code']} (assessment year {body['assessment_year'] or '-'})")
+    for s in body["sources"]:
+        last = s["last_run"] or {}
+        print(f"  {s['source_id']:28} {s['district_code'] or '-':4} {last.get('status', 'never run'):18} "
+              f"open rejects {sum(s['open_rejects'].values()):>5}")
+    for c in body["cross_district_conflicts"]:
+        print(f"  ! ID {c['id_number']} listed in districts {', '.join(c['districts'])}: {', '.join(c['households'])}")
+    return 0
+
+
+def cmd_airflow_pools(args) -> int:
+    import shutil
+    import subprocess
+
+    from misgw.config import load_config
+
+    config = load_config(args.config)
+    pools: dict[str, list[str]] = {}
+    for source in config.sources:
+        if source.pool:
+            pools.setdefault(source.pool, []).append(source.id)
+    if not pools:
+        print("No source needs a pool of its own.")
+        return 0
+    for name, users in sorted(pools.items()):
+        description = f"MIS Gateway: one database server ({', '.join(users)})"
+        command = ["airflow", "pools", "set", name, str(args.slots), description]
+        if args.apply:
+            binary = shutil.which("airflow") or str(Path(sys.executable).with_name("airflow"))
+            done = subprocess.run([binary, *command[1:]], capture_output=True, text=True)
+            if done.returncode != 0:
+                raise UserError(f"`airflow pools set {name}` failed: {done.stderr.strip().splitlines()[-1:]}")
+            print(f"pool {name}: {args.slots} slot(s)")
+        else:
+            print(" ".join(f"'{c}'" if " " in c else c for c in command))
     return 0
 
 

@@ -20,7 +20,9 @@ class ConfigError(UserError):
 
 
 # Keys every source takes; each kind adds its own (its connector's OPTIONS).
-COMMON_KEYS = {"id", "kind", "mapping", "schedule", "district_code", "unit_era"}
+COMMON_KEYS = {"id", "kind", "mapping", "schedule", "district_code", "unit_era", "pool", "queue",
+               "approval_threshold"}
+DEFAULT_APPROVAL = {"share": 0.05, "min_households": 20}
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,9 @@ class Source:
     unit_era: str = "pre2025"    # which administrative units its codes and names follow
     options: dict = field(default_factory=dict)   # the connector's own keys, checked
     base: Path = Path(".")       # the sources file's folder: relative paths start here
+    pool: str | None = None      # Airflow pool: one per legacy database server, so it is never hit at once
+    queue: str = "default"       # Celery queue: heavy sources go to larger workers
+    approval_share: float | None = None   # a run changing more of the district than this waits for a person
 
     @property
     def mapping_path(self) -> Path | None:
@@ -57,6 +62,8 @@ class Config:
     sources: tuple[Source, ...]
     rules: dict = field(default_factory=dict)
     province_code_current: str | None = None   # the province after 1 July 2025 (merged provinces change code)
+    approval_min_households: int = DEFAULT_APPROVAL["min_households"]
+    alerts: dict = field(default_factory=dict)  # email (list), smtp_conn_id, webhook (URL), webhook_conn_id
 
     def source(self, source_id: str) -> Source:
         for s in self.sources:
@@ -88,6 +95,7 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
     sources_raw = data.get("sources")
     if not isinstance(sources_raw, list) or not sources_raw:
         raise ConfigError(f"{path}: 'sources' must be a non-empty list.")
+    approval = _share(data.get("approval_threshold", DEFAULT_APPROVAL["share"]), f"{path}: 'approval_threshold'")
     sources: list[Source] = []
     seen: set[str] = set()
     for i, raw in enumerate(sources_raw, start=1):
@@ -129,13 +137,49 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
         if era not in ("pre2025", "current"):
             raise ConfigError(f"{where}: 'unit_era' must be 'pre2025' (codes and names before 1 July 2025) "
                               f"or 'current' (got {era!r}).")
+        pool = raw.get("pool")
+        if pool is None and kind == "odbc":
+            pool = "misgw_db_" + re.sub(r"[^A-Za-z0-9_]", "_", options["conn_id"])   # one pool per database
+        queue = str(raw.get("queue", "default"))
+        share = _share(raw.get("approval_threshold", approval), f"{where}: 'approval_threshold'")
         sources.append(Source(id=sid, kind=kind, mapping=mapping, schedule=raw.get("schedule"),
-                              district_code=district, unit_era=era, options=options, base=base))
+                              district_code=district, unit_era=era, options=options, base=base,
+                              pool=str(pool) if pool else None, queue=queue, approval_share=share))
     output_dir = (base / str(data.get("output_dir", "out"))).resolve()
     rules = _check_rules(data.get("rules") or {}, path)
     current = _code(data.get("province_code_current", province), 2, f"{path}: 'province_code_current'")
+    minimum = data.get("approval_min_households", DEFAULT_APPROVAL["min_households"])
+    if not isinstance(minimum, int) or isinstance(minimum, bool) or minimum < 0:
+        raise ConfigError(f"{path}: 'approval_min_households' must be a whole number (got {minimum!r}).")
     return Config(path=path, province_code=province, output_dir=output_dir,
-                  sources=tuple(sources), rules=rules, province_code_current=current)
+                  sources=tuple(sources), rules=rules, province_code_current=current,
+                  approval_min_households=minimum, alerts=_check_alerts(data.get("alerts") or {}, path))
+
+
+def _share(value, where: str) -> float | None:
+    """A share of the district's households (0.05 = 5%), or None (off)."""
+    if value is None or value is False:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+        raise ConfigError(f"{where} must be a share between 0 and 1 (0.05 = 5%), or null to switch it off "
+                          f"(got {value!r}).")
+    return float(value)
+
+
+def _check_alerts(alerts, path: Path) -> dict:
+    if not isinstance(alerts, dict) or set(alerts) - {"email", "smtp_conn_id", "webhook", "webhook_conn_id"}:
+        raise ConfigError(f"{path}: 'alerts' takes email (a list of addresses), smtp_conn_id, webhook (a URL) "
+                          "and webhook_conn_id.")
+    email = alerts.get("email") or []
+    if isinstance(email, str):
+        email = [email]
+    if not all(isinstance(e, str) and "@" in e for e in email):
+        raise ConfigError(f"{path}: 'alerts.email' must be e-mail addresses.")
+    webhook = alerts.get("webhook")
+    if webhook is not None and not str(webhook).startswith(("http://", "https://")):
+        raise ConfigError(f"{path}: 'alerts.webhook' must be an http(s) URL.")
+    return {"email": email, "smtp_conn_id": alerts.get("smtp_conn_id", "smtp_default"), "webhook": webhook,
+            "webhook_conn_id": alerts.get("webhook_conn_id")}
 
 
 def _check_rules(rules, path: Path) -> dict:

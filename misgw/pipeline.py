@@ -37,18 +37,19 @@ def _context(run_id: str) -> tuple[dict, Config, Source]:
 
 
 def start_run(config_path: str | None, source_id: str, dry_run: bool = False,
-              files: list[str] | None = None, full: bool = False) -> str:
+              files: list[str] | None = None, full: bool = False, airflow: dict | None = None) -> str:
     """Record a new run of one source and return its id; later stages need only that id.
 
     files: read only these files of a spreadsheet source. full: ignore the source's bookmark and
-    snapshot, and read (and compare) everything.
+    snapshot, and read (and compare) everything. airflow: the DAG run that runs it (dag_id, run_id).
     """
     config = load_config(config_path)
     source = config.source(source_id)
     run_id = new_run_id()
     with db.get_engine().begin() as conn:
         ledger.open_run(conn, run_id, source.id, config.province_code, source.district_code, dry_run,
-                        {"config": str(config.path), "files": files or [], "full": full})
+                        {"config": str(config.path), "files": files or [], "full": full,
+                         **({"airflow": airflow} if airflow else {})})
     return run_id
 
 
@@ -246,6 +247,59 @@ def _reconcile_in(conn, run_id: str, source: Source) -> dict:
     return result
 
 
+def approval_needed(run_id: str) -> dict | None:
+    """The figures a person must see before this run loads, when it would change more of its district's
+    households (changed, moved or missing) than its source allows; None when it may load at once.
+
+    Small registries never wait: fewer than `approval_min_households` households affected is not a
+    surprise. A dry run never waits: it loads nothing.
+    """
+    run, config, source = _context(run_id)
+    counts = (run["reconcile"] or {}).get("households") or {}
+    if run["dry_run"] or source.approval_share is None:
+        return None
+    affected = sum(counts.get(k, 0) for k in ("changed", "moved", "missing"))
+    with db.get_engine().begin() as conn:
+        registry = mis_reconcile.scope_size(conn, source.id, source.district_code)
+        if not registry or affected < config.approval_min_households or affected / registry <= source.approval_share:
+            return None
+        figures = {"source_id": source.id, "district_code": source.district_code, "run_id": run_id,
+                   "registry_households": registry, "affected": affected, "share": round(affected / registry, 4),
+                   "threshold": source.approval_share, "households": counts,
+                   "changed_fields": (run["reconcile"] or {}).get("changed_fields", {})}
+        ledger.update_run(conn, run_id, status="awaiting_approval", approval=figures)
+    log.warning("[%s] this run would change %d of %d households (%.1f%%, more than %.1f%%): it waits for a person "
+                "before loading", source.id, affected, registry, 100 * figures["share"], 100 * source.approval_share)
+    return figures
+
+
+def approval_text(figures: dict) -> str:
+    """What the person deciding reads (Markdown, Vietnamese then English)."""
+    c = figures["households"]
+    lines = [f"**Nguồn {figures['source_id']}** (huyện {figures['district_code'] or '-'}): lần chạy {figures['run_id']} "
+             f"sẽ thay đổi **{figures['affected']} / {figures['registry_households']} hộ "
+             f"({100 * figures['share']:.1f}%)**, vượt ngưỡng {100 * figures['threshold']:.1f}%.",
+             "",
+             f"- mới / new: {c.get('new', 0)}", f"- thay đổi / changed: {c.get('changed', 0)}",
+             f"- chuyển đi / moved: {c.get('moved', 0)}", f"- không còn trong danh sách / missing: {c.get('missing', 0)}",
+             f"- xung đột (giữ lại) / conflict (held): {c.get('conflict', 0)}",
+             f"- không đổi / unchanged: {c.get('unchanged', 0)}"]
+    if figures.get("changed_fields"):
+        lines += ["", "Trường thay đổi / changed fields: " +
+                  ", ".join(f"{k} {v}" for k, v in list(figures["changed_fields"].items())[:12])]
+    lines += ["", f"This run would change {100 * figures['share']:.1f}% of the district's households. Approve to load "
+              "it; Reject ends the run with nothing loaded. `misgw runs show RUN --changes` lists every change."]
+    return "\n".join(lines)
+
+
+def close_unloaded(run_id: str, status: str, reason: str) -> dict:
+    """End a run that loads nothing (rejected by a person, or held by the CLI): the MIS is untouched."""
+    with db.get_engine().begin() as conn:
+        ledger.update_run(conn, run_id, status=status, error=reason, finished_at=dt.datetime.now(dt.timezone.utc))
+        staging.drop_run_tables(conn, run_id)
+        return summarise(ledger.get_run(conn, run_id))
+
+
 def load(run_id: str) -> dict:
     """One transaction: merge accepted households, record rejects and outcomes, resolve what stopped failing.
 
@@ -254,6 +308,8 @@ def load(run_id: str) -> dict:
     run, config, source = _context(run_id)
     _stage(run_id, "load")
     with db.get_engine().begin() as conn:
+        if run["status"] == "awaiting_approval":      # a person approved it
+            ledger.update_run(conn, run_id, status="running")
         mis_load.lock(conn, source.id)
         if not run["dry_run"] and mis_reconcile.registry_version(conn) != run["registry_version"]:
             # Another run loaded since this one reconciled: judge again against what is there now.
@@ -314,12 +370,23 @@ def fail_run(run_id: str, error: str) -> None:
 
 
 def run_source(config_path: str | None, source_id: str, dry_run: bool = False,
-               files: list[str] | None = None, full: bool = False) -> dict:
-    """All stages of one source in this process. A failure ends this source only, with one clear sentence."""
+               files: list[str] | None = None, full: bool = False, approve: bool = False) -> dict:
+    """All stages of one source in this process. A failure ends this source only, with one clear sentence.
+
+    A run that would change more of its district than allowed stops before the load ("held") unless
+    approve is given: the person running the CLI is the one who decides.
+    """
     run_id = start_run(config_path, source_id, dry_run, files, full)
     try:
-        for stage in (extract, map_validate, reconcile, load):
+        for stage in (extract, map_validate, reconcile):
             stage(run_id)
+        figures = approval_needed(run_id)
+        if figures and not approve:
+            return close_unloaded(run_id, "held", (
+                f"This run would change {figures['affected']} of {figures['registry_households']} households of the "
+                f"district ({100 * figures['share']:.1f}%, more than {100 * figures['threshold']:.1f}%): nothing "
+                f"loaded. Check `misgw runs show {run_id} --changes`, then run again with --approve to load it."))
+        load(run_id)
         return report(run_id)
     except (UserError, db.DatabaseUnavailable) as exc:
         message = str(exc)
@@ -333,13 +400,13 @@ def run_source(config_path: str | None, source_id: str, dry_run: bool = False,
 
 
 def run_sync(config_path: str | None = None, source_ids: list[str] | None = None,
-             dry_run: bool = False, full: bool = False) -> list[dict]:
+             dry_run: bool = False, full: bool = False, approve: bool = False) -> list[dict]:
     config = load_config(config_path)
     db.require_current_schema(db.get_engine())
     wanted = source_ids or [s.id for s in config.sources]
     for sid in wanted:
         config.source(sid)  # unknown ids fail before anything runs
-    return [run_source(str(config.path), sid, dry_run, full=full) for sid in wanted]
+    return [run_source(str(config.path), sid, dry_run, full=full, approve=approve) for sid in wanted]
 
 
 def summarise(run: dict) -> dict:

@@ -265,3 +265,41 @@ def mapping_report_text(report: list[dict]) -> str:
             shown = ", ".join(map(str, rows[:15])) + (" ..." if len(rows) > 15 else "")
             out.append(f"  skipped rows ({reason}): {shown}")
     return "\n".join(out)
+
+
+def run_note(dag_id: str, dag_run_id: str) -> str | None:
+    """The Markdown note of an Airflow DAG run: its sync run's summary, or the province report it wrote."""
+    from mis import db
+
+    with db.get_engine().connect() as conn:
+        run = conn.execute(sa.text("""
+            SELECT * FROM mis.sync_run WHERE options->'airflow'->>'dag_id' = :d
+            AND options->'airflow'->>'run_id' = :r ORDER BY started_at DESC LIMIT 1"""),
+            {"d": dag_id, "r": dag_run_id}).mappings().first()
+        if run is None:
+            body = conn.execute(sa.text("SELECT body FROM mis.province_report WHERE trigger = :t "
+                                        "ORDER BY created_at DESC LIMIT 1"), {"t": f"airflow:{dag_run_id}"}).scalar()
+            if body is None:
+                return None
+            conflicts = len(body.get("cross_district_conflicts") or [])
+            lines = [f"**MIS Gateway – tỉnh/province {body['province_code']}**, {len(body['sources'])} sources; "
+                     f"{conflicts} cross-district conflict(s)."]
+            for s in body["sources"]:
+                last = s.get("last_run") or {}
+                lines.append(f"- `{s['source_id']}` ({s['district_code'] or '-'}): {last.get('status', 'never run')}, "
+                             f"{sum(s['open_rejects'].values())} open reject(s)")
+            return "\n".join(lines)
+    from misgw.pipeline import summarise
+
+    s = summarise(dict(run))
+    rc = ", ".join(f"{v} {k}" for k, v in (s["reconcile"] or {}).items() if v) or "nothing to reconcile"
+    lines = [f"**MIS Gateway – `{s['source_id']}`**, sync run `{s['run_id']}`: **{s['status']}**"
+             + (" (dry run)" if s["dry_run"] else "") + (" (no change at source)" if s["unchanged_at_source"] else ""),
+             f"- {s['rows_read']} rows read, {s['households_accepted']} households ({s['members_accepted']} people) "
+             f"accepted, {s['rows_rejected']} rows rejected ({s['households_rejected']} households)",
+             f"- households: {rc}"]
+    for district, path in (s["fixup_workbooks"] or {}).items():
+        lines.append(f"- fix-up workbook ({district}): `{path}`")
+    if s["error"]:
+        lines.append(f"- reason: {s['error']}")
+    return "\n".join(lines)

@@ -67,8 +67,11 @@ def _describe(dag) -> dict:
     from airflow.serialization.serialized_objects import DagSerialization
 
     DagSerialization.to_dict(dag)  # what the DAG processor does next; fails on what it cannot store
+    assets = getattr(dag.timetable, "asset_condition", None)
     return {
-        "tags": sorted(dag.tags), "schedule": dag.schedule, "catchup": dag.catchup,
+        "tags": sorted(dag.tags), "schedule": dag.schedule if isinstance(dag.schedule, (str, type(None))) else "assets",
+        "schedule_assets": sorted(a.name for a in getattr(assets, "objects", ())) if assets is not None else [],
+        "catchup": dag.catchup,
         "max_active_runs": dag.max_active_runs, "description": dag.description,
         "params": dag.params.dump(),
         "param_types": {k: dag.params.get_param(k).schema.get("type") for k in dag.params},
@@ -76,6 +79,8 @@ def _describe(dag) -> dict:
             "downstream": sorted(t.downstream_task_ids), "trigger_rule": getattr(t.trigger_rule, "value", t.trigger_rule),
             "retries": t.retries, "retry_exponential_backoff": t.retry_exponential_backoff,
             "execution_timeout": t.execution_timeout.total_seconds() if t.execution_timeout else None,
+            "pool": t.pool, "queue": t.queue, "operator": type(t).__name__,
+            "outlets": sorted(getattr(o, "name", str(o)) for o in (t.outlets or [])),
         } for t in dag.tasks},
     }
 
@@ -90,9 +95,54 @@ def _parse(folder: str) -> dict:
         bag = DagBag(dag_folder=str(path), safe_mode=False)  # safe_mode=False: import even files without "dag"
         seconds = time.monotonic() - started
         files[path.name] = {"seconds": seconds, "import_errors": [str(e)[-1000:] for e in bag.import_errors.values()],
-                            "dag_ids": sorted(bag.dag_ids)}
+                            "dag_ids": sorted(bag.dag_ids), "io": _io_at_import(path)}
         dags.update({dag_id: _describe(dag) for dag_id, dag in bag.dags.items()})
     return {"files": files, "dags": dags}
+
+
+# Audit events that mean a DAG file touches the world while it is parsed (Python's audit hooks, PEP 578).
+_IO_EVENTS = {"open", "os.listdir", "os.scandir", "glob.glob", "socket.connect", "socket.getaddrinfo",
+              "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "sqlite3.connect", "urllib.Request",
+              "shutil.copyfile", "os.remove", "os.rename", "os.mkdir"}
+
+
+def _io_at_import(path: Path) -> list[str]:
+    """Run the DAG file's top-level code once more, recording any I/O it does beyond reading code and the
+    sources file (MISGW_CONFIG): database calls, sockets, processes, listing or reading other files."""
+    import importlib.util
+    import os
+
+    allowed = {os.path.realpath(os.environ.get("MISGW_CONFIG", ""))}
+    code_roots = {os.path.realpath(p) for p in sys.path if p} | {os.path.realpath(sys.prefix), str(path.parent.resolve())}
+    seen: list[str] = []
+    active = [True]
+
+    def hook(event, args):
+        if not active[0] or event not in _IO_EVENTS:
+            return
+        if event == "open":
+            target, mode = args[0], (args[1] if len(args) > 1 else "r")
+            if not isinstance(target, (str, bytes, os.PathLike)):
+                return                                      # an open file descriptor: not a new file
+            name = os.path.realpath(os.fsdecode(target))
+            is_code = name.endswith((".py", ".pyc", ".so", ".pth", ".json", ".typed")) and \
+                any(name.startswith(root) for root in code_roots) and (mode or "r").startswith("r")
+            if is_code or name in allowed or name.startswith("/dev/") or name.startswith("/proc/"):
+                return
+            seen.append(f"open {name} ({mode})")
+        else:
+            seen.append(f"{event} {args[0] if args else ''}"[:200])
+
+    sys.addaudithook(hook)
+    spec = importlib.util.spec_from_file_location(f"audited_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # the DagBag above reports import errors; here only the I/O matters
+        seen.append(f"import failed: {type(exc).__name__}")
+    finally:
+        active[0] = False                                   # audit hooks cannot be removed, only silenced
+    return seen
 
 
 def _test(folder: str, dag_id: str, conf: str | None) -> dict:
@@ -102,7 +152,12 @@ def _test(folder: str, dag_id: str, conf: str | None) -> dict:
     assert not bag.import_errors, bag.import_errors
     started = time.monotonic()
     dag_run = bag.dags[dag_id].test(run_conf=json.loads(conf) if conf else None)
-    return {"seconds": time.monotonic() - started, "state": str(dag_run.state),
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        note = session.get(DagRun, dag_run.id).note
+    return {"seconds": time.monotonic() - started, "state": str(dag_run.state), "note": note,
             "tasks": {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}}
 
 

@@ -16,7 +16,7 @@ from openpyxl import Workbook
 import airflow_support as af
 from conftest import CROSSWALK_CSV, PRE2025_CSV
 
-STAGES = ["start", "extract", "map_validate", "reconcile", "load", "report"]
+STAGES = ["start", "extract", "map_validate", "reconcile"]
 HEADER = ["STT", "Mã hộ", "Họ và tên", "Quan hệ với chủ hộ", "Giới tính", "Ngày sinh", "Dân tộc", "Số CCCD",
           "Mã xã", "Phân loại hộ", "Năm rà soát", "Thu nhập bình quân đầu người"]
 # Xã Giai Xuân (31303), Huyện Phong Điền (926), Thành phố Cần Thơ (92), pre-2025 units.
@@ -92,36 +92,70 @@ def _scalars(url: str, sql: str) -> list:
     return [row[0] for row in _rows(url, sql)]
 
 
-def test_every_dag_file_imports_quickly_and_builds_one_dag_per_source(tmp_path):
+def test_every_dag_file_imports_quickly_without_io_and_builds_one_dag_per_source(tmp_path):
     (tmp_path / "phong-dien").mkdir()
     config = write_config(tmp_path, [PHONG_DIEN,
-                                     {"id": "cantho-province", "kind": "spreadsheet", "path": "phong-dien"}])
+                                     {"id": "cantho-province", "kind": "spreadsheet", "path": "phong-dien"},
+                                     {"id": "co-do-db", "kind": "odbc", "conn_id": "coDo_btxh", "table": "tblNhanKhau",
+                                      "district_code": "925", "queue": "heavy"}])
     result = af.run(tmp_path / "airflow", "parse", str(af.DAGS), MISGW_CONFIG=str(config))
 
     assert set(result["files"]) == {p.name for p in af.DAGS.glob("*.py")}
     for name, parsed in result["files"].items():
         assert parsed["import_errors"] == [], name
         assert parsed["seconds"] < 2.0, f"{name} took {parsed['seconds']:.2f} s to import"
+        assert parsed["io"] == [], f"{name} does I/O when parsed: {parsed['io']}"
     dags = result["dags"]
-    assert set(dags) == {"misgw_cantho_phong_dien", "misgw_cantho_province"}
+    assert set(dags) == {"misgw_cantho_phong_dien", "misgw_cantho_province", "misgw_co_do_db", "misgw_province_92"}
 
     pd = dags["misgw_cantho_phong_dien"]
     assert pd["tags"] == ["district:926", "kind:spreadsheet", "misgw", "province:92"]
     assert pd["schedule"] == "@daily" and pd["catchup"] is False and pd["max_active_runs"] == 1
-    assert pd["params"] == {"dry_run": False} and pd["param_types"] == {"dry_run": "boolean"}
+    assert pd["params"] == {"dry_run": False, "full_reload": False, "files": []}
+    assert pd["param_types"] == {"dry_run": "boolean", "full_reload": "boolean", "files": "array"}
     tasks = pd["tasks"]
     for upstream, downstream in zip(STAGES, STAGES[1:]):
-        assert tasks[upstream]["downstream"] == sorted([downstream, "mark_failed"])
-    assert tasks["report"]["downstream"] == ["mark_failed"]
+        assert downstream in tasks[upstream]["downstream"] and "mark_failed" in tasks[upstream]["downstream"]
+    assert set(tasks["brake"]["downstream"]) == {"approve", "no_approval", "mark_failed"}
+    assert "load" in tasks["approve"]["downstream"] and "load" in tasks["no_approval"]["downstream"]
+    assert tasks["load"]["trigger_rule"] == "none_failed_min_one_success"
+    assert set(tasks["load"]["downstream"]) == {"report", "closed", "mark_failed"}
+    assert tasks["closed"]["trigger_rule"] == "all_skipped"
+    assert tasks["publish"]["outlets"] == ["misgw_registry_92"]
     assert tasks["mark_failed"]["trigger_rule"] == "one_failed" and tasks["mark_failed"]["retries"] == 0
     for task_id in STAGES:
         assert tasks[task_id]["retries"] == 2
         assert tasks[task_id]["retry_exponential_backoff"] > 1  # a multiplier in Airflow 3: 1 means no backoff
         assert tasks[task_id]["execution_timeout"]
+        assert tasks[task_id]["pool"] == "default_pool" and tasks[task_id]["queue"] == "default"
+    assert tasks["approve"]["operator"] == "ApprovalOperator" and tasks["approve"]["execution_timeout"] is None
 
-    province = dags["misgw_cantho_province"]
-    assert province["schedule"] is None and province["max_active_runs"] == 1
-    assert province["tags"] == ["kind:spreadsheet", "misgw", "province:92"]
+    db = dags["misgw_co_do_db"]
+    assert db["tasks"]["extract"]["pool"] == "misgw_db_coDo_btxh"         # one pool per database server
+    assert db["tasks"]["map_validate"]["pool"] == "default_pool"
+    assert {t["queue"] for t in db["tasks"].values()} == {"heavy"}          # heavy sources, larger workers
+    assert db["params"] == {"dry_run": False, "full_reload": False}
+
+    province = dags["misgw_province_92"]
+    assert province["schedule_assets"] == ["misgw_registry_92"] and province["max_active_runs"] == 1
+    assert set(province["tasks"]) == {"cross_district_conflicts", "poverty_movement", "province_summary"}
+    assert province["tags"] == ["kind:province", "misgw", "province:92"]
+
+
+def test_the_import_test_catches_a_dag_file_that_does_io(tmp_path):
+    """The check above can fail: a DAG file that lists a folder and opens a file at parse time is caught."""
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    (tmp_path / "data.csv").write_text("x")
+    (folder / "bad_dag.py").write_text(
+        "import os\n"
+        f"FILES = os.listdir({str(tmp_path)!r})\n"
+        f"DATA = open({str(tmp_path / 'data.csv')!r}).read()\n"
+        "from airflow.sdk import DAG\n"
+        "with DAG(dag_id='bad', schedule=None):\n    pass\n")
+    result = af.run(tmp_path / "airflow", "parse", str(folder))
+    io = result["files"]["bad_dag.py"]["io"]
+    assert any(e.startswith("os.listdir") for e in io) and any("data.csv" in e for e in io), io
 
 
 @pytest.mark.parametrize("problem", ["missing", "not yaml", "bad province"])
@@ -147,7 +181,12 @@ def test_dag_test_runs_a_source_into_the_mis(tmp_path, airflow_home, fresh_db):
     result = _dag_test(airflow_home, "misgw_cantho_phong_dien", config, _with_units(fresh_db))
 
     assert result["state"] == "success"
-    assert result["tasks"] == {**dict.fromkeys(STAGES, "success"), "mark_failed": "skipped"}
+    assert result["tasks"] == {**dict.fromkeys(STAGES, "success"), "brake": "success", "no_approval": "success",
+                               "approve": "skipped", "load": "success", "report": "success", "publish": "success",
+                               "closed": "skipped", "mark_failed": "skipped"}
+    # The DAG run's note carries the run summary (written by the plugin's listener when the run ended).
+    assert "**MIS Gateway – `cantho-phong-dien`**" in result["note"] and "2 households (6 people) accepted" in result["note"]
+    assert "households: 2 new" in result["note"]
     assert _scalars(fresh_db, "SELECT count(*) FROM mis.household") == [2]
     assert _scalars(fresh_db, "SELECT count(*) FROM mis.member") == [6]
     assert _scalars(fresh_db, "SELECT count(*) FROM mis.reject") == [0]
@@ -175,8 +214,11 @@ def test_a_failing_stage_fails_the_dag_run_and_the_sync_run_with_the_reason(tmp_
 
     assert result["state"] == "failed"  # mark_failed succeeded at its job, then failed the DAG run
     assert result["tasks"] == {"start": "success", "extract": "success", "map_validate": "failed",
-                               "reconcile": "upstream_failed", "load": "upstream_failed",
-                               "report": "upstream_failed", "mark_failed": "failed"}
+                               "reconcile": "upstream_failed", "brake": "upstream_failed",
+                               "approve": "upstream_failed", "no_approval": "upstream_failed",
+                               "load": "upstream_failed", "report": "upstream_failed", "publish": "upstream_failed",
+                               "closed": "skipped", "mark_failed": "failed"}
+    assert "**failed**" in result["note"] and "no sheet holds a roster" in result["note"]
     [(status, error)] = _rows(fresh_db, "SELECT status, error FROM mis.sync_run")
     assert status == "failed"
     assert error.startswith("Source 'cantho-phong-dien': no sheet holds a roster"), error
