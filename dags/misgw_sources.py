@@ -91,6 +91,17 @@ class ApprovalAlert(BaseNotifier):
                      "figures": figures})
 
 
+class LoadApproval(ApprovalOperator):
+    """The approval of a large load; the answer (who, when, which) is kept on the sync run for the record."""
+
+    def execute_complete(self, context, event):
+        if "error" not in event:
+            from misgw import pipeline
+
+            pipeline.record_approval(context["ti"].xcom_pull(task_ids="start"), event)
+        return super().execute_complete(context, event)
+
+
 def build(source, config) -> DAG:
     tags = ["misgw", f"province:{config.province_code}", f"kind:{source.kind}"]
     if source.district_code:  # a province-wide source has no district
@@ -145,7 +156,7 @@ def build(source, config) -> DAG:
             ti.xcom_push("approval_body", pipeline.approval_text(figures))
             return "approve"
 
-        approve = ApprovalOperator(
+        approve = LoadApproval(
             task_id="approve",
             subject=f"MIS Gateway – {source.id}: tải lên khi thay đổi lớn? / load a large change?",
             body="{{ ti.xcom_pull(task_ids='brake', key='approval_body') }}",
@@ -180,11 +191,10 @@ def build(source, config) -> DAG:
         @task(trigger_rule="all_skipped", retries=0)
         def closed(ti=None) -> None:
             """The load was skipped because a person rejected the run (or nobody answered): nothing loaded."""
+            from misgw import pipeline
+
             sync_run = ti.xcom_pull(task_ids="start")
-            answer = ti.xcom_pull(task_ids="approve") or {}
-            who = (answer.get("responded_by_user") or {}).get("name") if isinstance(answer, dict) else None
-            reason = (f"Rejected at approval by {who}: nothing loaded." if who else
-                      "Not approved within the time allowed: nothing loaded.")
+            reason = pipeline.rejection_reason(sync_run)
             _call(ti, "close_unloaded", sync_run, "rejected", reason)
             log.info("%s", reason)
 

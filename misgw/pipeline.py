@@ -292,6 +292,26 @@ def approval_text(figures: dict) -> str:
     return "\n".join(lines)
 
 
+def record_approval(run_id: str, answer: dict) -> None:
+    """Keep a person's answer to an approval request on the run: which option, who, when."""
+    user = answer.get("responded_by_user")
+    record = {"chosen": list(answer.get("chosen_options") or []), "timed_out": bool(answer.get("timedout")),
+              "by": (user.get("name") or user.get("id")) if isinstance(user, dict) else None,
+              "at": str(answer.get("responded_at") or "")}
+    with db.get_engine().begin() as conn:
+        run = ledger.get_run(conn, run_id)
+        ledger.update_run(conn, run_id, approval={**(run["approval"] or {}), "answer": record})
+    log.info("approval of %s: %s by %s", run_id, record["chosen"], record["by"] or "nobody (timed out)")
+
+
+def rejection_reason(run_id: str) -> str:
+    with db.get_engine().connect() as conn:
+        answer = (ledger.get_run(conn, run_id)["approval"] or {}).get("answer") or {}
+    if answer.get("timed_out") or not answer.get("chosen"):
+        return "Not approved within the time allowed: nothing loaded."
+    return f"Rejected at approval{' by ' + answer['by'] if answer.get('by') else ''}: nothing loaded."
+
+
 def close_unloaded(run_id: str, status: str, reason: str) -> dict:
     """End a run that loads nothing (rejected by a person, or held by the CLI): the MIS is untouched."""
     with db.get_engine().begin() as conn:
