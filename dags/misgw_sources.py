@@ -177,16 +177,17 @@ def build(source, config) -> DAG:
             from misgw.pipeline import _one_line
 
             log.info("%s", _one_line(summary))
-            return {k: summary[k] for k in ("run_id", "status", "dry_run", "rows_read", "households_accepted",
-                                            "rows_rejected", "reconcile", "fixup_workbooks")}
+            return {k: summary[k] for k in ("run_id", "status", "dry_run", "unchanged_at_source", "rows_read",
+                                            "households_accepted", "rows_rejected", "reconcile", "fixup_workbooks")}
 
         @task(outlets=[registry_asset(config.province_code)])
         def publish(summary: dict) -> None:
-            """The province's registry changed: its DAG runs next. A dry run changed nothing."""
-            if summary["dry_run"]:
+            """The province's registry changed: its DAG runs next. A dry run, or a source where nothing
+            changed, changed nothing: no Asset event, no province run."""
+            if summary["dry_run"] or summary["unchanged_at_source"]:
                 from airflow.sdk.exceptions import AirflowSkipException
 
-                raise AirflowSkipException("dry run: the registry did not change")
+                raise AirflowSkipException("the registry did not change")
 
         @task(trigger_rule="all_skipped", retries=0)
         def closed(ti=None) -> None:

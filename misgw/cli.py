@@ -131,6 +131,8 @@ def _parser() -> argparse.ArgumentParser:
 
     de = sub.add_parser("demo", help="generate the demo province (if absent) and sync it")
     de.add_argument("--dir", type=Path, default=Path("var/demo"))
+    de.add_argument("--generate-only", action="store_true",
+                    help="write the demo province's files and sources file, and sync nothing")
     de.add_argument("--pre2025", type=Path, default=DEFAULT_REFERENCE / "communes-pre-2025.csv")
     de.add_argument("--crosswalk", type=Path, default=DEFAULT_REFERENCE / "crosswalk-2025-07-01.csv")
     de.add_argument("--json", action="store_true")
@@ -430,7 +432,7 @@ def cmd_airflow_pools(args) -> int:
 def cmd_demo(args) -> int:
     from misgw import demo
 
-    return demo.run(args.dir, args.pre2025, args.crosswalk, as_json=args.json)
+    return demo.run(args.dir, args.pre2025, args.crosswalk, as_json=args.json, generate_only=args.generate_only)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from misgw.errors import UserError
 
 
-def run(demo_dir: Path, pre2025: Path, crosswalk: Path, as_json: bool = False) -> int:
+def run(demo_dir: Path, pre2025: Path, crosswalk: Path, as_json: bool = False, generate_only: bool = False) -> int:
     from mis import db
     from misgw import demo_data, pipeline, reports
     from misgw.admin_units import import_admin_units
@@ -23,6 +23,9 @@ def run(demo_dir: Path, pre2025: Path, crosswalk: Path, as_json: bool = False) -
     if not config.exists():
         _say(as_json, f"Generating the demo province in {demo_dir} ...")
         demo_data.generate(demo_dir, pre2025)
+    if generate_only:
+        _say(as_json, f"Demo province ready: {config}")
+        return 0
     engine = db.get_engine()
     db.upgrade(engine)
     _say(as_json, "Loading the official administrative-unit tables ...")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +25,25 @@ from airflow_support import DAGS, airflow_command
 from conftest import create_database, drop_database
 
 PASSWORD = "misgw-test-pw"
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    """The component, its process group, and any child that started a group of its own."""
+    import psutil
+
+    try:
+        children = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        children = []
+    try:
+        os.killpg(proc.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for child in children:
+        try:
+            child.send_signal(sig)
+        except psutil.NoSuchProcess:
+            pass
 
 
 def free_port() -> int:
@@ -69,6 +89,8 @@ class Cluster:
             "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + self.metadata,
             "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.home / "logs"),
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
             **env,
         })
         self._token: str | None = None
@@ -89,14 +111,16 @@ class Cluster:
         return self
 
     def __exit__(self, *exc):
+        # Each component runs in a process group of its own: its children (uvicorn workers, the log
+        # server, task processes) stop with it, and no port stays taken for the next test.
         for name, proc in self.procs.items():
-            if proc.poll() is None:
-                proc.terminate()
+            _signal_group(proc, signal.SIGTERM)
         for name, proc in self.procs.items():
             try:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                pass
+            _signal_group(proc, signal.SIGKILL)
         if exc[0] is not None:
             self.print_logs()
         try:
@@ -107,7 +131,7 @@ class Cluster:
     def _start(self, name: str, *args: str, **env: str) -> None:
         log = open(self.home / f"{name}.log", "wb")
         self.procs[name] = subprocess.Popen([*airflow_command(), *args], env={**self.env, **env}, stdout=log,
-                                            stderr=subprocess.STDOUT, cwd=self.home)
+                                            stderr=subprocess.STDOUT, cwd=self.home, start_new_session=True)
 
     def _wait_api(self, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout

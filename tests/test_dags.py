@@ -128,7 +128,7 @@ def test_every_dag_file_imports_quickly_without_io_and_builds_one_dag_per_source
         assert tasks[task_id]["retry_exponential_backoff"] > 1  # a multiplier in Airflow 3: 1 means no backoff
         assert tasks[task_id]["execution_timeout"]
         assert tasks[task_id]["pool"] == "default_pool" and tasks[task_id]["queue"] == "default"
-    assert tasks["approve"]["operator"] == "ApprovalOperator" and tasks["approve"]["execution_timeout"] is None
+    assert tasks["approve"]["operator"] == "LoadApproval" and tasks["approve"]["execution_timeout"] is None
 
     db = dags["misgw_co_do_db"]
     assert db["tasks"]["extract"]["pool"] == "misgw_db_coDo_btxh"         # one pool per database server
