@@ -14,6 +14,22 @@ if [ -z "${MISGW_TEST_DATABASE_URL:-}" ] && command -v pg_ctlcluster >/dev/null 
   fi
 fi
 
+# The browser tests drive Debian's Chromium through its ChromeDriver (no browser download).
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  echo "test: installing chromium and chromium-driver for the browser tests"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+# The Celery tests use the local Redis as broker (it keeps nothing on disk).
+if ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
+  if ! command -v redis-server >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
+  fi
+  echo "test: starting the local Redis server"
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null || true
+fi
+
 # The ODBC tests use a real MariaDB server (Debian's mariadb service): start it, or install it.
 if ! (exec 3<>/dev/tcp/127.0.0.1/3306) 2>/dev/null; then
   if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
