@@ -152,6 +152,10 @@ def test_the_demo_runs_green_in_airflow_with_notes_and_the_province_dag(demo):
         # The run's note: the summary an operator reads without opening a log.
         assert f"**MIS Gateway – `{source}`**" in run["note"] and "**success**" in run["note"]
         assert "people) accepted" in run["note"] and "fix-up workbook" in run["note"]
+    # The trigger form's Params are checked: a wrong value is refused before anything runs.
+    for bad in ({"dry_run": "perhaps"}, {"files": "ds.xlsx"}, {"full_reload": 3}):
+        refused = airflow.api("POST", f"/dags/{_dag('cantho-co-do')}/dagRuns", json={"logical_date": None, "conf": bad})
+        assert refused.status_code == 400, (bad, refused.status_code, refused.text[:300])
     # The registry's Asset moved: the province DAG ran on it.
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
