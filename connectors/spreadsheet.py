@@ -35,7 +35,8 @@ class SpreadsheetSource(Connector):
         unchanged = not full and not only and bool(bookmark) and bookmark.get("files") == digests
         # A run of some files only never becomes the bookmark: the next full run compares with the last full one.
         return Plan(items=files, unchanged=unchanged, bookmark={} if only else {"files": digests},
-                    describe=f"{len(files)} file(s) in {path}")
+                    describe=(", ".join(p.name for p in files) if len(files) <= 5 else f"{len(files)} files")
+                    + f" in {path if path.is_dir() else path.parent}")
 
     def read(self, plan: Plan) -> Iterator[RawSheet]:
         for path in plan.items:

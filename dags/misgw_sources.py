@@ -51,6 +51,8 @@ def _call(ti, stage: str, *args, **kwargs):
         return getattr(pipeline, stage)(*args, **kwargs)
     except UserError as exc:
         ti.xcom_push("error", str(exc))
+        if getattr(exc, "retryable", False):    # another run of the source is under way: wait and retry
+            raise
         raise AirflowFailException(str(exc)) from None
     except (Exception, AirflowTaskTimeout) as exc:
         first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]

@@ -13,6 +13,9 @@ from mappings import codelists
 from mappings.text import fold_series
 
 
+SHOWN = 60   # characters of a value quoted in a failure
+
+
 class Checks:
     """Collects failures as (pos, rule, value); extra per-row context columns feed the messages."""
 
@@ -24,8 +27,10 @@ class Checks:
         mask = pd.Series(mask, index=self.frame.index).fillna(False).astype(bool)
         if not mask.any():
             return
-        part = pd.DataFrame({"pos": self.frame.index[mask], "rule": rule,
-                             "value": self.frame.loc[mask, value_col].astype("string").to_numpy()})
+        value = self.frame.loc[mask, value_col].astype("string")
+        # A value quoted in a message is cut short: a pasted page in one cell stays out of every report.
+        value = value.where(value.str.len() <= SHOWN, value.str.slice(0, SHOWN) + "…")
+        part = pd.DataFrame({"pos": self.frame.index[mask], "rule": rule, "value": value.to_numpy()})
         for key, series in context.items():
             part[f"ctx_{key}"] = pd.Series(series, index=self.frame.index)[mask].to_numpy()
         self.parts.append(part)
@@ -43,6 +48,33 @@ def encoding_rules(c: Checks) -> None:
     for name in sorted({n for v in f["encoding_uncertain"] if v for n in v.split(",")}):
         mask = f["encoding_uncertain"].str.split(",").map(lambda names, n=name: n in names)
         c.add(mask, "encoding.uncertain", f"raw_{name}", field=pd.Series(name, index=f.index))
+
+
+def length_rules(c: Checks, limits: dict[str, int]) -> None:
+    """Free-text cells longer than any real value (limits from rules.yaml): never loaded into the MIS."""
+    f = c.frame
+    for name, limit in limits.items():
+        if name in f:
+            length = f[name].str.len()
+            c.add(length > limit, "format.too_long", f"raw_{name}" if f"raw_{name}" in f else name,
+                  field=pd.Series(name, index=f.index), length=length, limit=pd.Series(limit, index=f.index))
+
+
+def number_rules(c: Checks) -> None:
+    """A number field written in words or with stray text ("một triệu rưỡi"): said, never read as blank."""
+    f = c.frame
+    for name in ("income_per_capita", "member_count", "assessment_year"):
+        if name in f and f"raw_{name}" in f:
+            label = vocabulary_label(name)
+            c.add(f[f"raw_{name}"].notna() & f[name].isna(), "format.number", f"raw_{name}",
+                  field=pd.Series(name, index=f.index), label=pd.Series(label, index=f.index))
+
+
+def vocabulary_label(field: str) -> str:
+    """The header district staff know a field by: its first wording in the vocabulary."""
+    from mappings.vocabulary import vocabulary
+
+    return vocabulary()[field]["aliases"][0]
 
 
 def person_rules(c: Checks, today: dt.date) -> None:

@@ -100,7 +100,10 @@ def _docs_site(context, folder: str) -> str:
 def _gx_context():
     import great_expectations as gx
 
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    # GX sets INFO on some of its own loggers ("ephemeral docs site"): quiet them all, not just the root one.
+    for name in ["great_expectations", *logging.root.manager.loggerDict]:
+        if name.startswith("great_expectations"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     context = gx.get_context(mode="ephemeral")
     try:
         context.variables.progress_bars = {"globally": False, "metric_calculations": False}
@@ -121,6 +124,8 @@ def find_failures(frame: pd.DataFrame, district_code: str | None, today: dt.date
     today = today or dt.date.today()
     checks = domain.Checks(frame)
     domain.encoding_rules(checks)
+    domain.length_rules(checks, rule_book()["format.too_long"]["limits"])
+    domain.number_rules(checks)
     domain.person_rules(checks, today)
     domain.household_rules(checks, today)
     domain.unit_rules(checks, district_code)

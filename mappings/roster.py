@@ -71,7 +71,7 @@ def map_sheet(file: str, sheet: str, rows: list[list], mapping: Mapping,
     body = rows[header.row_index + 1:]
     width = max(header.fields) + 1
     data = [(r + [None] * width)[:width] for r in body]
-    frame = pd.DataFrame(data, dtype=object)
+    frame = pd.DataFrame(data, dtype=object, columns=range(width))  # columns even when no row follows
     frame = frame[list(header.fields)].rename(columns=header.fields)
     frame.index = np.arange(header.row_index + 2, header.row_index + 2 + len(frame))  # Excel row numbers
     frame = frame.drop(columns=[c for c in frame.columns if c == "row_number"])

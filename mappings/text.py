@@ -6,7 +6,10 @@ import unicodedata
 
 import pandas as pd
 
-_SPACE = re.compile(r"\s+")
+# Control characters (a pasted tab, a NUL from a legacy export) separate words like spaces; invisible
+# format marks (right-to-left marks, zero-width spaces, a stray BOM) are nothing at all.
+_SPACE = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
+_INVISIBLE = re.compile(r"[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
 
@@ -23,13 +26,14 @@ def clean(text) -> str | None:
     """NFC, trimmed, inner spaces collapsed; None for blank."""
     if text is None or (isinstance(text, float) and pd.isna(text)):
         return None
-    s = _SPACE.sub(" ", unicodedata.normalize("NFC", str(text))).strip()
+    s = _SPACE.sub(" ", _INVISIBLE.sub("", unicodedata.normalize("NFC", str(text)))).strip()
     return s or None
 
 
 def clean_series(values: pd.Series) -> pd.Series:
     """clean() over a column, vectorised."""
-    s = values.astype("string").str.normalize("NFC").str.replace(_SPACE, " ", regex=True).str.strip()
+    s = values.astype("string").str.normalize("NFC").str.replace(_INVISIBLE, "", regex=True)
+    s = s.str.replace(_SPACE, " ", regex=True).str.strip()
     return s.mask(s == "")
 
 

@@ -1,6 +1,7 @@
 """The run ledger: one row per sync run, the rejects it saw, and the open entries district staff must fix."""
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 
@@ -45,6 +46,11 @@ def update_run(conn, run_id: str, **values) -> None:
 def record_rejects(conn, run_id: str, source_id: str, failures: pd.DataFrame, dry_run: bool) -> None:
     """Write the run's failures; open or refresh one ledger entry per problem (not for a dry run)."""
     failures = failures.copy()
+    # A fingerprint carries a person's name key: one pasted page in a name cell must not outgrow the index.
+    long = failures["fingerprint"].str.len() > 200
+    if long.any():
+        failures.loc[long, "fingerprint"] = failures.loc[long, "fingerprint"].map(
+            lambda f: f[:100] + "#" + hashlib.sha1(f.encode()).hexdigest())
     failures["run_id"] = run_id
     failures["source_id"] = source_id
     failures["entry_id"] = pd.NA

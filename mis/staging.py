@@ -29,6 +29,8 @@ def write_frame(conn, run_id: str, part: str, frame: pd.DataFrame) -> str:
 
 def copy_csv(conn, table: str, columns: list[str], csv_text: str) -> None:
     """COPY CSV text into a table inside the connection's current transaction."""
+    if "\x00" in csv_text:  # PostgreSQL text cannot hold NUL, which legacy exports sometimes carry
+        csv_text = csv_text.replace("\x00", "")
     cursor = conn.connection.driver_connection.cursor()
     collist = ", ".join(f'"{c}"' for c in columns)
     with cursor.copy(f"COPY {table} ({collist}) FROM STDIN (FORMAT csv)") as copy:

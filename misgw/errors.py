@@ -3,3 +3,8 @@
 
 class UserError(Exception):
     """A problem the user can fix; its message is one clear sentence."""
+
+
+class SourceBusy(UserError):
+    """Another run of the same source is under way: this one does nothing. Worth trying again later."""
+    retryable = True

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from contextlib import contextmanager
 import json
 import logging
 import secrets
@@ -19,7 +20,7 @@ from mappings.text import fold, fold_series
 from mappings.vocabulary import MappingError, load_mapping
 from mis import db, ledger, load as mis_load, poverty, reconcile as mis_reconcile, snapshot, staging, units
 from misgw.config import Config, Source, load_config
-from misgw.errors import UserError
+from misgw.errors import SourceBusy, UserError
 
 log = logging.getLogger("misgw")
 
@@ -46,6 +47,10 @@ def start_run(config_path: str | None, source_id: str, dry_run: bool = False,
     config = load_config(config_path)
     source = config.source(source_id)
     run_id = new_run_id()
+    if airflow:
+        # A CLI run of this source holds its lease for its whole life: Airflow waits (retries) until it ends.
+        with source_lease(source.id):
+            pass
     with db.get_engine().begin() as conn:
         ledger.open_run(conn, run_id, source.id, config.province_code, source.district_code, dry_run,
                         {"config": str(config.path), "files": files or [], "full": full,
@@ -84,6 +89,7 @@ def extract(run_id: str) -> dict:
         partial = plan.unchanged or plan.partial or bool(narrowed.get("narrowed"))
         bookmark = None if options.get("files") else {"connector": plan.bookmark, "reading": reading}
         ledger.update_run(conn, run_id, options={**options, "partial": partial, "unchanged": plan.unchanged,
+                                                 "read": plan.describe,
                                                  "bookmark": bookmark, "narrowed": narrowed})
     if plan.unchanged:
         log.info("[%s] extract: nothing changed at the source since the last load (%s)", source.id, plan.describe)
@@ -173,10 +179,13 @@ def map_validate(run_id: str) -> dict:
         if mapped is not None and len(mapped):
             frames.append(mapped)
     uncovered = [r for r in reports if r["missing_fields"]]
+    if not reports:
+        raise MappingError(f"Source '{source.id}': nothing to read: no sheet of {options.get('read')} holds any "
+                           "data. Check that the right file was sent.")
     if uncovered or not frames:
         problems = "; ".join(f"{r['file']} / {r['sheet']}: {r['reason']}" for r in (uncovered or reports))
         raise MappingError(f"Source '{source.id}': {'the headers are not recognised' if uncovered else 'no sheet holds a roster'} "
-                           f"({problems or 'no sheets'}). Add the wordings to a mapping YAML; `misgw mapping suggest "
+                           f"({problems}). Add the wordings to a mapping YAML; `misgw mapping suggest "
                            f"{'FILE' if source.kind == 'spreadsheet' else '--source ' + source.id}` proposes one.")
     frame = _supersede(pd.concat(frames, ignore_index=True), fixups)
     province = config.province_code_current if source.unit_era == "current" else config.province_code
@@ -396,6 +405,17 @@ def run_source(config_path: str | None, source_id: str, dry_run: bool = False,
     A run that would change more of its district than allowed stops before the load ("held") unless
     approve is given: the person running the CLI is the one who decides.
     """
+    try:
+        with source_lease(source_id):
+            return _run_stages(config_path, source_id, dry_run, files, full, approve)
+    except SourceBusy as busy:
+        run_id = start_run(config_path, source_id, dry_run, files, full)
+        fail_run(run_id, str(busy))
+        with db.get_engine().begin() as conn:
+            return summarise(ledger.get_run(conn, run_id))
+
+
+def _run_stages(config_path, source_id, dry_run, files, full, approve) -> dict:
     run_id = start_run(config_path, source_id, dry_run, files, full)
     try:
         for stage in (extract, map_validate, reconcile):
@@ -417,6 +437,32 @@ def run_source(config_path: str | None, source_id: str, dry_run: bool = False,
     fail_run(run_id, message)
     with db.get_engine().begin() as conn:
         return summarise(ledger.get_run(conn, run_id))
+
+
+@contextmanager
+def source_lease(source_id: str):
+    """Held for the whole of a run of one source in this process: a second run of the same source at the
+    same time is refused with who holds it (SourceBusy). A PostgreSQL session lock, so a killed process
+    lets go of it by itself."""
+    engine = db.get_engine()
+    conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    got = False
+    try:
+        got = conn.execute(sa.text("SELECT pg_try_advisory_lock(hashtext('misgw.run'), hashtext(:s))"),
+                           {"s": source_id}).scalar()
+        if not got:
+            other = conn.execute(sa.text("""
+                SELECT run_id, started_at FROM mis.sync_run WHERE source_id = :s
+                AND status IN ('running', 'awaiting_approval') ORDER BY started_at DESC LIMIT 1"""),
+                {"s": source_id}).first()
+            since = f" (run {other[0]}, started {other[1]:%Y-%m-%d %H:%M})" if other else ""
+            raise SourceBusy(f"Source '{source_id}' is being synced by another run{since}: this run did nothing. "
+                             "Try again when that one ends.")
+        yield
+    finally:
+        if got:  # pooled connections outlive close(): the lock must be let go of explicitly
+            conn.execute(sa.text("SELECT pg_advisory_unlock(hashtext('misgw.run'), hashtext(:s))"), {"s": source_id})
+        conn.close()
 
 
 def run_sync(config_path: str | None = None, source_ids: list[str] | None = None,

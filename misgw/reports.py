@@ -6,6 +6,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 
@@ -193,7 +194,12 @@ def _cells(h) -> dict:
 
 
 def _put(cell, value) -> None:
-    """Write a value; text that Excel would run as a formula (=, +, -, @) stays text."""
+    """Write a value; text that Excel would run as a formula (=, +, -, @) stays text. Characters a
+    workbook cannot hold are dropped and text is cut at Excel's 32,767 characters a cell."""
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        if len(value) > 32_767:
+            value = value[:32_766] + "…"
     cell.value = value
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
         cell.data_type = "s"
