@@ -407,6 +407,7 @@ def run_source(config_path: str | None, source_id: str, dry_run: bool = False,
     """
     try:
         with source_lease(source_id):
+            _close_interrupted(source_id)
             return _run_stages(config_path, source_id, dry_run, files, full, approve)
     except SourceBusy as busy:
         run_id = start_run(config_path, source_id, dry_run, files, full)
@@ -437,6 +438,22 @@ def _run_stages(config_path, source_id, dry_run, files, full, approve) -> dict:
     fail_run(run_id, message)
     with db.get_engine().begin() as conn:
         return summarise(ledger.get_run(conn, run_id))
+
+
+def _close_interrupted(source_id: str) -> None:
+    """With the lease held, a CLI run of this source still marked running had its process killed: say so,
+    and drop what it left in staging (its load, one transaction, rolled back with the process)."""
+    with db.get_engine().begin() as conn:
+        dead = conn.execute(sa.text("""
+            UPDATE mis.sync_run SET status = 'failed', finished_at = now(),
+                   error = 'Interrupted: the process running it ended before the run finished; nothing of it was loaded.'
+            WHERE source_id = :s AND status = 'running' AND options->'airflow' IS NULL RETURNING run_id"""),
+            {"s": source_id}).scalars().all()
+        for run_id in dead:
+            staging.drop_run_tables(conn, run_id)
+    if dead:
+        log.warning("[%s] %d earlier run(s) had been interrupted and are now marked failed: %s",
+                    source_id, len(dead), ", ".join(dead))
 
 
 @contextmanager

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from rosters import GOOD_ROWS, write_config, write_roster
-from test_pipeline import dump_checksum, mis_db, misgw  # noqa: F401  (mis_db is a fixture)
+from test_pipeline import CENTRAL_TABLES, dump_checksum, mis_db, misgw  # noqa: F401  (mis_db is a fixture)
 
 
 @pytest.mark.slow
@@ -71,3 +71,132 @@ def test_kill_during_load_changes_nothing_and_the_next_run_completes(tmp_path, m
         cats = sorted(conn.execute(sa.text("SELECT poverty_category FROM mis.poverty_assessment")).scalars())
     engine.dispose()
     assert cats == ["near_poor", "poor"] and dump_checksum(mis_db) != before
+
+
+# ---------------------------------------------------------------- ten kills at random points of the load
+SURROGATES = {"household_id", "member_id", "beneficiary_id", "change_id"}
+
+
+def _district(changed: bool) -> list[list]:
+    """Twelve households; the second roster changes, drops, adds and corrects some of them."""
+    names = ["Bảy", "Tám", "Chín", "Mười", "Hai", "Ba", "Tư", "Năm", "Sáu", "Út"]
+    rows = [list(r) for r in GOOD_ROWS]
+    for i, name in enumerate(names, start=3):
+        code = f"31300-{i:04d}"
+        rows.append([code, f"Phạm Văn {name}", "Chủ hộ", "Nam", f"{1950 + i}", "Kinh", None, "Ấp Nhơn Lộc",
+                     "Hộ nghèo", 2025, 1_100_000 + i])
+        rows.append([code, f"Võ Thị {name}", "Vợ", "Nữ", f"{1952 + i}", "Kinh", None, "Ấp Nhơn Lộc",
+                     "Hộ nghèo", 2025, 1_100_000 + i])
+    if changed:
+        for r in rows:
+            if r[0] == "31300-0001":
+                r[8], r[7] = "Hộ cận nghèo", "Ấp Nhơn Lộc 2"            # category and address change
+            if r[0] == "31300-0004" and r[2] == "Vợ":
+                r[1] = "Võ Thị Mườii"                                    # a typo in a name
+        rows = [r for r in rows if r[0] != "31300-0005"]                 # a household missing
+        rows.append(["31300-0004", "Phạm Thị Nhỏ", "Con", "Nữ", "2010", "Kinh", None, "Ấp Nhơn Lộc", "Hộ nghèo",
+                     2025, 1_100_004])                                   # a member added
+        rows.append(["31300-0013", "Đỗ Văn Mới", "Chủ hộ", "Nam", "1980", "Kinh", None, "Ấp Nhơn Thọ",
+                     "Hộ cận nghèo", 2025, 1_400_000])                   # a new household
+    return rows
+
+
+def natural_state(url: str, first_run: str) -> dict[str, list]:
+    """The central tables by natural keys: surrogate ids become household codes and member keys, run ids
+    become "first" (the run both databases share) or "later", so two databases can be compared."""
+    engine = sa.create_engine(url)
+    out = {}
+    with engine.connect() as conn:
+        codes = dict(conn.execute(sa.text("SELECT household_id, household_code FROM mis.household")).all())
+        members = {m: (codes[h], k) for m, h, k in conn.execute(sa.text(
+            "SELECT member_id, household_id, member_key FROM mis.member"))}
+        for table in CENTRAL_TABLES + ["change_log"]:
+            rows = []
+            for r in conn.execute(sa.text(f"SELECT * FROM mis.{table}")).mappings():
+                row = {}
+                for k, v in r.items():
+                    if k.endswith("run_id") or k == "run_id":
+                        v = None if v is None else ("first" if v == first_run else "later")
+                    elif k == "household_id" and table != "household":
+                        v = codes[v]
+                    elif k == "member_id" and table != "member":
+                        v = members[v]
+                    elif k in SURROGATES:
+                        continue
+                    row[k] = v
+                rows.append(repr(sorted(row.items())))
+            out[table] = sorted(rows)
+    engine.dispose()
+    return out
+
+
+def _wait_for_rollback(url: str) -> None:
+    watcher = sa.create_engine(url)
+    for _ in range(150):
+        with watcher.connect() as conn:
+            busy = conn.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                        "AND pid <> pg_backend_pid() AND state <> 'idle'")).scalar()
+        if not busy:
+            break
+        time.sleep(0.2)
+    watcher.dispose()
+
+
+@pytest.mark.slow
+def test_ten_kills_at_random_points_of_the_load_leave_the_mis_as_it_was(tmp_path, mis_db):  # noqa: F811
+    import random
+
+    from conftest import drop_database
+    from mis import db
+
+    write_roster(tmp_path / "d" / "x.xlsx", rows=_district(changed=False))
+    cfg = write_config(tmp_path / "misgw.yaml", [{"id": "pd", "kind": "spreadsheet", "path": "d", "district_code": "926"}])
+    [first] = json.loads(misgw("sync", "--config", str(cfg), "--json", env_url=mis_db, check=True).stdout)
+    assert first["status"] == "success" and first["households_accepted"] == 12
+    write_roster(tmp_path / "d" / "x.xlsx", rows=_district(changed=True))
+
+    # The uninterrupted reference: a copy of the MIS as it is now, synced once without a kill.
+    for engine in db._engines.values():
+        engine.dispose()
+    server = sa.make_url(mis_db)
+    reference = server.set(database=server.database + "_ref").render_as_string(hide_password=False)
+    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{server.database}_ref" TEMPLATE "{server.database}"'))
+    admin.dispose()
+    try:
+        count_file = tmp_path / "statements"
+        env = dict(os.environ, MISGW_DATABASE_URL=reference, MISGW_KILL_AT="0", MISGW_KILL_COUNT_FILE=str(count_file))
+        hooked = [sys.executable, os.path.join(os.path.dirname(__file__), "kill_at.py"), "sync", "--config", str(cfg),
+                  "--json"]
+        ref = subprocess.run(hooked, env=env, capture_output=True, text=True, timeout=300)
+        [ref_run] = json.loads(ref.stdout)
+        assert ref_run["status"] == "success", ref.stderr[-2000:]
+        assert ref_run["reconcile"]["new"] >= 1 and ref_run["reconcile"]["changed"] >= 1
+        statements = int(count_file.read_text())
+        assert statements >= 10, statements      # the load is many statements: the kills land all over it
+        expected = natural_state(reference, first["run_id"])
+    finally:
+        drop_database(reference)
+
+    before = dump_checksum(mis_db)
+    seed = random.randrange(1 << 30)
+    points = sorted(random.Random(seed).sample(range(1, statements + 2), 10))   # statements + 1: at the COMMIT
+    print(f"\nload of {statements} statements; kill points {points} (seed {seed})")
+    for point in points:
+        env = dict(os.environ, MISGW_DATABASE_URL=mis_db, MISGW_KILL_AT=str(point))
+        proc = subprocess.run(hooked, env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == -signal.SIGKILL, (point, proc.returncode, proc.stderr[-2000:])
+        _wait_for_rollback(mis_db)
+        assert dump_checksum(mis_db) == before, f"killed before statement {point} of the load: the MIS changed"
+
+    [again] = json.loads(misgw("sync", "--config", str(cfg), "--json", env_url=mis_db, check=True).stdout)
+    assert again["status"] == "success", again
+    assert natural_state(mis_db, first["run_id"]) == expected
+    engine = sa.create_engine(mis_db)
+    with engine.connect() as conn:
+        interrupted = conn.execute(sa.text(
+            "SELECT count(*) FROM mis.sync_run WHERE status = 'failed' AND error LIKE 'Interrupted%'")).scalar()
+        leftovers = conn.execute(sa.text("SELECT count(*) FROM pg_tables WHERE schemaname = 'staging'")).scalar()
+    engine.dispose()
+    assert interrupted == 10 and leftovers == 0
