@@ -29,6 +29,9 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.xlsx_writer import MAIN_NS, REL_NS, package_parts  # noqa: E402
 METHODS = ("iter_rows", "calamine", "read_sheets")
 FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Huỳnh", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Thạch", "Lâm"]
 MIDDLE = ["Văn", "Thị", "Hữu", "Ngọc", "Minh", "Thanh", "Quốc", "Thị Ngọc", "Văn Hoàng"]
@@ -40,10 +43,6 @@ CLASSES = ["Hộ nghèo", "Hộ cận nghèo", "Hộ nghèo", "Hộ mới thoát
 NOTES = ["Khuyết tật", "Người cao tuổi cô đơn", "Đi làm ăn xa", "Bảo trợ xã hội"]
 HEADER = ["STT", "Mã hộ", "Họ và tên", "Quan hệ với chủ hộ", "Giới tính", "Ngày sinh", "Dân tộc", "Số CCCD",
           "Ấp", "Phân loại hộ", "Năm rà soát", "Thu nhập bình quân đầu người", "Ghi chú"]
-MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
-CT = "application/vnd.openxmlformats-officedocument.spreadsheetml"
 LETTERS = "ABCDEFGHIJKLM"
 
 
@@ -107,24 +106,9 @@ def generate(path: Path, rows: int) -> None:
         z.writestr("xl/sharedStrings.xml", f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{MAIN_NS}" '
                    f'count="{len(strings)}" uniqueCount="{len(strings)}">'
                    + "".join(f"<si><t>{escape(t)}</t></si>" for t in strings) + "</sst>")
-        z.writestr("xl/styles.xml", f'<?xml version="1.0"?><styleSheet xmlns="{MAIN_NS}"><numFmts count="1">'
-                   '<numFmt numFmtId="164" formatCode="dd/mm/yyyy"/></numFmts><cellXfs count="2">'
-                   '<xf numFmtId="0"/><xf numFmtId="164" applyNumberFormat="1"/></cellXfs></styleSheet>')
-        z.writestr("xl/workbook.xml", f'<?xml version="1.0"?><workbook xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">'
-                   '<sheets><sheet name="DS" sheetId="1" r:id="rId1"/></sheets></workbook>')
-        z.writestr("xl/_rels/workbook.xml.rels", f'<?xml version="1.0"?><Relationships xmlns="{PKG_REL_NS}">'
-                   f'<Relationship Id="rId1" Type="{REL_NS}/worksheet" Target="worksheets/sheet1.xml"/>'
-                   f'<Relationship Id="rId2" Type="{REL_NS}/sharedStrings" Target="sharedStrings.xml"/>'
-                   f'<Relationship Id="rId3" Type="{REL_NS}/styles" Target="styles.xml"/></Relationships>')
-        z.writestr("_rels/.rels", f'<?xml version="1.0"?><Relationships xmlns="{PKG_REL_NS}"><Relationship '
-                   f'Id="rId1" Type="{REL_NS}/officeDocument" Target="xl/workbook.xml"/></Relationships>')
-        z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/'
-                   'package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/>'
-                   '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-                   f'<Override PartName="/xl/workbook.xml" ContentType="{CT}.sheet.main+xml"/>'
-                   f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{CT}.worksheet+xml"/>'
-                   f'<Override PartName="/xl/sharedStrings.xml" ContentType="{CT}.sharedStrings+xml"/>'
-                   f'<Override PartName="/xl/styles.xml" ContentType="{CT}.styles+xml"/></Types>')
+        package_parts(z, ["DS"], styles=f'<?xml version="1.0"?><styleSheet xmlns="{MAIN_NS}"><numFmts count="1">'
+                      '<numFmt numFmtId="164" formatCode="dd/mm/yyyy"/></numFmts><cellXfs count="2">'
+                      '<xf numFmtId="0"/><xf numFmtId="164" applyNumberFormat="1"/></cellXfs></styleSheet>')
     tmp.rename(path)
 
 

@@ -7,7 +7,7 @@ from importlib import resources
 import pandas as pd
 import yaml
 
-from mappings.text import fold, fold_series
+from mappings.text import fold, map_distinct
 
 
 @lru_cache(maxsize=None)
@@ -46,5 +46,5 @@ def labels(list_name: str) -> dict[str, str]:
 def to_codes(values: pd.Series, list_name: str, edition: str = "2008") -> pd.Series:
     """Codes for the written values; a value that is in no list keeps its written form (the rules flag it)."""
     table = lookup_table(list_name, edition)
-    codes = fold_series(values).map(table)
+    codes = map_distinct(values, lambda v: table.get(fold(v)), dtype="str")
     return codes.where(codes.notna() | values.isna(), values.astype("string"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import numpy as np
 import pandas as pd
 
 # Control characters (a pasted tab, a NUL from a legacy export) separate words like spaces; invisible
@@ -31,16 +32,30 @@ def clean(text) -> str | None:
 
 
 def clean_series(values: pd.Series) -> pd.Series:
-    """clean() over a column, vectorised."""
-    s = values.astype("string").str.normalize("NFC").str.replace(_INVISIBLE, "", regex=True)
+    """clean() over a column, vectorised over its distinct values (a roster repeats most of its cells)."""
+    codes, distinct = pd.factorize(values.astype("string"))
+    s = pd.Series(distinct, dtype="string").str.normalize("NFC").str.replace(_INVISIBLE, "", regex=True)
     s = s.str.replace(_SPACE, " ", regex=True).str.strip()
-    return s.mask(s == "")
+    s = s.mask(s == "")
+    out = pd.array(s.to_numpy(dtype=object)[codes], dtype="string") if len(s) else \
+        pd.array([pd.NA] * len(values), dtype="string")
+    out[codes < 0] = pd.NA
+    return pd.Series(out, index=values.index, name=values.name)
+
+
+def map_distinct(values: pd.Series, func, dtype="string") -> pd.Series:
+    """func over a column, called once per distinct value (blank stays blank). Faster than Series.map with
+    a dict, which looks every cell up in an index."""
+    codes, distinct = pd.factorize(values)
+    results = np.empty(len(distinct) + 1, dtype=object)
+    results[:-1] = [func(v) for v in distinct]
+    results[-1] = None                     # code -1, a blank cell
+    return pd.Series(pd.array(results[codes], dtype=dtype), index=values.index, name=values.name)
 
 
 def fold_series(values: pd.Series) -> pd.Series:
     """fold() over a column, computed once per distinct value."""
-    uniques = values.dropna().unique()
-    return values.map({u: fold(u) for u in uniques}).astype("string")
+    return map_distinct(values, fold)
 
 
 def name_case(values: pd.Series) -> pd.Series:

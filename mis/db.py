@@ -49,6 +49,13 @@ def database_url() -> str:
     return embedded_url()
 
 
+def forget_engines() -> None:
+    """In a forked child: the parent's pooled connections are not this process's to use or close."""
+    for engine in _engines.values():
+        engine.dispose(close=False)
+    _engines.clear()
+
+
 def get_engine(url: str | None = None) -> Engine:
     url = url or database_url()
     if url not in _engines:

@@ -30,6 +30,11 @@ def get_run(conn, run_id: str) -> dict:
     return dict(row)
 
 
+def record_stage_seconds(conn, run_id: str, stage: str, seconds: float) -> None:
+    conn.execute(sa.text("UPDATE mis.sync_run SET stage_seconds = stage_seconds || jsonb_build_object(CAST(:st AS text), CAST(:sec AS numeric)) "
+                         "WHERE run_id = :r"), {"st": stage, "sec": round(seconds, 2), "r": run_id})
+
+
 def update_run(conn, run_id: str, **values) -> None:
     sets = []
     params = {"run": run_id}

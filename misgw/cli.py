@@ -60,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     sy.add_argument("--approve", action="store_true",
                     help="load a run even if it changes more of its district than approval_threshold allows")
     sy.add_argument("--json", action="store_true", help="print one JSON summary per source run")
+    sy.add_argument("--workers", type=int, default=1, metavar="N",
+                    help="run N sources at a time, each in its own process (default 1; about one per core)")
     sy.set_defaults(func=cmd_sync)
 
     rj = sub.add_parser("rejects", help="records turned back to the districts").add_subparsers(required=True, metavar="ACTION")
@@ -173,7 +175,8 @@ def cmd_sync(args) -> int:
     from misgw.config import load_config
 
     load_config(args.config)  # a bad config stops here, before any run
-    summaries = pipeline.run_sync(args.config, args.sources, args.dry_run, full=args.full, approve=args.approve)
+    summaries = pipeline.run_sync(args.config, args.sources, args.dry_run, full=args.full, approve=args.approve,
+                                  workers=args.workers)
     if args.json:
         print(json.dumps(summaries, ensure_ascii=False, indent=2, default=str))
     else:

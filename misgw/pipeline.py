@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from contextlib import contextmanager
 import json
 import logging
 import secrets
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -58,10 +60,24 @@ def start_run(config_path: str | None, source_id: str, dry_run: bool = False,
     return run_id
 
 
+def _timed(stage):
+    """A stage's wall time, kept on its run (sync_run.stage_seconds), whether the CLI or Airflow runs it."""
+    @functools.wraps(stage)
+    def timed(run_id: str, *args, **kwargs):
+        started = time.monotonic()
+        try:
+            return stage(run_id, *args, **kwargs)
+        finally:
+            with db.get_engine().begin() as conn:
+                ledger.record_stage_seconds(conn, run_id, stage.__name__, time.monotonic() - started)
+    return timed
+
+
 RAW_COLUMNS = {"file": "text", "sheet": "text", "row": "integer", "key": "text", "household": "text",
                "hash": "text", "cells": "text"}
 
 
+@_timed
 def extract(run_id: str) -> dict:
     """Read what is new at the source, as it is, into the run's raw table (file, sheet, row, key, cells).
 
@@ -141,10 +157,14 @@ def _reading_fingerprint(config: Config, source: Source) -> str:
                             config.rules, config.province_code, config.province_code_current)
 
 
+@_timed
 def map_validate(run_id: str) -> dict:
     """Map every roster sheet to MIS fields, judge the rows, and stage members and failures."""
     run, config, source = _context(run_id)
     _stage(run_id, "map_validate")
+    options = run["options"]
+    if options.get("unchanged"):
+        return _nothing_changed(run_id, source)
     mapping = load_mapping(source.mapping_path)
     engine = db.get_engine()
     with engine.begin() as conn:
@@ -156,10 +176,9 @@ def map_validate(run_id: str) -> dict:
                         f"{config.province_code}: run `misgw admin-units import` first.")
     from misgw.reports import FIX_SHEET, fixup_lineage
 
-    options = run["options"]
     # A partial read (a watermark, or only changed households) of a database or a web service that
     # brought no record (row 1 is the header) found nothing new.
-    if options.get("unchanged") or (options.get("partial") and not (raw["row"].astype(int) > 1).any()):
+    if options.get("partial") and not (raw["row"].astype(int) > 1).any():
         return _nothing_changed(run_id, source)
     fixups = fixup_lineage(raw, source.id)
     frames, reports = [], []
@@ -230,6 +249,7 @@ def _nothing_changed(run_id: str, source: Source) -> dict:
     return {"run_id": run_id, **counts}
 
 
+@_timed
 def reconcile(run_id: str) -> dict:
     """Classify the accepted households against the registry as it stands (before the load)."""
     run, config, source = _context(run_id)
@@ -329,6 +349,7 @@ def close_unloaded(run_id: str, status: str, reason: str) -> dict:
         return summarise(ledger.get_run(conn, run_id))
 
 
+@_timed
 def load(run_id: str) -> dict:
     """One transaction: merge accepted households, record rejects and outcomes, resolve what stopped failing.
 
@@ -368,6 +389,7 @@ def load(run_id: str) -> dict:
     return {"run_id": run_id, "dry_run": run["dry_run"], **counts}
 
 
+@_timed
 def report(run_id: str) -> dict:
     """Write the district's fix-up workbook, close the run, drop its work tables; return the summary."""
     from misgw import reports
@@ -483,13 +505,24 @@ def source_lease(source_id: str):
 
 
 def run_sync(config_path: str | None = None, source_ids: list[str] | None = None,
-             dry_run: bool = False, full: bool = False, approve: bool = False) -> list[dict]:
+             dry_run: bool = False, full: bool = False, approve: bool = False, workers: int = 1) -> list[dict]:
+    """Every source (or those asked for), each in one run; workers > 1 runs that many sources at a time,
+    each in its own process (sources are independent: each has its own lease and load transaction)."""
     config = load_config(config_path)
     db.require_current_schema(db.get_engine())
     wanted = source_ids or [s.id for s in config.sources]
     for sid in wanted:
         config.source(sid)  # unknown ids fail before anything runs
-    return [run_source(str(config.path), sid, dry_run, full=full, approve=approve) for sid in wanted]
+    work = functools.partial(run_source, str(config.path), dry_run=dry_run, full=full, approve=approve)
+    if workers <= 1 or len(wanted) <= 1:
+        return [work(sid) for sid in wanted]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # fork: the children keep this process's logging; they drop its pooled connections first.
+    with ProcessPoolExecutor(max_workers=min(workers, len(wanted)), mp_context=multiprocessing.get_context("fork"),
+                             initializer=db.forget_engines) as pool:
+        return list(pool.map(work, wanted))
 
 
 def summarise(run: dict) -> dict:
@@ -499,6 +532,7 @@ def summarise(run: dict) -> dict:
         "partial": bool((run["options"] or {}).get("partial")), "rows_read": run["rows_read"] or 0,
         "households_accepted": run["households_accepted"] or 0, "members_accepted": run["members_accepted"] or 0,
         "rows_rejected": run["rows_rejected"] or 0, "households_rejected": run["households_rejected"] or 0,
+        "stage_seconds": run.get("stage_seconds") or {},
         "reconcile": (run["reconcile"] or {}).get("households", {}),
         "poverty_movement": (run["reconcile"] or {}).get("poverty_movement", []),
         "fixup_workbooks": run["fixup_workbooks"] or {}, "data_docs": run.get("data_docs"), "error": run["error"],
