@@ -187,6 +187,13 @@ def _upsert(conn, table: str, key: list[str], columns: list[str], select: str, p
         WHERE {_distinct('t', 'EXCLUDED', columns)}"""), params).rowcount
 
 
+def analyze(engine) -> None:
+    """After a bulk load, outside its transaction: fresh statistics, or the next source's reconcile and
+    load are planned for the tables as they were before (autovacuum's analyze comes minutes later)."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE mis.household, mis.member, mis.poverty_assessment, mis.source_snapshot")
+
+
 def lock(conn, source_id: str) -> None:
     """Two runs of one source never interleave; other sources go on in parallel."""
     conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('misgw.source'), hashtext(:s))"), {"s": source_id})

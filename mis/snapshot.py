@@ -48,7 +48,9 @@ def narrow(conn, run_id: str, source_id: str, compare: bool = True) -> dict:
         CREATE UNLOGGED TABLE {gone} AS
         SELECT DISTINCT s.household_code FROM mis.source_snapshot s
         WHERE s.source_id = %(s)s AND s.household_code IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM {read} r WHERE r.household IS NOT DISTINCT FROM s.household)""", params)
+          AND NOT EXISTS (SELECT 1 FROM {read} r WHERE r.household = s.household)
+          -- `=`, not IS NOT DISTINCT FROM, which cannot hash and compares every pair; blank households apart
+          AND NOT (s.household IS NULL AND EXISTS (SELECT 1 FROM {read} r WHERE r.household IS NULL))""", params)
     # Header rows (no key) stay; so do records with no household value, for the rules to name.
     dropped = conn.execute(sa.text(f"""
         DELETE FROM {raw} r WHERE r.key IS NOT NULL AND r.household IS NOT NULL

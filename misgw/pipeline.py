@@ -73,6 +73,8 @@ def _timed(stage):
     return timed
 
 
+BULK_ROWS = 20_000   # a load writing more than this refreshes the planner's statistics of the central tables
+
 RAW_COLUMNS = {"file": "text", "sheet": "text", "row": "integer", "key": "text", "household": "text",
                "hash": "text", "cells": "text"}
 
@@ -384,6 +386,8 @@ def load(run_id: str) -> dict:
                                                          bool((run["options"].get("narrowed") or {}).get("narrowed")))
             if run["options"].get("bookmark"):
                 ledger.save_bookmark(conn, source.id, run_id, run["options"]["bookmark"])
+    if counts.get("members_written", 0) + counts.get("households_written", 0) > BULK_ROWS:
+        mis_load.analyze(db.get_engine())
     log.info("[%s] load%s: %s", source.id, " (dry run: nothing written)" if run["dry_run"] else "",
              _nonzero(counts) or "nothing to write")
     return {"run_id": run_id, "dry_run": run["dry_run"], **counts}
