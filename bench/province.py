@@ -56,7 +56,7 @@ FEMALE = ["Anh", "Bích", "Chi", "Dung", "Hạnh", "Hoa", "Hường", "Lan", "Li
 MIDDLE_M = ["Văn", "Hữu", "Minh", "Quốc", "Thanh", "Công", "Đức"]
 MIDDLE_F = ["Thị", "Ngọc", "Thị Ngọc", "Thanh", "Kim", "Thị Kim"]
 ETHNIC = ["Kinh"] * 9 + ["Khmer", "Hoa"]
-ID_PREFIXES = ["092", "093", "094", "089", "086", "079"]   # provinces of birth registration
+ID_PREFIXES = ["092", "093", "094", "089", "086", "079", "087", "083", "084", "080"]   # one per district
 
 
 # ------------------------------------------------------------------ data
@@ -74,8 +74,8 @@ def districts() -> list[tuple[str, str, list[tuple[str, str]]]]:
     return out
 
 
-def households(district: str, communes: list, members: int, changed: bool):
-    """Rows of one district, household by household: (household_code, [member rows without STT])."""
+def households(district: str, number: int, communes: list, members: int, changed: bool):
+    """Rows of one district (the number-th), household by household: (household_code, [member rows])."""
     rng = random.Random(f"misgw-bench:{district}")
     n = person = 0
     while person < members:
@@ -109,8 +109,9 @@ def households(district: str, communes: list, members: int, changed: bool):
             cccd = None
             if year < 2012:                                # children without an ID yet
                 digit = (0 if year < 2000 else 2) + (sex == "Nữ")
-                serial = int(district) * 10_000 + person
+                serial = number * 1_000_000 + person           # unique across the province's districts
                 cccd = f"{ID_PREFIXES[serial // 1_000_000 % len(ID_PREFIXES)]}{digit}{year % 100:02d}{serial % 1_000_000:06d}"
+                # 9 districts x 1,000,000 serials over 6 prefixes and the birth year: no two people share one
             rows.append([hh, f"{surname} {middle} {given}", relation, sex, born, rng.choice(ETHNIC), cccd, code,
                          hamlet, "Hộ nghèo" if poor else "Hộ cận nghèo", 2025,
                          income if not urban else income + 300_000])
@@ -129,7 +130,7 @@ def generate(folder: Path, size: str, changed: bool = False) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     sources, counts = [], {"members": 0, "households": 0, "workbooks": 0}
     for i, (code, name, communes) in enumerate(units):
-        hhs = list(households(code, communes, per_district, changed))
+        hhs = list(households(code, i, communes, per_district, changed))
         counts["households"] += len(hhs)
         counts["members"] += sum(len(r) for _, r in hhs)
         sid = f"d{code}"

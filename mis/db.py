@@ -59,8 +59,13 @@ def forget_engines() -> None:
 def get_engine(url: str | None = None) -> Engine:
     url = url or database_url()
     if url not in _engines:
-        _engines[url] = sa.create_engine(url, pool_pre_ping=True, future=True,
-                                         connect_args={"connect_timeout": 10})
+        try:
+            _engines[url] = sa.create_engine(url, pool_pre_ping=True, future=True,
+                                             connect_args={"connect_timeout": 10})
+        except (sa.exc.ArgumentError, ValueError) as exc:
+            raise DatabaseUnavailable(
+                f"Địa chỉ cơ sở dữ liệu MIS không hợp lệ / MISGW_DATABASE_URL is not a database URL: {safe_url(url)} "
+                f"({_first_line(exc)}); expected postgresql://USER@HOST:5432/DATABASE") from None
     engine = _engines[url]
     try:
         with engine.connect() as conn:

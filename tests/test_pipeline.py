@@ -146,7 +146,8 @@ def test_dry_run_writes_nothing_to_the_central_tables(tmp_path, mis_db):
     assert dump_checksum(mis_db) == before
 
 
-def test_bad_sources_fail_alone_with_one_sentence(tmp_path, mis_db):
+@pytest.mark.parametrize("workers", ["1", "3"])
+def test_bad_sources_fail_alone_with_one_sentence(tmp_path, mis_db, workers):
     write_roster(tmp_path / "good" / "x.xlsx")
     (tmp_path / "notxl").mkdir()
     (tmp_path / "notxl" / "ds.xlsx").write_text("<html><body>not a workbook</body></html>")
@@ -154,9 +155,10 @@ def test_bad_sources_fail_alone_with_one_sentence(tmp_path, mis_db):
         {"id": "missing", "kind": "spreadsheet", "path": "nowhere", "district_code": "926"},
         {"id": "notxl", "kind": "spreadsheet", "path": "notxl", "district_code": "926"},
         {"id": "good", "kind": "spreadsheet", "path": "good", "district_code": "926"}])
-    out = misgw("sync", "--config", str(cfg), "--json", env_url=mis_db)
+    out = misgw("sync", "--config", str(cfg), "--json", "--workers", workers, env_url=mis_db)
     assert out.returncode == 1
     assert "Traceback" not in out.stderr
+    assert [s["source_id"] for s in json.loads(out.stdout)] == ["missing", "notxl", "good"]   # config order
     by_id = {s["source_id"]: s for s in json.loads(out.stdout)}
     assert by_id["good"]["status"] == "success" and by_id["good"]["households_accepted"] == 2
     assert by_id["missing"]["status"] == "failed" and "nowhere" in by_id["missing"]["error"]

@@ -424,6 +424,12 @@ def test_no_id_number_or_password_reaches_any_cli_output(tmp_path, mis_db):  # n
         assert "Traceback" not in res.stderr and res.stdout == ""
         [line] = res.stderr.strip().splitlines()
         assert "does not answer" in line and "127.0.0.1:1" in line, line
+    # A URL that is not one (a typo in the port): one sentence saying so, never its password.
+    malformed = f"postgresql://postgres:{PASSWORD}@127.0.0.1:54x2/misgw"
+    res = misgw("runs", "list", env_url=malformed)
+    assert res.returncode == 2 and PASSWORD not in res.stdout + res.stderr and "Traceback" not in res.stderr
+    [line] = res.stderr.strip().splitlines()
+    assert "is not a database URL" in line and "127.0.0.1:54x2" in line, line
 
 
 @pytest.mark.slow
