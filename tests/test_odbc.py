@@ -133,6 +133,7 @@ def test_mariadb_without_watermark_proves_by_hash_that_nothing_changed(tmp_path,
 
     # A household's row changes and another household is deleted from the legacy database.
     conn = pyodbc.connect(mariadb_connection(mariadb_db), autocommit=True)
+    conn.setencoding(encoding="utf-8")      # MariaDB's driver garbles wide-character SQL text otherwise
     conn.cursor().execute(f"UPDATE {legacy_db.TABLE} SET PhanLoai = 'Hộ cận nghèo', ThuNhap = 1400000 "
                           "WHERE MaHo = '31300-0005' AND PhanLoai = 'Hộ nghèo'")
     conn.cursor().execute(f"UPDATE {legacy_db.TABLE} SET ThuNhap = ThuNhap + 1000 WHERE MaHo = '31300-0006'")
