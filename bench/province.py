@@ -10,7 +10,8 @@ households with an impossible birth date (rejected, as districts' files always h
 Data are generated once per size under var/bench/.
 
 Each measurement runs in its own process on a new database (MISGW_TEST_DATABASE_URL, else the
-PostgreSQL on 127.0.0.1:5432), and its peak RSS is that of its whole process tree:
+PostgreSQL on 127.0.0.1:5432); its memory is that of its whole process tree (the PostgreSQL server's
+own processes are not counted): RSS summed, PSS summed, and the largest process's RSS:
 
   full sync      `misgw sync --workers CORES` of every source into an empty MIS (the units imported first);
                  its stage times are summed over the sources (they overlap when sources run side by side)
@@ -179,23 +180,29 @@ def db_env(folder: Path) -> dict:
 
 # ------------------------------------------------------------------ measuring
 def watch(cmd: list[str], env: dict, cwd: Path | None = None) -> dict:
-    """Run cmd; its wall time and the peak RSS of its whole process tree (sampled every 0.1 s)."""
+    """Run cmd; its wall time and the peak memory of its whole process tree, sampled every 0.2 s: the sum
+    of the processes' RSS (pages shared by forked workers counted in each), the sum of their PSS
+    (shared pages split between the processes that share them: the tree's real footprint), and the
+    largest single process's RSS."""
     import psutil
 
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak = [0]
+    peak = {"rss": 0, "pss": 0, "one": 0}
 
     def sample():
         try:
             root = psutil.Process(proc.pid)
             while proc.poll() is None:
                 try:
-                    rss = sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
-                    peak[0] = max(peak[0], rss)
+                    tree = [root, *root.children(recursive=True)]
+                    info = [p.memory_full_info() for p in tree]
+                    peak["rss"] = max(peak["rss"], sum(i.rss for i in info))
+                    peak["pss"] = max(peak["pss"], sum(i.pss for i in info))
+                    peak["one"] = max(peak["one"], max(i.rss for i in info))
                 except psutil.Error:
                     pass
-                time.sleep(0.1)
+                time.sleep(0.2)
         except psutil.Error:
             pass
 
@@ -206,7 +213,8 @@ def watch(cmd: list[str], env: dict, cwd: Path | None = None) -> dict:
     seconds = time.perf_counter() - started
     if proc.returncode:
         sys.exit(f"{' '.join(cmd[:4])} failed ({proc.returncode}):\n{err[-4000:]}")
-    return {"seconds": round(seconds, 1), "peak_rss_mb": round(peak[0] / 1e6), "stdout": out, "stderr": err}
+    return {"seconds": round(seconds, 1), "peak_rss_mb": round(peak["rss"] / 1e6), "peak_pss_mb": round(peak["pss"] / 1e6),
+            "peak_process_rss_mb": round(peak["one"] / 1e6), "stdout": out, "stderr": err}
 
 
 def sync(folder: Path, url: str, label: str) -> dict:
@@ -222,7 +230,8 @@ def sync(folder: Path, url: str, label: str) -> dict:
         for k, v in x["stage_seconds"].items():
             stages[k] = round(stages.get(k, 0) + v, 1)
     rows = sum(x["rows_read"] for x in runs)
-    return {"label": label, "seconds": r["seconds"], "peak_rss_mb": r["peak_rss_mb"], "rows_read": rows,
+    return {"label": label, "seconds": r["seconds"], "peak_rss_mb": r["peak_rss_mb"], "peak_pss_mb": r["peak_pss_mb"],
+            "peak_process_rss_mb": r["peak_process_rss_mb"], "rows_read": rows,
             "members_accepted": sum(x["members_accepted"] for x in runs),
             "rows_rejected": sum(x["rows_rejected"] for x in runs),
             "households": {k: sum(x["reconcile"].get(k, 0) for x in runs)
@@ -305,8 +314,8 @@ def in_child(func: str, folder: Path, url: str) -> dict:
     code = (f"import json, sys; sys.path.insert(0, {str(ROOT)!r}); from bench.province import {func}; "
             f"print(json.dumps({func}({str(folder)!r}, {url!r})))")
     r = watch([sys.executable, "-c", code], dict(os.environ))
-    return {**json.loads(r["stdout"].strip().splitlines()[-1]), "seconds": r["seconds"],
-            "peak_rss_mb": r["peak_rss_mb"]}
+    return {**json.loads(r["stdout"].strip().splitlines()[-1]),
+            **{k: r[k] for k in ("seconds", "peak_rss_mb", "peak_pss_mb", "peak_process_rss_mb")}}
 
 
 def main() -> None:
@@ -367,7 +376,7 @@ def table(report: dict) -> str:
     r, q = report["results"], report["ratios"]
     lines = [f"{report['size']}: {report['members']:,} members, {report['households']:,} households "
              f"({report['date']}, {report['machine']['cores']} cores)", "",
-             f"{'measurement':14} {'seconds':>8} {'rows/s':>9} {'peak RSS MB':>12}  detail"]
+             f"{'measurement':14} {'seconds':>8} {'rows/s':>9} {'RSS MB':>7} {'PSS MB':>7} {'1 proc':>7}  detail"]
     n = report["members"]
     for key, label in [("full", "full sync"), ("no_change", "no change"), ("changed_1pct", "1% changed"),
                        ("lower_bound", "lower bound"), ("naive", "naive")]:
@@ -376,7 +385,8 @@ def table(report: dict) -> str:
         x = r[key]
         detail = ", ".join(f"{k} {v}" for k, v in x.get("stage_seconds", {}).items()) or \
             ", ".join(f"{k.replace('_seconds', '')} {v}" for k, v in x.items() if k.endswith("_seconds"))
-        lines.append(f"{label:14} {x['seconds']:>8} {n / x['seconds']:>9,.0f} {x['peak_rss_mb']:>12}  {detail}")
+        lines.append(f"{label:14} {x['seconds']:>8} {n / x['seconds']:>9,.0f} {x['peak_rss_mb']:>7} "
+                     f"{x.get('peak_pss_mb', '')!s:>7} {x.get('peak_process_rss_mb', '')!s:>7}  {detail}")
     lines += ["", "  ".join(f"{k} {v}" for k, v in q.items())]
     return "\n".join(lines)
 
