@@ -26,12 +26,11 @@ import sys
 import time
 import zipfile
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.xlsx_writer import MAIN_NS, REL_NS, package_parts  # noqa: E402
+from bench.xlsx_writer import MAIN_NS, REL_NS, package_parts, shared_strings  # noqa: E402
 METHODS = ("iter_rows", "calamine", "read_sheets")
 FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Huỳnh", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Thạch", "Lâm"]
 MIDDLE = ["Văn", "Thị", "Hữu", "Ngọc", "Minh", "Thanh", "Quốc", "Thị Ngọc", "Văn Hoàng"]
@@ -103,9 +102,7 @@ def generate(path: Path, rows: int) -> None:
                     fh.write("".join(buf).encode())
                     buf.clear()
             fh.write(("".join(buf) + "</sheetData></worksheet>").encode())
-        z.writestr("xl/sharedStrings.xml", f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{MAIN_NS}" '
-                   f'count="{len(strings)}" uniqueCount="{len(strings)}">'
-                   + "".join(f"<si><t>{escape(t)}</t></si>" for t in strings) + "</sst>")
+        shared_strings(z, strings)
         package_parts(z, ["DS"], styles=f'<?xml version="1.0"?><styleSheet xmlns="{MAIN_NS}"><numFmts count="1">'
                       '<numFmt numFmtId="164" formatCode="dd/mm/yyyy"/></numFmts><cellXfs count="2">'
                       '<xf numFmtId="0"/><xf numFmtId="164" applyNumberFormat="1"/></cellXfs></styleSheet>')

@@ -48,11 +48,16 @@ def write_workbook(path: Path, sheets: list[tuple[str, object]], width: int) -> 
                         fh.write("".join(buf).encode())
                         buf.clear()
                 fh.write(("".join(buf) + "</sheetData></worksheet>").encode())
-        z.writestr("xl/sharedStrings.xml", f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{MAIN_NS}" '
-                   f'count="{len(strings)}" uniqueCount="{len(strings)}">'
-                   + "".join(f'<si><t xml:space="preserve">{escape(t)}</t></si>' for t in strings) + "</sst>")
+        shared_strings(z, strings)
         package_parts(z, [name for name, _ in sheets])
     tmp.rename(path)
+
+
+def shared_strings(z: zipfile.ZipFile, strings: dict[str, int]) -> None:
+    """The shared-strings part: strings in the order of their indexes (dict insertion order)."""
+    z.writestr("xl/sharedStrings.xml", f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{MAIN_NS}" '
+               f'count="{len(strings)}" uniqueCount="{len(strings)}">'
+               + "".join(f'<si><t xml:space="preserve">{escape(t)}</t></si>' for t in strings) + "</sst>")
 
 
 def package_parts(z: zipfile.ZipFile, sheet_names: list[str], styles: str | None = None) -> None:

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from rosters import GOOD_ROWS, write_config, write_roster
-from test_pipeline import CENTRAL_TABLES, dump_checksum, mis_db, misgw  # noqa: F401  (mis_db is a fixture)
+from test_pipeline import dump_checksum, mis_db, misgw, natural_state  # noqa: F401  (mis_db is a fixture)
 
 
 @pytest.mark.slow
@@ -52,15 +52,8 @@ def test_kill_during_load_changes_nothing_and_the_next_run_completes(tmp_path, m
     finally:
         blocker.exec_driver_sql("ROLLBACK")
         blocker.close()
-    # The orphaned backend finds its client gone and rolls back; wait until it has.
-    for _ in range(100):
-        with watcher.connect() as conn:
-            busy = conn.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                        "AND pid <> pg_backend_pid() AND state <> 'idle'")).scalar()
-        if not busy:
-            break
-        time.sleep(0.2)
     watcher.dispose()
+    _wait_for_rollback(mis_db)
     assert proc.returncode == -signal.SIGKILL
     assert dump_checksum(mis_db) == before
 
@@ -74,9 +67,6 @@ def test_kill_during_load_changes_nothing_and_the_next_run_completes(tmp_path, m
 
 
 # ---------------------------------------------------------------- ten kills at random points of the load
-SURROGATES = {"household_id", "member_id", "beneficiary_id", "change_id"}
-
-
 def _district(changed: bool) -> list[list]:
     """Twelve households; the second roster changes, drops, adds and corrects some of them."""
     names = ["Bảy", "Tám", "Chín", "Mười", "Hai", "Ba", "Tư", "Năm", "Sáu", "Út"]
@@ -101,36 +91,8 @@ def _district(changed: bool) -> list[list]:
     return rows
 
 
-def natural_state(url: str, first_run: str) -> dict[str, list]:
-    """The central tables by natural keys: surrogate ids become household codes and member keys, run ids
-    become "first" (the run both databases share) or "later", so two databases can be compared."""
-    engine = sa.create_engine(url)
-    out = {}
-    with engine.connect() as conn:
-        codes = dict(conn.execute(sa.text("SELECT household_id, household_code FROM mis.household")).all())
-        members = {m: (codes[h], k) for m, h, k in conn.execute(sa.text(
-            "SELECT member_id, household_id, member_key FROM mis.member"))}
-        for table in CENTRAL_TABLES + ["change_log"]:
-            rows = []
-            for r in conn.execute(sa.text(f"SELECT * FROM mis.{table}")).mappings():
-                row = {}
-                for k, v in r.items():
-                    if k.endswith("run_id") or k == "run_id":
-                        v = None if v is None else ("first" if v == first_run else "later")
-                    elif k == "household_id" and table != "household":
-                        v = codes[v]
-                    elif k == "member_id" and table != "member":
-                        v = members[v]
-                    elif k in SURROGATES:
-                        continue
-                    row[k] = v
-                rows.append(repr(sorted(row.items())))
-            out[table] = sorted(rows)
-    engine.dispose()
-    return out
-
-
 def _wait_for_rollback(url: str) -> None:
+    """The orphaned backend of a killed sync finds its client gone and rolls back; wait until it has."""
     watcher = sa.create_engine(url)
     for _ in range(150):
         with watcher.connect() as conn:

@@ -25,6 +25,38 @@ def dump_checksum(url: str) -> dict[str, str]:
     return out
 
 
+SURROGATES = {"household_id", "member_id", "beneficiary_id", "change_id"}
+
+
+def natural_state(url: str, first_run: str | None = None) -> dict[str, list]:
+    """The central tables by natural keys: surrogate ids become household codes and member keys, run ids
+    become "first" (the run both databases share, if any) or "later", so two databases can be compared."""
+    engine = sa.create_engine(url)
+    out = {}
+    with engine.connect() as conn:
+        codes = dict(conn.execute(sa.text("SELECT household_id, household_code FROM mis.household")).all())
+        members = {m: (codes[h], k) for m, h, k in conn.execute(sa.text(
+            "SELECT member_id, household_id, member_key FROM mis.member"))}
+        for table in CENTRAL_TABLES + ["change_log"]:
+            rows = []
+            for r in conn.execute(sa.text(f"SELECT * FROM mis.{table}")).mappings():
+                row = {}
+                for k, v in r.items():
+                    if k.endswith("run_id") or k == "run_id":
+                        v = None if v is None else ("first" if v == first_run else "later")
+                    elif k == "household_id" and table != "household":
+                        v = codes[v]
+                    elif k == "member_id" and table != "member":
+                        v = members[v]
+                    elif k in SURROGATES:
+                        continue
+                    row[k] = v
+                rows.append(repr(sorted(row.items())))
+            out[table] = sorted(rows)
+    engine.dispose()
+    return out
+
+
 def misgw(*args, env_url: str, check: bool = False) -> subprocess.CompletedProcess:
     import os
 
@@ -33,11 +65,10 @@ def misgw(*args, env_url: str, check: bool = False) -> subprocess.CompletedProce
                           env=env, check=check, timeout=300)
 
 
-@pytest.fixture
-def mis_db(fresh_db, units_db):
-    """A fresh MIS with the GSO unit tables copied from the session's units database."""
+def copy_unit_tables(units_db: str, url: str) -> None:
+    """The GSO unit tables of the session's units database, copied into a migrated MIS."""
     src = sa.create_engine(units_db)
-    dst = sa.create_engine(fresh_db)
+    dst = sa.create_engine(url)
     with src.connect() as a, dst.begin() as b:
         for table in ["province_pre2025", "district_pre2025", "commune_pre2025", "province", "commune",
                       "commune_crosswalk"]:
@@ -48,6 +79,12 @@ def mis_db(fresh_db, units_db):
                                   f"({', '.join(':' + c for c in cols)})"), [dict(r) for r in rows])
     src.dispose()
     dst.dispose()
+
+
+@pytest.fixture
+def mis_db(fresh_db, units_db):
+    """A fresh MIS with the GSO unit tables copied from the session's units database."""
+    copy_unit_tables(units_db, fresh_db)
     return fresh_db
 
 
