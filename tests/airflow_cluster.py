@@ -163,8 +163,8 @@ class Cluster:
     def api(self, method: str, path: str, **kwargs) -> requests.Response:
         if self._token is None:
             self._token = self.token()
-        return requests.request(method, f"{self.url}/api/v2{path}", timeout=60,
-                                headers={"Authorization": f"Bearer {self._token}"}, **kwargs)
+        headers = {"Authorization": f"Bearer {self._token}", **kwargs.pop("headers", {})}
+        return requests.request(method, f"{self.url}/api/v2{path}", timeout=60, headers=headers, **kwargs)
 
     def wait_for_dags(self, dag_ids: list[str], timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
@@ -204,8 +204,15 @@ class Cluster:
 
     def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> str:
         response = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}",
-                            headers={"Accept": "text/plain"})
-        return response.text[-6000:]
+                            headers={"Accept": "application/json"})
+        try:  # Airflow 3: {"content": [{"event": ..., "level": ...}, ...]} (no text/plain any more)
+            content = response.json()["content"]
+            text = "\n".join(e if isinstance(e, str) else
+                             " ".join(str(e.get(k, "")) for k in ("level", "event", "error_detail") if e.get(k))
+                             for e in content)
+        except (ValueError, KeyError, TypeError):
+            text = response.text
+        return text[-6000:]
 
     def explain(self, dag_id: str, run_id: str) -> str:
         """Task states, and the log of every task that failed: for an assertion's message."""

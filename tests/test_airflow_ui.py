@@ -131,6 +131,11 @@ def demo(tmp_path_factory):
             drop_database(mis)
 
 
+# A person reads the request before answering. An answer sent the moment the task parked
+# (awaiting_input) failed the resumed attempt twice in about ten runs on a loaded machine; the
+# suspected cause is the answer reaching Airflow 3.3 while the parked attempt was still finishing.
+ANSWER_AFTER = 3
+
 DEMO_SOURCES = ["cantho-phong-dien", "cantho-co-do", "cantho-ninh-kieu"]
 
 
@@ -274,6 +279,7 @@ def test_a_large_change_waits_for_approval_reject_loads_nothing_approve_loads(de
 
     run_id = airflow.trigger(dag_id)
     waiting = airflow.wait_task(dag_id, run_id, "approve", ("awaiting_input", "deferred"))
+    time.sleep(ANSWER_AFTER)
     assert waiting["state"] in ("awaiting_input", "deferred")
     hook, mail = inbox.wait("awaiting_approval")
     assert hook["figures"]["affected"] == 25 and hook["figures"]["registry_households"] == 40
@@ -294,6 +300,7 @@ def test_a_large_change_waits_for_approval_reject_loads_nothing_approve_loads(de
 
     run_id = airflow.trigger(dag_id)
     airflow.wait_task(dag_id, run_id, "approve", ("awaiting_input", "deferred"))
+    time.sleep(ANSWER_AFTER)
     answer = airflow.api("PATCH", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/approve/-1/hitlDetails",
                          json={"chosen_options": ["Approve"]})
     assert answer.ok, answer.text
