@@ -151,7 +151,7 @@ def translate(frame: pd.DataFrame, mapping: Mapping, units: pd.DataFrame,
     # cannot be read with confidence is kept as written and named for the rules.
     uncertain = pd.DataFrame(False, index=raw.index, columns=raw.columns)
     for name in raw.columns:
-        if raw[name].map(lambda v: isinstance(v, str) and not v.isascii()).any():
+        if not "".join(v for v in raw[name].to_numpy() if isinstance(v, str)).isascii():
             raw[name], labels = decode_series(raw[name])
             if name in _CODED:
                 # "Vî" is TCVN3 for "Vợ" or VNI for "Vỵ": the code list knows which one is a relation.

@@ -13,9 +13,15 @@ def parse_dates(values: pd.Series, today: dt.date | None = None) -> pd.DataFrame
     """Columns: date (ISO text or <NA>), year (Int64), precision ('day' | 'year' | <NA>), ok (bool).
 
     A year alone stays a year (precision 'year'), never 1 January. ok is False when a value was
-    written but is not a date.
+    written but is not a date. Each distinct value is read once: a roster repeats its dates.
     """
-    today = today or dt.date.today()
+    codes, distinct = pd.factorize(values.astype("string"))
+    parsed = _parse_dates(pd.Series(pd.array(list(distinct) + [pd.NA], dtype="string")), today or dt.date.today())
+    codes = np.where(codes < 0, len(distinct), codes)          # a blank cell: the appended <NA>
+    return parsed.iloc[codes].set_axis(values.index)
+
+
+def _parse_dates(values: pd.Series, today: dt.date) -> pd.DataFrame:
     text = values.astype("string").str.strip()
     text = text.str.replace(r"\.0$", "", regex=True)
     out = pd.DataFrame(index=values.index)

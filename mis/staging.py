@@ -1,7 +1,6 @@
 """Per-run work tables in schema "staging": how stages hand data to each other by name, never by DataFrame."""
 from __future__ import annotations
 
-import io
 import re
 
 import pandas as pd
@@ -21,20 +20,26 @@ def write_frame(conn, run_id: str, part: str, frame: pd.DataFrame) -> str:
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
     conn.exec_driver_sql(f"CREATE UNLOGGED TABLE {name} ({cols})")
     if len(frame):
-        buf = io.StringIO()
-        frame.to_csv(buf, index=False, header=False)
-        copy_csv(conn, name, list(frame.columns), buf.getvalue())
+        # In slices: the CSV text of a whole province-sized frame would be as large as the frame again.
+        copy_csv(conn, name, list(frame.columns),
+                 (frame.iloc[i:i + CSV_SLICE].to_csv(index=False, header=False)
+                  for i in range(0, len(frame), CSV_SLICE)))
     return name
 
 
-def copy_csv(conn, table: str, columns: list[str], csv_text: str) -> None:
-    """COPY CSV text into a table inside the connection's current transaction."""
-    if "\x00" in csv_text:  # PostgreSQL text cannot hold NUL, which legacy exports sometimes carry
-        csv_text = csv_text.replace("\x00", "")
+CSV_SLICE = 20_000
+
+
+def copy_csv(conn, table: str, columns: list[str], csv_text) -> None:
+    """COPY CSV text (a string, or an iterable of whole-row chunks) into a table, in the connection's
+    current transaction."""
     cursor = conn.connection.driver_connection.cursor()
     collist = ", ".join(f'"{c}"' for c in columns)
     with cursor.copy(f"COPY {table} ({collist}) FROM STDIN (FORMAT csv)") as copy:
-        copy.write(csv_text)
+        for chunk in ([csv_text] if isinstance(csv_text, str) else csv_text):
+            if "\x00" in chunk:  # PostgreSQL text cannot hold NUL, which legacy exports sometimes carry
+                chunk = chunk.replace("\x00", "")
+            copy.write(chunk)
 
 
 def create_table(conn, run_id: str, part: str, columns: dict[str, str]) -> str:

@@ -70,7 +70,22 @@ def _timed(stage):
         finally:
             with db.get_engine().begin() as conn:
                 ledger.record_stage_seconds(conn, run_id, stage.__name__, time.monotonic() - started)
+            _give_back_memory()
     return timed
+
+
+def _give_back_memory() -> None:
+    """Hand the memory a stage freed back to the system. glibc keeps freed heap pages for reuse, so a
+    worker would otherwise hold the peak of its biggest stage for as long as it lives (and a worker
+    runs source after source)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to hand back this way
+        pass
 
 
 BULK_ROWS = 20_000   # a load writing more than this refreshes the planner's statistics of the central tables
@@ -190,6 +205,7 @@ def map_validate(run_id: str) -> dict:
         rows = _dense_rows(part)
         keys = dict(zip(part["row"].astype(int), part["key"])) if part["key"].notna().any() else None
         mapped, report = map_sheet(file, sheet, rows, mapping, keys)
+        del rows, part  # a province-sized sheet: its cells as Python lists are the largest thing held
         if file in fixups and mapped is not None:
             # A returned fix-up workbook is read in its rows' original sheets: a roster with one sheet
             # per commune names the commune by its sheet.
@@ -208,9 +224,12 @@ def map_validate(run_id: str) -> dict:
         raise MappingError(f"Source '{source.id}': {'the headers are not recognised' if uncovered else 'no sheet holds a roster'} "
                            f"({problems}). Add the wordings to a mapping YAML; `misgw mapping suggest "
                            f"{'FILE' if source.kind == 'spreadsheet' else '--source ' + source.id}` proposes one.")
+    del raw
     frame = _supersede(pd.concat(frames, ignore_index=True), fixups)
+    del frames
     province = config.province_code_current if source.unit_era == "current" else config.province_code
     mapped = translate(frame, mapping, placement, source.district_code, province, source.unit_era)
+    del frame
     indicators = {c["field"] for r in reports if r["roster"] for c in r["columns"]} & set(mis_load.INDICATORS)
     with engine.connect() as conn:
         registry_ids = ledger.registry_ids(conn, mapped["id_number"].where(mapped["id_kind"].notna()).dropna())
