@@ -601,3 +601,24 @@ def test_member_outcomes_with_known_truth(tmp_path, mis_db):
     assert s["reconcile"]["conflict"] == 1                  # H3 is held for a person to decide
     # The typo updated Bình (not a second Bình), Cường stays in the MIS though missing from the roster.
     assert names == ["Lê Thị Phương", "Nguyễn Thị Em", "Nguyễn Văn An", "Trần Thi Bìnnh"]
+
+
+def test_staging_copies_a_frame_larger_than_one_slice_whole(fresh_db):
+    """write_frame copies in slices of CSV_SLICE rows: every row arrives once, quotes, commas, newlines
+    and a NUL from a legacy export included."""
+    import pandas as pd
+
+    from mis import db, staging
+
+    n = 2 * staging.CSV_SLICE + 7
+    frame = pd.DataFrame({"household_code": [f"H{i:06d}" for i in range(n)],
+                          "full_name": ['Lê "Văn", An\nHai' if i % 997 == 0 else f"Người {i}" for i in range(n)],
+                          "note": [None if i % 3 else "a\x00b" for i in range(n)]})
+    engine = db.get_engine(fresh_db)
+    with engine.begin() as conn:
+        staging.write_frame(conn, "slices", "members", frame)
+        back = staging.read_frame(conn, "slices", "members")
+    assert len(back) == n and back["household_code"].is_unique
+    back = back.sort_values("household_code").reset_index(drop=True)
+    assert back["full_name"].tolist() == frame["full_name"].tolist()
+    assert back["note"].fillna("").tolist() == frame["note"].fillna("").str.replace("\x00", "").tolist()
