@@ -73,6 +73,11 @@ def _gx_failures(frame: pd.DataFrame, docs: tuple[str, str] | None = None) -> pd
 
         result = next(iter(checkpoint.run(batch_parameters={"dataframe": data},
                                           run_id=RunIdentifier(run_name=run_name)).run_results.values()))
+    # GX's execution engine keeps the last batch (the roster's checked columns) until the next one:
+    # a worker going on to its next source would carry the previous roster all along.
+    batches = context.data_sources.get("roster").get_execution_engine().batch_manager
+    batches.reset_batch_cache()
+    batches.batch_data_cache.clear()
     parts = []
     for r in result.results:
         if r.success:

@@ -539,13 +539,70 @@ def run_sync(config_path: str | None = None, source_ids: list[str] | None = None
     work = functools.partial(run_source, str(config.path), dry_run=dry_run, full=full, approve=approve)
     if workers <= 1 or len(wanted) <= 1:
         return [work(sid) for sid in wanted]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    return _in_processes(work, wanted, workers,
+                         lambda sid, started, how: _died(str(config.path), sid, dry_run, started, how))
 
-    # fork: the children keep this process's logging; they drop its pooled connections first.
-    with ProcessPoolExecutor(max_workers=min(workers, len(wanted)), mp_context=multiprocessing.get_context("fork"),
-                             initializer=db.forget_engines) as pool:
-        return list(pool.map(work, wanted))
+
+def _in_processes(work, source_ids: list[str], workers: int, died) -> list[dict]:
+    """work(source_id) for each source in a process of its own, `workers` at a time; results in order.
+    died(source_id, started, how): the summary of a source whose process ended without one.
+
+    fork: the child keeps this process's logging and drops its pooled connections first. A new
+    process for each source, not a pool: one that ran a province-sized source keeps much of that peak
+    (Python hands memory back only in whole arenas), and the next source would start from there
+    (measured at size L: 1,245 MB instead of 1,443 MB for the tree with two workers, for about 10%
+    more time). A child that dies without an answer fails its source, not the sync.
+    """
+    import multiprocessing
+    from multiprocessing.connection import wait
+
+    fork = multiprocessing.get_context("fork")
+
+    def child(sid, sender):
+        db.forget_engines()
+        try:
+            sender.send(work(sid))
+        finally:
+            sender.close()
+
+    results: dict[str, dict] = {}
+    pending, running = list(source_ids), {}
+    while pending or running:
+        while pending and len(running) < workers:
+            sid = pending.pop(0)
+            with db.get_engine().connect() as conn:
+                started = conn.execute(sa.text("SELECT now()")).scalar()   # the database's clock, as the runs'
+            receiver, sender = fork.Pipe(duplex=False)
+            process = fork.Process(target=child, args=(sid, sender), name=f"misgw-{sid}")
+            process.start()
+            sender.close()
+            running[process.sentinel] = (sid, process, receiver, started)
+        for sentinel in wait(list(running)):
+            sid, process, receiver, started = running.pop(sentinel)
+            try:
+                results[sid] = receiver.recv() if receiver.poll() else None
+            except (EOFError, OSError):
+                results[sid] = None
+            receiver.close()
+            process.join()
+            if results[sid] is None:
+                code = process.exitcode
+                results[sid] = died(sid, started, f"signal {-code}" if code and code < 0 else f"exit code {code}")
+    return [results[sid] for sid in source_ids]
+
+
+def _died(config_path: str, source_id: str, dry_run: bool, started, how: str) -> dict:
+    """The summary of a source whose process ended without one (killed, out of memory): its run, if it
+    had begun one, is failed with the reason; its load, if it had begun, was rolled back by PostgreSQL."""
+    message = f"The process running source '{source_id}' ended before it finished ({how}): nothing of it was loaded."
+    with db.get_engine().begin() as conn:
+        run_id = conn.execute(sa.text(
+            "SELECT run_id FROM mis.sync_run WHERE source_id = :s AND status IN ('running', 'awaiting_approval') "
+            "AND started_at >= :t ORDER BY started_at DESC LIMIT 1"), {"s": source_id, "t": started}).scalar()
+    run_id = run_id or start_run(config_path, source_id, dry_run)
+    fail_run(run_id, message)
+    with db.get_engine().begin() as conn:
+        return summarise(ledger.get_run(conn, run_id))
 
 
 def summarise(run: dict) -> dict:

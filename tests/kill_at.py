@@ -5,6 +5,7 @@
 Counting starts when the load takes its source's transaction lock: the process kills itself just
 before the K-th SQL statement after it, or just before the COMMIT when K is past the last one.
 MISGW_KILL_AT=0 kills nothing and writes the number of statements to MISGW_KILL_COUNT_FILE.
+MISGW_KILL_SOURCE=ID counts only the load of that source (with --workers, each source's process counts).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 KILL_AT = int(os.environ.get("MISGW_KILL_AT", "0"))
+KILL_SOURCE = os.environ.get("MISGW_KILL_SOURCE")
 seen = {"n": None}
 
 
@@ -27,7 +29,8 @@ def _die() -> None:
 @event.listens_for(Engine, "before_cursor_execute")
 def _statement(conn, cursor, statement, parameters, context, executemany):
     if seen["n"] is None:
-        if "pg_advisory_xact_lock(hashtext('misgw.source')" in statement:
+        if "pg_advisory_xact_lock(hashtext('misgw.source')" in statement and \
+                (not KILL_SOURCE or (parameters or {}).get("s") == KILL_SOURCE):
             seen["n"] = 0
             conn.info["kill_at_load"] = True
         return

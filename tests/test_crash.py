@@ -162,3 +162,35 @@ def test_ten_kills_at_random_points_of_the_load_leave_the_mis_as_it_was(tmp_path
         leftovers = conn.execute(sa.text("SELECT count(*) FROM pg_tables WHERE schemaname = 'staging'")).scalar()
     engine.dispose()
     assert interrupted == 10 and leftovers == 0
+
+
+def test_a_source_whose_process_is_killed_fails_alone_under_workers(tmp_path, mis_db):  # noqa: F811
+    """With --workers each source runs in a process of its own: one killed in its load fails that
+    source with a clear message, the other source loads, and the next run loads the first."""
+    write_roster(tmp_path / "a" / "x.xlsx")
+    other = [[r[0].replace("-000", "-010"), r[1] + " Hai", *r[2:6], None, *r[7:]] for r in GOOD_ROWS]
+    write_roster(tmp_path / "b" / "x.xlsx", rows=other)
+    cfg = write_config(tmp_path / "misgw.yaml", [
+        {"id": "a", "kind": "spreadsheet", "path": "a", "district_code": "926"},
+        {"id": "b", "kind": "spreadsheet", "path": "b", "district_code": "926"}])
+    env = dict(os.environ, MISGW_DATABASE_URL=mis_db, MISGW_KILL_AT="3", MISGW_KILL_SOURCE="a")
+    hooked = [sys.executable, os.path.join(os.path.dirname(__file__), "kill_at.py"), "sync", "--config", str(cfg),
+              "--json", "--workers", "2"]
+    proc = subprocess.run(hooked, env=env, capture_output=True, text=True, timeout=300)
+    runs = {r["source_id"]: r for r in json.loads(proc.stdout)}
+    assert proc.returncode != 0
+    assert runs["a"]["status"] == "failed" and "(signal 9)" in runs["a"]["error"], runs["a"]
+    assert "nothing of it was loaded" in runs["a"]["error"] and "Traceback" not in proc.stdout
+    assert runs["b"]["status"] == "success" and runs["b"]["households_accepted"] > 0
+    engine = sa.create_engine(mis_db)
+    with engine.connect() as conn:
+        loaded = dict(conn.execute(sa.text("SELECT source_id, count(*) FROM mis.household GROUP BY 1")).all())
+        status = conn.execute(sa.text("SELECT status FROM mis.sync_run WHERE run_id = :r"),
+                              {"r": runs["a"]["run_id"]}).scalar()
+    assert loaded == {"b": runs["b"]["households_accepted"]} and status == "failed"
+    [again, _] = json.loads(misgw("sync", "--config", str(cfg), "--json", "--workers", "2", env_url=mis_db,
+                                  check=False).stdout)
+    assert again["source_id"] == "a" and again["status"] == "success", again
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM mis.household WHERE source_id = 'a'")).scalar() > 0
+    engine.dispose()
