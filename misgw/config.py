@@ -8,9 +8,9 @@ from pathlib import Path
 
 import yaml
 
+from connectors import KINDS
 from misgw.errors import UserError
 
-KINDS = ("spreadsheet", "odbc", "rest")
 DEFAULT_CONFIG = "misgw.yaml"
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 

@@ -65,19 +65,24 @@ def _timed(stage):
     @functools.wraps(stage)
     def timed(run_id: str, *args, **kwargs):
         started = time.monotonic()
+        result = None
         try:
-            return stage(run_id, *args, **kwargs)
+            result = stage(run_id, *args, **kwargs)
+            return result
         finally:
+            seconds = time.monotonic() - started
             with db.get_engine().begin() as conn:
-                ledger.record_stage_seconds(conn, run_id, stage.__name__, time.monotonic() - started)
+                ledger.record_stage_seconds(conn, run_id, stage.__name__, seconds)
+            if isinstance(result, dict) and isinstance(result.get("stage_seconds"), dict):
+                # The run's summary (report's result) was made before its own stage ended.
+                result["stage_seconds"][stage.__name__] = round(seconds, 2)
             _give_back_memory()
     return timed
 
 
 def _give_back_memory() -> None:
-    """Hand the memory a stage freed back to the system. glibc keeps freed heap pages for reuse, so a
-    worker would otherwise hold the peak of its biggest stage for as long as it lives (and a worker
-    runs source after source)."""
+    """Hand the memory a stage freed back to the system. glibc keeps freed heap pages for reuse, so the
+    process would hold the peak of its biggest stage through the stages after it."""
     import ctypes
     import gc
 

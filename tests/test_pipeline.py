@@ -106,6 +106,9 @@ def test_sync_loads_a_roster_and_a_rerun_changes_nothing(tmp_path, mis_db):
     assert (s1["rows_read"], s1["households_accepted"], s1["members_accepted"]) == (5, 2, 5)
     assert s1["rows_rejected"] == 0 and s1["households_rejected"] == 0
     assert s1["reconcile"]["new"] == 2
+    # Every stage's wall time is in the summary, the report's own included.
+    assert set(s1["stage_seconds"]) == {"extract", "map_validate", "reconcile", "load", "report"}
+    assert all(v >= 0 for v in s1["stage_seconds"].values())
     docs = s1["data_docs"]
     assert docs.endswith("out/data-docs/index.html")
     assert f"validations/roster_basic/pd-{s1['run_id']}/" in open(docs, encoding="utf-8").read()
