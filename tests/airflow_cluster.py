@@ -221,6 +221,19 @@ class Cluster:
                          if st in ("failed", "up_for_retry"))
         return f"{states}\n{logs}"
 
+    def wait_parked(self, dag_id: str, run_id: str, task_id: str, timeout: float = 120) -> None:
+        """Until the scheduler has seen the attempt that parked task_id (awaiting_input) end. An answer
+        sent before that reaches Airflow while it still counts the parked attempt as running."""
+        needle = f"TaskInstance Finished: dag_id={dag_id}, task_id={task_id}, run_id={run_id},"
+        log = self.home / "scheduler.log"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if needle in log.read_text(errors="replace"):
+                return
+            time.sleep(0.5)
+        self.print_logs()
+        raise AssertionError(f"the scheduler never saw {task_id} of {run_id} park")
+
     def task_states(self, dag_id: str, run_id: str) -> dict:
         return {t["task_id"]: t["state"] for t in self.task_instances(dag_id, run_id)}
 

@@ -131,10 +131,6 @@ def demo(tmp_path_factory):
             drop_database(mis)
 
 
-# A person reads the request before answering. An answer sent the moment the task parked
-# (awaiting_input) failed the resumed attempt twice in about ten runs on a loaded machine; the
-# suspected cause is the answer reaching Airflow 3.3 while the parked attempt was still finishing.
-ANSWER_AFTER = 3
 
 DEMO_SOURCES = ["cantho-phong-dien", "cantho-co-do", "cantho-ninh-kieu"]
 
@@ -279,7 +275,7 @@ def test_a_large_change_waits_for_approval_reject_loads_nothing_approve_loads(de
 
     run_id = airflow.trigger(dag_id)
     waiting = airflow.wait_task(dag_id, run_id, "approve", ("awaiting_input", "deferred"))
-    time.sleep(ANSWER_AFTER)
+    airflow.wait_parked(dag_id, run_id, "approve")   # a person answers seconds later, never in the same one
     assert waiting["state"] in ("awaiting_input", "deferred")
     hook, mail = inbox.wait("awaiting_approval")
     assert hook["figures"]["affected"] == 25 and hook["figures"]["registry_households"] == 40
@@ -300,7 +296,7 @@ def test_a_large_change_waits_for_approval_reject_loads_nothing_approve_loads(de
 
     run_id = airflow.trigger(dag_id)
     airflow.wait_task(dag_id, run_id, "approve", ("awaiting_input", "deferred"))
-    time.sleep(ANSWER_AFTER)
+    airflow.wait_parked(dag_id, run_id, "approve")
     answer = airflow.api("PATCH", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/approve/-1/hitlDetails",
                          json={"chosen_options": ["Approve"]})
     assert answer.ok, answer.text
