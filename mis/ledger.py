@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 
 import pandas as pd
 import sqlalchemy as sa
 
-from mis.staging import copy_csv, table_name
+from mis.staging import copy_frame, table_name
 
 REJECT_COLUMNS = ["run_id", "entry_id", "source_id", "file", "sheet", "row", "record_key", "household_code",
                   "district_code", "rule", "severity", "field", "value", "message_vi", "message_en"]
@@ -65,7 +64,7 @@ def record_rejects(conn, run_id: str, source_id: str, failures: pd.DataFrame, dr
         conn.exec_driver_sql("DROP TABLE IF EXISTS _fp")
         conn.exec_driver_sql("CREATE TEMP TABLE _fp (fingerprint text, household_code text, district_code text, "
                              "rule text) ON COMMIT DROP")
-        copy_csv(conn, "_fp", entries, fp.to_csv(index=False, header=False))
+        copy_frame(conn, "_fp", fp)
         conn.execute(sa.text("""
             INSERT INTO mis.reject_entry AS e (source_id, fingerprint, first_run_id, last_run_id, household_code,
                                                district_code, rule)
@@ -80,10 +79,7 @@ def record_rejects(conn, run_id: str, source_id: str, failures: pd.DataFrame, dr
             "SELECT fingerprint, entry_id FROM mis.reject_entry WHERE source_id = :s AND last_run_id = :r"),
             {"s": source_id, "r": run_id}).all(), columns=["fingerprint", "entry_id"])
         failures = failures.drop(columns="entry_id").merge(ids, on="fingerprint", how="left")
-    if len(failures):
-        buf = io.StringIO()
-        failures[REJECT_COLUMNS].to_csv(buf, index=False, header=False)
-        copy_csv(conn, "mis.reject", REJECT_COLUMNS, buf.getvalue())
+    copy_frame(conn, "mis.reject", failures[REJECT_COLUMNS])
 
 
 def resolve(conn, run_id: str, source_id: str, loaded: str = "_hh") -> int:
@@ -120,7 +116,7 @@ def record_held_rows(conn, run_id: str, source_id: str, held: pd.DataFrame) -> N
         "run_id": run_id, "source_id": source_id, "file": held["file"], "sheet": held["sheet"],
         "row": held["row"], "record_key": held["record_key"], "household_code": held["household_code"],
         "district_code": held["district_code"], "reason_vi": held["reason_vi"], "cells": held["cells"]})
-    copy_csv(conn, "mis.held_row", list(frame.columns), frame.to_csv(index=False, header=False))
+    copy_frame(conn, "mis.held_row", frame)
 
 
 def record_outcomes(conn, run_id: str) -> int:

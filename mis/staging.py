@@ -19,24 +19,26 @@ def write_frame(conn, run_id: str, part: str, frame: pd.DataFrame) -> str:
     cols = ", ".join(f'"{c}" text' for c in frame.columns)
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
     conn.exec_driver_sql(f"CREATE UNLOGGED TABLE {name} ({cols})")
-    if len(frame):
-        # In slices: the CSV text of a whole province-sized frame would be as large as the frame again.
-        copy_csv(conn, name, list(frame.columns),
-                 (frame.iloc[i:i + CSV_SLICE].to_csv(index=False, header=False)
-                  for i in range(0, len(frame), CSV_SLICE)))
+    copy_frame(conn, name, frame)
     return name
 
 
 CSV_SLICE = 20_000
 
 
-def copy_csv(conn, table: str, columns: list[str], csv_text) -> None:
-    """COPY CSV text (a string, or an iterable of whole-row chunks) into a table, in the connection's
-    current transaction."""
+def copy_frame(conn, table: str, frame: pd.DataFrame) -> None:
+    """COPY a frame's rows into a table (its columns by name), inside the connection's current transaction.
+
+    In slices of CSV_SLICE rows: the CSV text of a whole province-sized frame would be as large as the
+    frame again.
+    """
+    if not len(frame):
+        return
     cursor = conn.connection.driver_connection.cursor()
-    collist = ", ".join(f'"{c}"' for c in columns)
+    collist = ", ".join(f'"{c}"' for c in frame.columns)
     with cursor.copy(f"COPY {table} ({collist}) FROM STDIN (FORMAT csv)") as copy:
-        for chunk in ([csv_text] if isinstance(csv_text, str) else csv_text):
+        for i in range(0, len(frame), CSV_SLICE):
+            chunk = frame.iloc[i:i + CSV_SLICE].to_csv(index=False, header=False)
             if "\x00" in chunk:  # PostgreSQL text cannot hold NUL, which legacy exports sometimes carry
                 chunk = chunk.replace("\x00", "")
             copy.write(chunk)

@@ -131,7 +131,6 @@ def demo(tmp_path_factory):
             drop_database(mis)
 
 
-
 DEMO_SOURCES = ["cantho-phong-dien", "cantho-co-do", "cantho-ninh-kieu"]
 
 
