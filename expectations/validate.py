@@ -183,7 +183,8 @@ def judge(frame: pd.DataFrame, district_code: str | None, rule_overrides: dict |
     enabled = failures["rule"].map(lambda r: rules[r].get("enabled", True))
     failures = failures[enabled.astype(bool)].copy()
     failures["severity"] = failures["rule"].map(lambda r: rules[r]["severity"])
-    rows = frame.loc[failures["pos"]]
+    # What a message may quote of its row (_fill): only these columns become dicts, one per failure.
+    rows = frame.loc[failures["pos"], [c for c in ("household_code", "birth_year", "commune_candidates") if c in frame]]
     district_text = f" của huyện {district_code}" if district_code else ""
     # ID numbers never leave the run unmasked: not in messages, the ledger, or logs.
     is_id = failures["field"] == "id_number"

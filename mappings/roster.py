@@ -8,7 +8,7 @@ import pandas as pd
 
 from mappings import codelists
 from mappings.legacy_fonts import decode_series, legacy_candidates, to_unicode
-from mappings.text import clean_series, fold, fold_series, name_case
+from mappings.text import clean_series, fold, fold_series, name_case, on_distinct
 from mappings.values import normalise_ids, parse_dates
 from mappings.vocabulary import Mapping, locate_header, vocabulary
 
@@ -151,7 +151,7 @@ def translate(frame: pd.DataFrame, mapping: Mapping, units: pd.DataFrame,
     # cannot be read with confidence is kept as written and named for the rules.
     uncertain = pd.DataFrame(False, index=raw.index, columns=raw.columns)
     for name in raw.columns:
-        if not "".join(v for v in raw[name].to_numpy() if isinstance(v, str)).isascii():
+        if not "".join(v for v in pd.unique(raw[name].to_numpy()) if isinstance(v, str)).isascii():
             raw[name], labels = decode_series(raw[name])
             if name in _CODED:
                 # "Vî" is TCVN3 for "Vợ" or VNI for "Vỵ": the code list knows which one is a relation.
@@ -167,13 +167,12 @@ def translate(frame: pd.DataFrame, mapping: Mapping, units: pd.DataFrame,
         if uncertain.to_numpy().any() else ""
     # An ID typed into a number cell lost its leading zero; only then is putting it back allowed.
     id_was_number = raw["id_number"].map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
-    text = raw.astype("string")
-    text = text.apply(clean_series)
+    text = pd.DataFrame({name: clean_series(raw[name]) for name in raw.columns}, index=raw.index)
     for name in text.columns:
         out[f"raw_{name}"] = text[name]
 
     # Household code: rosters that write it only on the head's row carry it down to the members.
-    out["household_code"] = text["household_code"].str.replace(r"\.0$", "", regex=True)
+    out["household_code"] = on_distinct(text["household_code"], _no_point_zero)
     if out["household_code"].notna().any() and out["household_code"].isna().any():
         out["household_code"] = out["household_code"].ffill()
 
@@ -212,11 +211,10 @@ def translate(frame: pd.DataFrame, mapping: Mapping, units: pd.DataFrame,
     out["address"] = text["address"]
     out["area"] = codelists.to_codes(text["area"], "area")
     out["poverty_category"] = codelists.to_codes(text["poverty_category"], "poverty_category")
-    out["assessment_year"] = pd.to_numeric(text["assessment_year"].str.replace(r"\.0$", "", regex=True),
-                                           errors="coerce").astype("Int64")
-    income = text["income_per_capita"].str.replace(r"\.0$", "", regex=True) \
-        .str.replace(r"[.,\s]|đ|VND|vnd|đồng", "", regex=True)
-    out["income_per_capita"] = pd.to_numeric(income, errors="coerce").round().astype("Int64")
+    out["assessment_year"] = on_distinct(text["assessment_year"], lambda s: pd.to_numeric(
+        _no_point_zero(s), errors="coerce").astype("Int64"))
+    out["income_per_capita"] = on_distinct(text["income_per_capita"], lambda s: pd.to_numeric(
+        _no_point_zero(s).str.replace(r"[.,\s]|đ|VND|vnd|đồng", "", regex=True), errors="coerce").round().astype("Int64"))
     out["member_count"] = pd.to_numeric(text["member_count"], errors="coerce").astype("Int64")
     out["approval_decision_no"] = text["approval_decision_no"]
     out["approval_date"] = parse_dates(text["approval_date"])["date"]
@@ -297,9 +295,14 @@ def _name_lookup(names: pd.Series, codes: pd.Series):
 
 def _code_or_name(text: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     """(5-digit codes, names): a name written in the code column is read as a name."""
-    raw_code = text["commune_code"].str.replace(r"\.0$", "", regex=True)
+    raw_code = on_distinct(text["commune_code"], _no_point_zero)
     digits = raw_code.str.fullmatch(r"\d{1,5}", na=False)
     return raw_code.where(digits).str.zfill(5), text["commune"].fillna(raw_code.where(~digits))
+
+
+def _no_point_zero(values: pd.Series) -> pd.Series:
+    """A number cell's text without its ".0": 1234.0 -> 1234."""
+    return values.str.replace(r"\.0$", "", regex=True)
 
 
 def _strip_prefix(key: str) -> str:

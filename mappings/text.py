@@ -31,16 +31,23 @@ def clean(text) -> str | None:
     return s or None
 
 
-def clean_series(values: pd.Series) -> pd.Series:
-    """clean() over a column, vectorised over its distinct values (a roster repeats most of its cells)."""
+def on_distinct(values: pd.Series, func):
+    """func, a vectorised function of a string Series (or one returning a frame, row for row), computed
+    over the column's distinct values only and spread back to its rows: a roster repeats most cells."""
     codes, distinct = pd.factorize(values.astype("string"))
-    s = pd.Series(distinct, dtype="string").str.normalize("NFC").str.replace(_INVISIBLE, "", regex=True)
-    s = s.str.replace(_SPACE, " ", regex=True).str.strip()
-    s = s.mask(s == "")
-    out = pd.array(s.to_numpy(dtype=object)[codes], dtype="string") if len(s) else \
-        pd.array([pd.NA] * len(values), dtype="string")
-    out[codes < 0] = pd.NA
-    return pd.Series(out, index=values.index, name=values.name)
+    result = func(pd.Series(pd.array([*distinct, pd.NA], dtype="string")))
+    codes = np.where(codes < 0, len(distinct), codes)          # a blank cell: the appended <NA>
+    return result.iloc[codes].set_axis(values.index)
+
+
+def clean_series(values: pd.Series) -> pd.Series:
+    """clean() over a column, vectorised over its distinct values."""
+    def cleaned(s: pd.Series) -> pd.Series:
+        s = s.str.normalize("NFC").str.replace(_INVISIBLE, "", regex=True)
+        s = s.str.replace(_SPACE, " ", regex=True).str.strip()
+        return s.mask(s == "")
+
+    return on_distinct(values, cleaned).rename(values.name)
 
 
 def map_distinct(values: pd.Series, func, dtype="string") -> pd.Series:
@@ -60,6 +67,9 @@ def fold_series(values: pd.Series) -> pd.Series:
 
 def name_case(values: pd.Series) -> pd.Series:
     """Title-case names written all in capitals ("NGUYỄN VĂN AN" -> "Nguyễn Văn An"); others untouched."""
-    upper = values.str.upper() == values
-    has_letters = values.str.contains(r"[^\W\d_]", regex=True, na=False)
-    return values.mask(upper & has_letters, values.str.title())
+    def cased(names: pd.Series) -> pd.Series:
+        upper = names.str.upper() == names
+        has_letters = names.str.contains(r"[^\W\d_]", regex=True, na=False)
+        return names.mask(upper & has_letters, names.str.title())
+
+    return on_distinct(values, cased).rename(values.name)

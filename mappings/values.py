@@ -6,6 +6,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from mappings.text import on_distinct
+
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
 
@@ -15,10 +17,7 @@ def parse_dates(values: pd.Series, today: dt.date | None = None) -> pd.DataFrame
     A year alone stays a year (precision 'year'), never 1 January. ok is False when a value was
     written but is not a date. Each distinct value is read once: a roster repeats its dates.
     """
-    codes, distinct = pd.factorize(values.astype("string"))
-    parsed = _parse_dates(pd.Series(pd.array(list(distinct) + [pd.NA], dtype="string")), today or dt.date.today())
-    codes = np.where(codes < 0, len(distinct), codes)          # a blank cell: the appended <NA>
-    return parsed.iloc[codes].set_axis(values.index)
+    return on_distinct(values, lambda distinct: _parse_dates(distinct, today or dt.date.today()))
 
 
 def _parse_dates(values: pd.Series, today: dt.date) -> pd.DataFrame:
