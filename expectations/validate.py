@@ -177,7 +177,7 @@ def judge(frame: pd.DataFrame, district_code: str | None, rule_overrides: dict |
 
     A household with any reject-severity failure is held back whole: no partial household in the MIS.
     """
-    frame = frame.reset_index(drop=True).copy()
+    frame = frame.reset_index(drop=True)   # copy-on-write (pandas 3): the caller's frame is never changed
     rules = effective_rules(rule_overrides)
     failures = find_failures(frame, district_code, today, indicator_columns, registry_ids, docs)
     enabled = failures["rule"].map(lambda r: rules[r].get("enabled", True))

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from openpyxl import Workbook
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -100,60 +101,64 @@ def write_fixup_workbook(engine, run_id: str, district: str, path: Path) -> Path
     for r in rejects:
         bad.setdefault((r["file"], r["sheet"], r["row"]), {}).setdefault(r["field"] or "", []).append(r["message_vi"])
 
-    wb = Workbook()
-    ws = wb.active
-    ws.title = FIX_SHEET
+    # Write-only: rows stream to the file as they are made, so a district with thousands of held-back
+    # households costs neither the memory nor the time of a workbook held whole.
+    wb = Workbook(write_only=True)
+    help_ws = wb.create_sheet(HELP_SHEET)
+    help_ws.column_dimensions["A"].width = 110
+    title = WriteOnlyCell(help_ws, INSTRUCTIONS[0])
+    title.font = Font(bold=True, size=14)
+    help_ws.append([title])
+    for line in INSTRUCTIONS[1:]:
+        help_ws.append([line])
+    ws = wb.create_sheet(FIX_SHEET)
+    for col, width in zip("ABC", (28, 18, 9)):
+        ws.column_dimensions[col].width = width
+    ws.freeze_panes = "D2"
+    hidden = wb.create_sheet(HIDDEN_SHEET)
+    hidden.sheet_state = "hidden"
     # A database or web-service record is found by its key; a workbook row by its number.
     keyed = any(h["record_key"] for h in held)
     origin = ["Nguồn", "Bảng", "Khóa bản ghi"] if keyed else ["Tệp gốc", "Trang tính", "Dòng gốc"]
     headers = origin + [own[f][1] if f in own else field_label(f) for f in fields] + ["Lý do cần sửa"]
-    _header_row(ws, headers)
-    hidden = wb.create_sheet(HIDDEN_SHEET)
+    ws.append(_header_cells(ws, headers))
     hidden.append(["source_id", run["source_id"], "run_id", run_id, "district_code", district])
     hidden.append(["fixup_row", "file", "sheet", "row", "household_code"] + fields)
     for i, h in enumerate(held, start=2):
         values = _cells(h)
-        row_cells = [h["file"], h["sheet"], h["record_key"] if keyed else h["row"]] + \
-            [values.get(f) for f in fields] + [h["reason_vi"] or
-                     "Hộ có thành viên khác bị lỗi; giữ nguyên dòng này."]
-        for j, value in enumerate(row_cells, start=1):
-            _put(ws.cell(row=i, column=j), value)
-        problems = bad.get((h["file"], h["sheet"], h["row"]), {})
-        for f, messages in problems.items():
+        row = [_safe(ws, v) for v in [h["file"], h["sheet"], h["record_key"] if keyed else h["row"]] +
+               [values.get(f) for f in fields] +
+               [h["reason_vi"] or "Hộ có thành viên khác bị lỗi; giữ nguyên dòng này."]]
+        for f, messages in bad.get((h["file"], h["sheet"], h["row"]), {}).items():
             if f in fields:
-                cell = ws.cell(row=i, column=4 + fields.index(f))
+                at = 3 + fields.index(f)
+                cell = _as_cell(ws, row[at])
                 cell.fill = _HIGHLIGHT
                 cell.comment = Comment("\n".join(messages), "MIS Gateway")
+                row[at] = cell
+        ws.append(row)
         hidden.append([i, h["file"], h["sheet"], h["row"], h["household_code"]])
-    hidden.sheet_state = "hidden"
-    for col, width in zip("ABC", (28, 18, 9)):
-        ws.column_dimensions[col].width = width
-    ws.freeze_panes = "D2"
     if missing:
         gone = wb.create_sheet(MISSING_SHEET)
-        _header_row(gone, MISSING_HEADERS)
-        for values in missing:
-            gone.append([None] * len(MISSING_HEADERS))
-            for j, value in enumerate(values, start=1):
-                _put(gone.cell(row=gone.max_row, column=j), value)
         for col, width in zip("ABCDEF", (16, 26, 22, 8, 40, 90)):
             gone.column_dimensions[col].width = width
-    help_ws = wb.create_sheet(HELP_SHEET, 0)
-    for line in INSTRUCTIONS:
-        help_ws.append([line])
-    help_ws["A1"].font = Font(bold=True, size=14)
-    help_ws.column_dimensions["A"].width = 110
+        gone.append(_header_cells(gone, MISSING_HEADERS))
+        for values in missing:
+            gone.append([_safe(gone, v) for v in values])
     wb.active = 1
     wb.save(path)
     return path
 
 
-def _header_row(ws, headers: list[str]) -> None:
-    ws.append(headers)
-    for cell in ws[1]:
+def _header_cells(ws, headers: list[str]) -> list:
+    cells = []
+    for text in headers:
+        cell = _as_cell(ws, _safe(ws, text))
         cell.font = Font(bold=True)
         cell.fill = _HEADER
         cell.alignment = Alignment(wrap_text=True, vertical="top")
+        cells.append(cell)
+    return cells
 
 
 def _district_headers(report) -> dict[str, tuple[int, str]]:
@@ -193,16 +198,24 @@ def _cells(h) -> dict:
     return json.loads(cells) if isinstance(cells, str) else dict(cells)
 
 
-def _put(cell, value) -> None:
-    """Write a value; text that Excel would run as a formula (=, +, -, @) stays text. Characters a
-    workbook cannot hold are dropped and text is cut at Excel's 32,767 characters a cell."""
-    if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
-        if len(value) > 32_767:
-            value = value[:32_766] + "…"
-    cell.value = value
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+def _as_cell(ws, value) -> Cell:
+    """A value made a cell, to be styled; _safe may have made it one already."""
+    return value if isinstance(value, Cell) else WriteOnlyCell(ws, value)
+
+
+def _safe(ws, value):
+    """A value as it may go into a cell: characters a workbook cannot hold are dropped and text is cut at
+    Excel's 32,767 characters; text that Excel would run as a formula (=, +, -, @) becomes a text cell."""
+    if not isinstance(value, str):
+        return value
+    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    if len(value) > 32_767:
+        value = value[:32_766] + "…"
+    if value[:1] in ("=", "+", "-", "@"):
+        cell = WriteOnlyCell(ws, value)
         cell.data_type = "s"
+        return cell
+    return value
 
 
 def summary_table(summaries: list[dict], with_run: bool = False) -> str:
