@@ -564,8 +564,22 @@ def run_sync(config_path: str | None = None, source_ids: list[str] | None = None
     work = functools.partial(run_source, str(config.path), dry_run=dry_run, full=full, approve=approve)
     if workers <= 1 or len(wanted) <= 1:
         return [work(sid) for sid in wanted]
-    return _in_processes(work, wanted, workers,
-                         lambda sid, started, how: _died(str(config.path), sid, dry_run, started, how))
+    order = _longest_first(wanted)
+    results = dict(zip(order, _in_processes(work, order, workers, lambda sid, started, how: _died(
+        str(config.path), sid, dry_run, started, how))))
+    return [results[sid] for sid in wanted]
+
+
+def _longest_first(source_ids: list[str]) -> list[str]:
+    """The sources in the order to start them: those whose last run took longest first, so that a long
+    source does not run alone at the end while the other workers idle. Sources never run keep their order,
+    after those that have."""
+    with db.get_engine().connect() as conn:
+        took = dict(conn.execute(sa.text("""
+            SELECT DISTINCT ON (source_id) source_id, extract(epoch FROM finished_at - started_at)
+            FROM mis.sync_run WHERE source_id = ANY(:ids) AND finished_at IS NOT NULL
+            ORDER BY source_id, started_at DESC"""), {"ids": source_ids}).all())
+    return sorted(source_ids, key=lambda sid: -float(took.get(sid) or 0))
 
 
 def _in_processes(work, source_ids: list[str], workers: int, died) -> list[dict]:

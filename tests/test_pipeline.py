@@ -207,6 +207,25 @@ def test_bad_sources_fail_alone_with_one_sentence(tmp_path, mis_db, workers):
         assert "\n" not in s["error"]
 
 
+def test_workers_start_the_sources_whose_last_run_took_longest_first(mis_db, monkeypatch):
+    from mis import db, ledger
+    from misgw import pipeline
+
+    monkeypatch.setenv("MISGW_DATABASE_URL", mis_db)
+    engine = db.get_engine()
+    with engine.begin() as conn:
+        # source, started (minutes ago), seconds taken; only each source's latest run counts.
+        for i, (sid, ago, took) in enumerate([("short", 60, 400), ("short", 10, 3), ("long", 20, 90),
+                                              ("unfinished", 5, None)]):
+            ledger.open_run(conn, f"run{i}", sid, "92", "926", False, {})
+            conn.execute(sa.text(
+                "UPDATE mis.sync_run SET started_at = now() - make_interval(mins => :ago), "
+                "finished_at = now() - make_interval(mins => :ago) + make_interval(secs => :took) WHERE run_id = :r"),
+                {"ago": ago, "took": took, "r": f"run{i}"})
+    # A source never run (or never finished) keeps its place, after those that have a duration.
+    assert pipeline._longest_first(["never", "short", "unfinished", "long"]) == ["long", "short", "never", "unfinished"]
+
+
 @pytest.mark.parametrize("text, expected", [
     ("province_code: 92\nsources: []\n", "'sources' must be a non-empty list"),
     ("province_code: 92\nsources:\n  - {id: a, kind: ftp, path: x}\n", "'kind' must be one of"),
