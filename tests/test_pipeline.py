@@ -173,6 +173,12 @@ def test_invalid_member_holds_the_household_back_whole(tmp_path, mis_db):
     commented = [ws.cell(row=r, column=sex_col) for r in range(2, ws.max_row + 1)
                  if ws.cell(row=r, column=sex_col).comment]
     assert [c.value for c in commented] == ["Không rõ"]
+    # Offending cells are highlighted, the others are not; it opens on the records to fix, headers kept in view.
+    highlighted = [(r, c) for r in range(2, ws.max_row + 1) for c in range(1, ws.max_column + 1)
+                   if ws.cell(row=r, column=c).fill.fgColor.rgb == "00FFF2A8"]
+    assert len(highlighted) == 2 and (commented[0].row, sex_col) in highlighted
+    assert all(ws.cell(row=r, column=c).comment for r, c in highlighted)
+    assert wb.active.title == "Cần sửa" and ws.freeze_panes == "D2" and ws["A1"].font.b
     assert ws.max_row == 1 + 5            # every row of both held-back households
 
 
