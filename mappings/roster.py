@@ -134,12 +134,30 @@ def _first_text(row: list):
     return None
 
 
+def household_groups(frame: pd.DataFrame) -> pd.Series:
+    """Each row's household as translate will read it (the code, carried down to the members), folded: rows
+    a roster writes "H01" and " h01" are one group, so a group never holds part of a household."""
+    if "household_code" not in frame:
+        return pd.Series(pd.NA, index=frame.index, dtype="string")
+    return fold_series(on_distinct(clean_series(frame["household_code"]), _no_point_zero)).ffill()
+
+
+def one_row_per_household(frame: pd.DataFrame) -> bool:
+    """A roster of heads only: no relation column, and no household code repeats."""
+    return ("relation" not in frame or clean_series(frame["relation"]).isna().all()) and \
+        not household_groups(frame).dropna().duplicated().any()
+
+
 def translate(frame: pd.DataFrame, mapping: Mapping, units: pd.DataFrame,
-              district_code: str | None, province_code: str, era: str = "pre2025") -> pd.DataFrame:
+              district_code: str | None, province_code: str, era: str = "pre2025",
+              households_one_row: bool | None = None) -> pd.DataFrame:
     """Raw field values -> typed MIS values. Unreadable values keep their written form for the rules to name.
 
-    units: the placement table (mis.units.placement) of the source's province.
+    units: the placement table (mis.units.placement) of the source's province. households_one_row: the
+    roster's layout, when frame is only some of its households (one_row_per_household of the whole).
     """
+    if households_one_row is None:
+        households_one_row = one_row_per_household(frame)
     out = pd.DataFrame(index=frame.index)
     for col in LINEAGE:
         out[col] = frame[col]
@@ -179,7 +197,7 @@ def translate(frame: pd.DataFrame, mapping: Mapping, units: pd.DataFrame,
     out["full_name"] = name_case(text["full_name"])
     out["relation_code"] = codelists.to_codes(text["relation"], "relation")
     # One row per household (the head's fields only): no relation column, and no code repeats.
-    if text["relation"].isna().all() and not out["household_code"].dropna().duplicated().any():
+    if households_one_row:
         out["relation_code"] = "01"
     out["sex"] = codelists.to_codes(text["sex"], "sex")
     out["ethnicity_code"] = codelists.to_codes(text["ethnicity"], "ethnicity", mapping.ethnicity_edition)

@@ -50,7 +50,12 @@ def classify(conn, run_id: str, source_id: str, district_code: str | None, parti
     # whole roster; for a partial one only those the source no longer has.
     conn.exec_driver_sql("DROP TABLE IF EXISTS _absent")
     if partial is None:
-        conn.exec_driver_sql("CREATE TEMP TABLE _absent ON COMMIT DROP AS SELECT household_id FROM _scope")
+        # A household the roster lists but whose rows were held back (rejected) is not missing: it waits
+        # in the fix-up workbook.
+        conn.exec_driver_sql(f"""CREATE TEMP TABLE _absent ON COMMIT DROP AS
+            SELECT s.household_id FROM _scope s JOIN mis.household h USING (household_id)
+            WHERE NOT EXISTS (SELECT 1 FROM {table_name(run_id, 'members')} m
+                              WHERE m.household_code = h.household_code AND NOT m.accepted::boolean)""")
     else:
         exists = conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": partial.replace('"', '')}).scalar()
         conn.exec_driver_sql(f"""CREATE TEMP TABLE _absent ON COMMIT DROP AS

@@ -7,23 +7,78 @@ only for households that loaded: a household held back is read again next time.
 """
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import sqlalchemy as sa
 
-from mis.staging import table_name
+from mis.staging import copy_frame, table_name
 
 
 def narrow(conn, run_id: str, source_id: str, compare: bool = True) -> dict:
     """Keep in the run's raw table only the households whose records changed since the snapshot.
 
-    Writes the run's `read` table (every keyed record read: key, household, digest) for the snapshot
-    update, and its `gone` table (household codes the snapshot holds whose records are all gone), which
-    the reconcile reports missing. compare=False (a full reload, or no snapshot to trust): keeps all.
+    For a source whose records carry their key (a database table, a web service). Writes the run's
+    `read` table (every keyed record read) and `gone` table (see _compare). compare=False (a full
+    reload, or no snapshot to trust): keeps all.
     """
-    raw, read, gone = table_name(run_id, "raw"), table_name(run_id, "read"), table_name(run_id, "gone")
+    raw, read = table_name(run_id, "raw"), table_name(run_id, "read")
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {read}")
+    conn.exec_driver_sql(f"CREATE UNLOGGED TABLE {read} AS SELECT key, household, hash, file, sheet, row, true AS kept "
+                         f"FROM {raw} WHERE key IS NOT NULL")
+    result = _compare(conn, run_id, source_id, compare)
+    if not result["narrowed"]:
+        return result
+    # Header rows (no key) stay; so do records with no household value, for the rules to name.
+    dropped = conn.execute(sa.text(f"""
+        DELETE FROM {raw} r WHERE r.key IS NOT NULL AND r.household IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM _changed c WHERE c.household = r.household)""")).rowcount
+    return {**result, "rows_unchanged": dropped}
+
+
+def narrow_frame(conn, run_id: str, source_id: str, frame: pd.DataFrame, households: pd.Series,
+                 compare: bool = True) -> tuple[pd.Series, dict]:
+    """The rows of a mapped roster (mappings.roster.map_sheet's frame) whose households changed since the
+    snapshot, as a mask over frame; and what was found.
+
+    For a source whose records have no key (a workbook): a record is known by its content, so a
+    record edited is a record gone and a new one, and either makes its household changed. The
+    content is the mapped fields only, typed, with the sheet (which can name the commune) and the
+    household: renumbered STT cells, moved columns or a renamed file change nothing.
+    households: each row's household (mappings.roster.household_groups).
+    """
+    read = table_name(run_id, "read")
+    lineage = ["source_file", "source_row", "source_key"]
+    content = frame.drop(columns=[c for c in lineage if c in frame])
+    content = content[sorted(content.columns)]     # a column moved in the workbook is the same content
+    kinds = np.frompyfunc(lambda v: type(v).__name__, 1, 1)
+    digest = pd.util.hash_pandas_object(pd.concat(
+        [content.astype(str), content.apply(lambda c: pd.Series(kinds(c.to_numpy()), index=c.index)).add_suffix(":type"),
+         households.rename("household:group").astype(str)], axis=1), index=False)
+    hashes = pd.Series(np.char.mod("%016x", digest.to_numpy()), index=frame.index)
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {read}")
+    conn.exec_driver_sql(f"CREATE UNLOGGED TABLE {read} (key text, household text, hash text, file text, sheet text, "
+                         "row integer, kept boolean DEFAULT true)")
+    copy_frame(conn, read, pd.DataFrame({
+        "key": hashes, "household": households, "hash": hashes, "file": frame["source_file"],
+        "sheet": frame["source_sheet"], "row": frame["source_row"]}))
+    result = _compare(conn, run_id, source_id, compare)
+    if not result["narrowed"]:
+        return pd.Series(True, index=frame.index), result
+    changed = set(conn.execute(sa.text("SELECT household FROM _changed")).scalars())
+    kept = households.isna() | households.isin(changed)
+    return kept, {**result, "rows_unchanged": int((~kept).sum())}
+
+
+def _compare(conn, run_id: str, source_id: str, compare: bool) -> dict:
+    """Compare the run's `read` table (key, household, hash of every record read) with the snapshot.
+
+    Leaves the households with a new, changed or gone record in the temporary table _changed, marks the
+    records of the other households not kept (read.kept), and writes the run's `gone` table (household
+    codes the snapshot holds whose records are all gone), which the reconcile reports missing.
+    """
+    read, gone = table_name(run_id, "read"), table_name(run_id, "gone")
     params = {"s": source_id}
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {read}, {gone}")
-    conn.exec_driver_sql(f"CREATE UNLOGGED TABLE {read} AS SELECT key, household, hash FROM {raw} "
-                         "WHERE key IS NOT NULL")
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {gone}")
     duplicates = conn.execute(sa.text(f"SELECT count(*) FROM (SELECT key FROM {read} GROUP BY key "
                                       "HAVING count(*) > 1) d")).scalar()
     has_snapshot = conn.execute(sa.text("SELECT EXISTS (SELECT 1 FROM mis.source_snapshot WHERE source_id = :s)"),
@@ -51,24 +106,25 @@ def narrow(conn, run_id: str, source_id: str, compare: bool = True) -> dict:
           AND NOT EXISTS (SELECT 1 FROM {read} r WHERE r.household = s.household)
           -- `=`, not IS NOT DISTINCT FROM, which cannot hash and compares every pair; blank households apart
           AND NOT (s.household IS NULL AND EXISTS (SELECT 1 FROM {read} r WHERE r.household IS NULL))""", params)
-    # Header rows (no key) stay; so do records with no household value, for the rules to name.
-    dropped = conn.execute(sa.text(f"""
-        DELETE FROM {raw} r WHERE r.key IS NOT NULL AND r.household IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM _changed c WHERE c.household = r.household)""")).rowcount
+    conn.exec_driver_sql(f"""
+        UPDATE {read} r SET kept = false WHERE r.household IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM _changed c WHERE c.household = r.household)""")
     counts = conn.execute(sa.text(f"""
-        SELECT (SELECT count(*) FROM {read}), (SELECT count(*) FROM {raw} WHERE key IS NOT NULL),
-               (SELECT count(*) FROM _changed), (SELECT count(*) FROM {gone})""")).one()
-    return {"narrowed": True, "rows_read": counts[0], "rows_kept": counts[1], "rows_unchanged": dropped,
-            "households_changed": counts[2], "households_gone": counts[3], "duplicate_keys": 0}
+        SELECT (SELECT count(*) FROM {read}), (SELECT count(*) FROM {read} WHERE kept),
+               (SELECT count(*) FROM _changed), (SELECT count(*) FROM {gone}),
+               (SELECT count(DISTINCT household) FROM {read} WHERE NOT kept)""")).one()
+    return {"narrowed": True, "rows_read": counts[0], "rows_kept": counts[1],
+            "households_changed": counts[2], "households_gone": counts[3], "households_unchanged": counts[4],
+            "duplicate_keys": 0}
 
 
-def update(conn, run_id: str, source_id: str, narrowed: bool, loaded: str = "_hh") -> int:
+def update(conn, run_id: str, source_id: str, narrowed: bool, keyed: bool, loaded: str = "_hh") -> int:
     """After the merge, in its transaction: the snapshot holds what this run loaded (loaded: mis.load's _hh).
 
     Records of households this run read and did not load (held back) leave the snapshot, so the next
     run reads them again; records gone from the source leave it; households not read stay as they were.
     """
-    raw, read, members = table_name(run_id, "raw"), table_name(run_id, "read"), table_name(run_id, "members")
+    read, members = table_name(run_id, "read"), table_name(run_id, "members")
     params = {"s": source_id}
     if not conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": read.replace('"', '')}).scalar():
         return 0
@@ -79,17 +135,22 @@ def update(conn, run_id: str, source_id: str, narrowed: bool, loaded: str = "_hh
             DELETE FROM mis.source_snapshot s USING (
                 SELECT x.record_key FROM mis.source_snapshot x LEFT JOIN {read} r ON r.key = x.record_key
                 WHERE x.source_id = :s AND r.key IS NULL
-                UNION SELECT key FROM {raw} WHERE key IS NOT NULL
+                UNION SELECT key FROM {read} WHERE kept
                 UNION SELECT x.record_key FROM mis.source_snapshot x
-                JOIN (SELECT DISTINCT household FROM {raw} WHERE household IS NOT NULL) h ON h.household = x.household
+                JOIN (SELECT DISTINCT household FROM {read} WHERE kept AND household IS NOT NULL) h
+                  ON h.household = x.household
                 WHERE x.source_id = :s) d
             WHERE s.source_id = :s AND s.record_key = d.record_key"""), params)
     else:
         conn.execute(sa.text("DELETE FROM mis.source_snapshot WHERE source_id = :s"), params)
+    # A keyed record's member by its key: a fix-up workbook's row that replaced it carries the key, so the
+    # record as the source still has it is not read again. Records without keys by their lineage.
+    member_of = "m.source_key = r.key" if keyed else \
+        "m.source_file = r.file AND m.source_sheet = r.sheet AND m.source_row::int = r.row"
     return conn.execute(sa.text(f"""
         INSERT INTO mis.source_snapshot (source_id, record_key, household, row_hash, household_code)
         SELECT DISTINCT ON (r.key) :s, r.key, r.household, r.hash, m.household_code
-        FROM {raw} r JOIN {members} m ON m.source_key = r.key
+        FROM {read} r JOIN {members} m ON {member_of}
         JOIN {loaded} l ON l.household_code = m.household_code
-        WHERE r.key IS NOT NULL
+        WHERE r.kept
         ORDER BY r.key"""), params).rowcount

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from connectors import base
 from expectations import validate
 from expectations.validate import judge
-from mappings.roster import map_sheet, translate
+from mappings.roster import household_groups, map_sheet, one_row_per_household, translate
 from mappings.text import fold, fold_series
 from mappings.vocabulary import MappingError, load_mapping
 from mis import db, ledger, load as mis_load, poverty, reconcile as mis_reconcile, snapshot, staging, units
@@ -146,9 +146,11 @@ def extract(run_id: str) -> dict:
             narrowed = snapshot.narrow(conn, run_id, source.id, compare=not full and not plan.partial)
         partial = plan.unchanged or plan.partial or bool(narrowed.get("narrowed"))
         bookmark = None if options.get("files") else {"connector": plan.bookmark, "reading": reading}
+        # Records without keys (a workbook's rows) are compared with the snapshot once mapped (map_validate).
+        compare = not full and not plan.partial and not options.get("files")
         ledger.update_run(conn, run_id, options={**options, "partial": partial, "unchanged": plan.unchanged,
-                                                 "read": plan.describe,
-                                                 "bookmark": bookmark, "narrowed": narrowed})
+                                                 "read": plan.describe, "keyed": bool(plan.keys),
+                                                 "compare": compare, "bookmark": bookmark, "narrowed": narrowed})
     if plan.unchanged:
         log.info("[%s] extract: nothing changed at the source since the last load (%s)", source.id, plan.describe)
     else:
@@ -252,8 +254,14 @@ def map_validate(run_id: str) -> dict:
     del raw
     frame = _supersede(pd.concat(frames, ignore_index=True), fixups)
     del frames
+    households_one_row = one_row_per_household(frame)
+    if not options.get("keyed"):
+        frame = _unchanged_households_out(run_id, source, frame, compare=options.get("compare") and not fixups)
+        if frame.empty:
+            return _nothing_changed(run_id, source, reports)
     province = config.province_code_current if source.unit_era == "current" else config.province_code
-    mapped = translate(frame, mapping, placement, source.district_code, province, source.unit_era)
+    mapped = translate(frame, mapping, placement, source.district_code, province, source.unit_era,
+                       households_one_row)
     del frame
     indicators = {c["field"] for r in reports if r["roster"] for c in r["columns"]} & set(mis_load.INDICATORS)
     with engine.connect() as conn:
@@ -282,7 +290,23 @@ def map_validate(run_id: str) -> dict:
     return {"run_id": run_id, **counts}
 
 
-def _nothing_changed(run_id: str, source: Source) -> dict:
+def _unchanged_households_out(run_id: str, source: Source, frame: pd.DataFrame, compare: bool) -> pd.DataFrame:
+    """A roster without record keys, mapped: only the households whose rows changed since the snapshot go
+    on (mis.snapshot.narrow_frame). The run is then partial: households not judged again are not missing."""
+    with db.get_engine().begin() as conn:
+        kept, narrowed = snapshot.narrow_frame(conn, run_id, source.id, frame, household_groups(frame), compare)
+        if narrowed["narrowed"]:
+            options = ledger.get_run(conn, run_id)["options"]
+            ledger.update_run(conn, run_id, options={**options, "partial": True, "narrowed": narrowed})
+    if not narrowed["narrowed"]:
+        return frame
+    log.info("[%s] map/validate: %d households changed since the last load, %d gone; %d rows go on, "
+             "%d rows of unchanged households are not judged again", source.id, narrowed["households_changed"],
+             narrowed["households_gone"], narrowed["rows_kept"], narrowed["rows_unchanged"])
+    return frame[kept.to_numpy()].reset_index(drop=True)
+
+
+def _nothing_changed(run_id: str, source: Source, reports: list | None = None) -> dict:
     """Nothing new at the source: empty work tables, so the later stages run and change nothing."""
     with db.get_engine().begin() as conn:
         staging.write_frame(conn, run_id, "members", pd.DataFrame(columns=_MEMBER_STAGE_COLUMNS))
@@ -290,7 +314,7 @@ def _nothing_changed(run_id: str, source: Source) -> dict:
         staging.write_frame(conn, run_id, "held", pd.DataFrame(columns=HELD_COLUMNS))
         counts = dict.fromkeys(("rows_read", "households_accepted", "members_accepted", "rows_rejected",
                                 "households_rejected"), 0)
-        ledger.update_run(conn, run_id, mapping_report=[], **counts)
+        ledger.update_run(conn, run_id, mapping_report=reports or [], **counts)
     log.info("[%s] map/validate: nothing changed at the source, nothing to judge", source.id)
     return {"run_id": run_id, **counts}
 
@@ -315,6 +339,12 @@ def _reconcile_in(conn, run_id: str, source: Source) -> dict:
     gone = staging.table_name(run_id, "gone") if run["options"].get("partial") else None
     result = mis_reconcile.classify(conn, run_id, source.id, source.district_code, partial=gone)
     version = result.pop("registry_version")
+    narrowed = run["options"].get("narrowed") or {}
+    if narrowed.get("narrowed"):
+        # Households whose rows are as the source had them when they loaded: unchanged, without judging
+        # them again (mis.snapshot).
+        result["households"]["unchanged"] = result["households"].get("unchanged", 0) + narrowed["households_unchanged"]
+        result["members"]["unchanged"] = result["members"].get("unchanged", 0) + narrowed["rows_unchanged"]
     failures, held = _reconcile_rejects(conn, run_id, source)
     staging.write_frame(conn, run_id, "reconcile_failures", failures)
     staging.write_frame(conn, run_id, "reconcile_held", held)
@@ -427,7 +457,8 @@ def load(run_id: str) -> dict:
         if not run["dry_run"]:
             counts["entries_resolved"] = ledger.resolve(conn, run_id, source.id)
             counts["snapshot_records"] = snapshot.update(conn, run_id, source.id,
-                                                         bool((run["options"].get("narrowed") or {}).get("narrowed")))
+                                                         bool((run["options"].get("narrowed") or {}).get("narrowed")),
+                                                         keyed=bool(run["options"].get("keyed")))
             if run["options"].get("bookmark"):
                 ledger.save_bookmark(conn, source.id, run_id, run["options"]["bookmark"])
     if counts.get("members_written", 0) + counts.get("households_written", 0) > BULK_ROWS:

@@ -293,10 +293,16 @@ def test_missing_household_is_flagged_never_deleted(tmp_path, mis_db):
     write_roster(tmp_path / "d" / "x.xlsx", rows=GOOD_ROWS[:3])
     [s] = json.loads(misgw("sync", "--config", str(cfg), "--json", env_url=mis_db).stdout)
     assert s["reconcile"]["missing"] == 1 and s["reconcile"]["unchanged"] == 1
+    # The household still in the workbook is as it was there: compared with the snapshot, not judged again.
+    assert s["partial"] and s["rows_read"] == 0, s
     engine = sa.create_engine(mis_db)
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM mis.household")).scalar() == 2
     engine.dispose()
+    # A full reload judges everything again, with the same outcome.
+    [full] = json.loads(misgw("sync", "--config", str(cfg), "--full", "--json", env_url=mis_db).stdout)
+    assert not full["partial"] and full["rows_read"] == 3, full
+    assert full["reconcile"]["missing"] == 1 and full["reconcile"]["unchanged"] == 1
 
 
 def test_rejects_export_writes_text_never_formulas(tmp_path, mis_db):

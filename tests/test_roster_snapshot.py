@@ -1,0 +1,107 @@
+"""A changed workbook: only its changed households are judged and loaded, and the MIS ends as a full reload's."""
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+
+from rosters import write_config, write_roster
+from test_pipeline import mis_db, misgw, natural_state  # noqa: F401  (mis_db is a fixture)
+from test_reliability import reference_db  # noqa: F401  (a fixture)
+
+HOUSEHOLDS = 40
+SYLLABLES = ["An", "Bình", "Cường", "Dũng", "Giang", "Hải", "Khánh", "Lâm", "Minh", "Nam"]
+
+
+def _given(n: int) -> str:
+    """Household n's own given names: names carry no digits (a rule rejects those)."""
+    return f"{SYLLABLES[n // 10 % 10]} {SYLLABLES[n % 10]}"
+
+
+def household(n: int, birth: str = "12/03/1975") -> list[list]:
+    """Household n of Nhơn Ái: head, spouse, child; the code written on the head's row only."""
+    code = f"31300-{n:04d}"
+    return [
+        [code, f"Nguyễn Văn {_given(n)}", "Chủ hộ", "Nam", birth, "Kinh", f"0920{75:02d}{n:06d}", "Ấp Nhơn Lộc",
+         "Hộ nghèo", 2025, 1200000],
+        [None, f"Trần Thị {_given(n)}", "Vợ", "Nữ", "06/05/1978", "Kinh", f"0921{78:02d}{n:06d}", "Ấp Nhơn Lộc",
+         "Hộ nghèo", 2025, 1200000],
+        [None, f"Nguyễn Hữu {_given(n)}", "Con", "Nam", "2010", "Kinh", None, "Ấp Nhơn Lộc", "Hộ nghèo", 2025, 1200000],
+    ]
+
+
+def roster(households: dict[int, list[list]]) -> list[list]:
+    return [row for n in sorted(households) for row in households[n]]
+
+
+def sync(cfg, url: str, *args: str) -> dict:
+    run = misgw("sync", "--config", str(cfg), "--json", *args, env_url=url)
+    [summary] = json.loads(run.stdout)
+    assert summary["status"] == "success", (summary, run.stderr)
+    return summary
+
+
+def test_only_changed_households_of_a_workbook_are_judged_and_the_mis_ends_as_a_full_reload(
+        tmp_path, mis_db, reference_db):  # noqa: F811
+    book = tmp_path / "d" / "x.xlsx"
+    cfg = write_config(tmp_path / "misgw.yaml", [{"id": "pd", "kind": "spreadsheet", "path": "d",
+                                                  "district_code": "926"}])
+    first = {n: household(n) for n in range(1, HOUSEHOLDS + 1)}
+    write_roster(book, roster(first))
+    runs = {url: [sync(cfg, url)] for url in (mis_db, reference_db)}
+    assert runs[mis_db][0]["households_accepted"] == HOUSEHOLDS and not runs[mis_db][0]["partial"]
+
+    # The district edits its workbook: a new household in the middle (every STT after it renumbered),
+    # a birth date corrected, a household removed, and a member's sex typed wrong.
+    second = dict(first)
+    second[5] = household(5, birth="13/03/1975")
+    del second[10]
+    second[15] = [list(r) for r in household(15)]
+    second[15][1][3] = "Không rõ"
+    second[20.5] = household(99)
+    write_roster(book, roster(second))
+    narrowed = sync(cfg, mis_db)
+    reloaded = sync(cfg, reference_db, "--full")
+
+    # Only households 5, 15 and 99 were judged (3 rows each); household 10 is gone; the other 37 are unchanged, unjudged.
+    assert narrowed["partial"] and narrowed["rows_read"] == 9, narrowed
+    assert narrowed["rows_rejected"] == 1 and narrowed["households_rejected"] == 1
+    assert narrowed["reconcile"] == {"new": 1, "changed": 1, "unchanged": HOUSEHOLDS - 3, "moved": 0,
+                                     "missing": 1, "conflict": 0}, narrowed
+    # The same outcome as judging the whole workbook again, and the same MIS, lineage included.
+    assert not reloaded["partial"] and reloaded["rows_read"] == 3 * HOUSEHOLDS
+    assert reloaded["reconcile"] == narrowed["reconcile"]
+    assert natural_state(mis_db, runs[mis_db][0]["run_id"]) == \
+        natural_state(reference_db, runs[reference_db][0]["run_id"])
+    for url in (mis_db, reference_db):
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            entries = conn.execute(sa.text("SELECT household_code, rule, status FROM mis.reject_entry "
+                                           "ORDER BY 1, 2")).all()
+        engine.dispose()
+        assert [tuple(e) for e in entries] == [("31300-0010", "reconcile.missing", "open"),
+                                               ("31300-0015", "codelist.sex", "open")], entries
+
+    # The household held back was not loaded, so it is judged again next time; fixed, it loads and
+    # its entry resolves, and nothing else is read.
+    second[15] = household(15)
+    write_roster(book, roster(second))
+    fixed = sync(cfg, mis_db)
+    assert fixed["partial"] and fixed["rows_read"] == 3 and fixed["households_accepted"] == 1, fixed
+    engine = sa.create_engine(mis_db)
+    with engine.connect() as conn:
+        status = conn.execute(sa.text("SELECT status FROM mis.reject_entry WHERE household_code = '31300-0015'"
+                                      )).scalar()
+        members = conn.execute(sa.text("SELECT count(*) FROM mis.member m JOIN mis.household h USING "
+                                       "(household_id) WHERE h.household_code = '31300-0015'")).scalar()
+    engine.dispose()
+    assert status == "resolved" and members == 3
+
+    # Moving a column and renumbering STT change no record: nothing is judged again.
+    header = ["STT", "Họ và tên", "Mã hộ", "Quan hệ với chủ hộ", "Giới tính", "Ngày sinh", "Dân tộc", "Số CCCD",
+              "Ấp", "Phân loại hộ", "Năm rà soát", "Thu nhập bình quân đầu người"]
+    rows = [[r[1], r[0], *r[2:]] for r in roster(second)]
+    write_roster(book, rows, header=header)
+    same = sync(cfg, mis_db)
+    assert same["partial"] and same["rows_read"] == 0, same
+    assert same["reconcile"]["unchanged"] == HOUSEHOLDS and same["reconcile"]["missing"] == 0, same
