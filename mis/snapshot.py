@@ -47,14 +47,7 @@ def narrow_frame(conn, run_id: str, source_id: str, frame: pd.DataFrame, househo
     households: each row's household (mappings.roster.household_groups).
     """
     read = table_name(run_id, "read")
-    lineage = ["source_file", "source_row", "source_key"]
-    content = frame.drop(columns=[c for c in lineage if c in frame])
-    content = content[sorted(content.columns)]     # a column moved in the workbook is the same content
-    kinds = np.frompyfunc(lambda v: type(v).__name__, 1, 1)
-    digest = pd.util.hash_pandas_object(pd.concat(
-        [content.astype(str), content.apply(lambda c: pd.Series(kinds(c.to_numpy()), index=c.index)).add_suffix(":type"),
-         households.rename("household:group").astype(str)], axis=1), index=False)
-    hashes = pd.Series(np.char.mod("%016x", digest.to_numpy()), index=frame.index)
+    hashes = record_digests(frame, households)
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {read}")
     conn.exec_driver_sql(f"CREATE UNLOGGED TABLE {read} (key text, household text, hash text, file text, sheet text, "
                          "row integer, kept boolean DEFAULT true)")
@@ -67,6 +60,29 @@ def narrow_frame(conn, run_id: str, source_id: str, frame: pd.DataFrame, househo
     changed = set(conn.execute(sa.text("SELECT household FROM _changed")).scalars())
     kept = households.isna() | households.isin(changed)
     return kept, {**result, "rows_unchanged": int((~kept).sum())}
+
+
+def record_digests(frame: pd.DataFrame, households: pd.Series) -> pd.Series:
+    """A digest (16 hex digits) of each mapped record's content: its fields, their types, its sheet and
+    its household; not its file, row or column positions."""
+    lineage = ["source_file", "source_row", "source_key"]
+    content = frame.drop(columns=[c for c in lineage if c in frame])
+    content = content[sorted(content.columns)]     # a column moved in the workbook is the same content
+    digest = pd.util.hash_pandas_object(pd.concat(
+        [content.astype(str), content.apply(_types).add_suffix(":type"),
+         households.rename("household:group").astype(str)], axis=1), index=False)
+    return pd.Series(np.char.mod("%016x", digest.to_numpy()), index=frame.index)
+
+
+_type_name = np.frompyfunc(lambda v: type(v).__name__, 1, 1)
+
+
+def _types(column: pd.Series) -> pd.Series:
+    """What each cell's type was, as far as a value's text does not say it: an ID typed as a number is
+    not the same record as its digits typed as text (mappings.values restores zeros only to the first)."""
+    if pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):
+        return column.isna()            # text or blank: only blank must differ from the text "None"
+    return pd.Series(_type_name(column.to_numpy()), index=column.index)
 
 
 def _compare(conn, run_id: str, source_id: str, compare: bool) -> dict:

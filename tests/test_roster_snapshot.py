@@ -105,3 +105,37 @@ def test_only_changed_households_of_a_workbook_are_judged_and_the_mis_ends_as_a_
     same = sync(cfg, mis_db)
     assert same["partial"] and same["rows_read"] == 0, same
     assert same["reconcile"]["unchanged"] == HOUSEHOLDS and same["reconcile"]["missing"] == 0, same
+
+
+def test_a_record_digest_is_its_content_not_its_place():
+    import pandas as pd
+
+    from mappings.roster import household_groups
+    from mis.snapshot import record_digests
+
+    frame = pd.DataFrame({"source_file": ["a.xlsx", "a.xlsx"], "source_sheet": ["Xã A", "Xã A"],
+                          "source_row": [5, 6], "source_key": [None, None],
+                          "household_code": ["H1", None], "full_name": ["Lê An", "Lê Bình"],
+                          "id_number": ["92075000001", None]}, dtype=object)
+    digests = record_digests(frame, household_groups(frame))
+    assert digests.str.fullmatch(r"[0-9a-f]{16}").all() and digests.nunique() == 2
+
+    def digest(**change):
+        """The first record's digest with its fields changed."""
+        other = frame.copy()
+        for column, value in change.items():
+            other[column] = [value, frame[column][1]]
+        return record_digests(other, household_groups(other))[0]
+
+    # Another file, row, or column order: the same record.
+    moved = frame[["full_name", "source_row", "household_code", "source_file", "source_sheet", "id_number",
+                   "source_key"]].assign(source_file="b.xlsx", source_row=[9, 10])
+    assert record_digests(moved, household_groups(moved)).tolist() == digests.tolist()
+    # A field, its type (the ID typed as a number), blank against the text "None", the sheet, the household.
+    assert digest(full_name="Lê Ân") != digests[0]
+    assert digest(id_number=92075000001) != digests[0]
+    assert digest(id_number=None) != digest(id_number="None")
+    assert digest(source_sheet="Xã B") != digests[0]
+    # The member row without a code belongs to H1: the head's code changing changes it too.
+    assert record_digests(frame.assign(household_code=["H2", None]), household_groups(
+        frame.assign(household_code=["H2", None])))[1] != digests[1]
