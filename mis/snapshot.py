@@ -23,7 +23,7 @@ def narrow(conn, run_id: str, source_id: str, compare: bool = True) -> dict:
     """
     raw, read = table_name(run_id, "raw"), table_name(run_id, "read")
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {read}")
-    conn.exec_driver_sql(f"CREATE UNLOGGED TABLE {read} AS SELECT key, household, hash, file, sheet, row, true AS kept "
+    conn.exec_driver_sql(f"CREATE UNLOGGED TABLE {read} AS SELECT key, household, hash, file, sheet, row "
                          f"FROM {raw} WHERE key IS NOT NULL")
     result = _compare(conn, run_id, source_id, compare)
     if not result["narrowed"]:
@@ -50,7 +50,7 @@ def narrow_frame(conn, run_id: str, source_id: str, frame: pd.DataFrame, househo
     hashes = record_digests(frame, households)
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {read}")
     conn.exec_driver_sql(f"CREATE UNLOGGED TABLE {read} (key text, household text, hash text, file text, sheet text, "
-                         "row integer, kept boolean DEFAULT true)")
+                         "row integer)")
     copy_frame(conn, read, pd.DataFrame({
         "key": hashes, "household": households, "hash": hashes, "file": frame["source_file"],
         "sheet": frame["source_sheet"], "row": frame["source_row"]}))
@@ -88,13 +88,13 @@ def _types(column: pd.Series) -> pd.Series:
 def _compare(conn, run_id: str, source_id: str, compare: bool) -> dict:
     """Compare the run's `read` table (key, household, hash of every record read) with the snapshot.
 
-    Leaves the households with a new, changed or gone record in the temporary table _changed, marks the
-    records of the other households not kept (read.kept), and writes the run's `gone` table (household
-    codes the snapshot holds whose records are all gone), which the reconcile reports missing.
+    Leaves the households with a new, changed or gone record in the temporary table _changed, their
+    records (and those with no household) in the run's `kept` table, and writes the run's `gone` table
+    (household codes the snapshot holds whose records are all gone), which the reconcile reports missing.
     """
-    read, gone = table_name(run_id, "read"), table_name(run_id, "gone")
+    read, gone, kept = table_name(run_id, "read"), table_name(run_id, "gone"), table_name(run_id, "kept")
     params = {"s": source_id}
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {gone}")
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {gone}, {kept}")
     duplicates = conn.execute(sa.text(f"SELECT count(*) FROM (SELECT key FROM {read} GROUP BY key "
                                       "HAVING count(*) > 1) d")).scalar()
     has_snapshot = conn.execute(sa.text("SELECT EXISTS (SELECT 1 FROM mis.source_snapshot WHERE source_id = :s)"),
@@ -123,12 +123,13 @@ def _compare(conn, run_id: str, source_id: str, compare: bool) -> dict:
           -- `=`, not IS NOT DISTINCT FROM, which cannot hash and compares every pair; blank households apart
           AND NOT (s.household IS NULL AND EXISTS (SELECT 1 FROM {read} r WHERE r.household IS NULL))""", params)
     conn.exec_driver_sql(f"""
-        UPDATE {read} r SET kept = false WHERE r.household IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM _changed c WHERE c.household = r.household)""")
+        CREATE UNLOGGED TABLE {kept} AS SELECT * FROM {read} r WHERE r.household IS NULL
+          OR EXISTS (SELECT 1 FROM _changed c WHERE c.household = r.household)""")
     counts = conn.execute(sa.text(f"""
-        SELECT (SELECT count(*) FROM {read}), (SELECT count(*) FROM {read} WHERE kept),
+        SELECT (SELECT count(*) FROM {read}), (SELECT count(*) FROM {kept}),
                (SELECT count(*) FROM _changed), (SELECT count(*) FROM {gone}),
-               (SELECT count(DISTINCT household) FROM {read} WHERE NOT kept)""")).one()
+               (SELECT count(DISTINCT household) FROM {read})
+               - (SELECT count(DISTINCT household) FROM {kept})""")).one()
     return {"narrowed": True, "rows_read": counts[0], "rows_kept": counts[1],
             "households_changed": counts[2], "households_gone": counts[3], "households_unchanged": counts[4],
             "duplicate_keys": 0}
@@ -141,8 +142,9 @@ def update(conn, run_id: str, source_id: str, narrowed: bool, keyed: bool, loade
     run reads them again; records gone from the source leave it; households not read stay as they were.
     """
     read, members = table_name(run_id, "read"), table_name(run_id, "members")
+    kept = table_name(run_id, "kept") if narrowed else read     # the records this run judged
     params = {"s": source_id}
-    if not conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": read.replace('"', '')}).scalar():
+    if not conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": kept.replace('"', '')}).scalar():
         return 0
     if narrowed:
         # Gone from the source, read again, or of a household read again. Joins, not OR-ed subqueries:
@@ -151,9 +153,9 @@ def update(conn, run_id: str, source_id: str, narrowed: bool, keyed: bool, loade
             DELETE FROM mis.source_snapshot s USING (
                 SELECT x.record_key FROM mis.source_snapshot x LEFT JOIN {read} r ON r.key = x.record_key
                 WHERE x.source_id = :s AND r.key IS NULL
-                UNION SELECT key FROM {read} WHERE kept
+                UNION SELECT key FROM {kept}
                 UNION SELECT x.record_key FROM mis.source_snapshot x
-                JOIN (SELECT DISTINCT household FROM {read} WHERE kept AND household IS NOT NULL) h
+                JOIN (SELECT DISTINCT household FROM {kept} WHERE household IS NOT NULL) h
                   ON h.household = x.household
                 WHERE x.source_id = :s) d
             WHERE s.source_id = :s AND s.record_key = d.record_key"""), params)
@@ -166,7 +168,6 @@ def update(conn, run_id: str, source_id: str, narrowed: bool, keyed: bool, loade
     return conn.execute(sa.text(f"""
         INSERT INTO mis.source_snapshot (source_id, record_key, household, row_hash, household_code)
         SELECT DISTINCT ON (r.key) :s, r.key, r.household, r.hash, m.household_code
-        FROM {read} r JOIN {members} m ON {member_of}
+        FROM {kept} r JOIN {members} m ON {member_of}
         JOIN {loaded} l ON l.household_code = m.household_code
-        WHERE r.kept
         ORDER BY r.key"""), params).rowcount
