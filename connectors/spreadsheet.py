@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import io
 import unicodedata
+import zipfile
 from pathlib import Path
 from typing import Iterator
 
@@ -90,14 +91,15 @@ def read_sheets(path: Path) -> Iterator[RawSheet]:
     except Exception as exc:
         raise SourceFileError(f"{path.name}: tệp bị hỏng hoặc không phải bảng tính Excel / "
                               f"the file is damaged or not an Excel workbook ({_short(exc)}).") from None
-    sizes = {}
+    sizes, errors = {}, {}
     if suffix in (".xlsx", ".xlsm"):
         from connectors import xlsx_stream
 
         try:
             sizes = xlsx_stream.sheet_sizes(path)
-        except (KeyError, ValueError, OSError):
-            sizes = {}
+            errors = xlsx_stream.error_cells(path)
+        except (KeyError, ValueError, OSError, zipfile.BadZipFile):
+            pass  # calamine has read it: its sheets as calamine gives them
     for name in workbook.sheet_names:
         size = sizes.get(name)
         if size and size[0] > STREAM_ROWS:
@@ -106,17 +108,24 @@ def read_sheets(path: Path) -> Iterator[RawSheet]:
 
             yield RawSheet(path, name, xlsx_stream.iter_rows(path, name))
         else:
-            yield RawSheet(path, name, _calamine_rows(workbook, path, name))
+            yield RawSheet(path, name, _calamine_rows(workbook, path, name, errors.get(name, {})))
 
 
-def _calamine_rows(workbook, path: Path, name: str) -> Iterator[tuple[int, list]]:
+def _calamine_rows(workbook, path: Path, name: str, errors: dict) -> Iterator[tuple[int, list]]:
+    """errors: {(row, column): "#REF!"} of the sheet's formula errors, which calamine reads as blank."""
     try:
         # skip_empty_area=False keeps row numbers equal to the ones Excel shows.
         rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
     except Exception as exc:
         raise SourceFileError(f"{path.name}, sheet '{name}': cannot be read ({_short(exc)}).") from None
+    by_row: dict[int, list] = {}
+    for (r, col), text in errors.items():
+        by_row.setdefault(r, []).append((col, text))
     for number, row in enumerate(rows, start=1):
         cells = [_cell(v) for v in row]
+        for col, text in by_row.get(number, ()):
+            if col < len(cells):
+                cells[col] = text
         if any(c is not None for c in cells):
             yield number, cells
 

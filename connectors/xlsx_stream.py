@@ -210,6 +210,47 @@ def sheet_sizes(path) -> dict[str, tuple[int, int] | None]:
         pkg.close()
 
 
+_ERROR_CELL = re.compile(rb'<(?:\w+:)?c\s(?=[^>]*\bt="e")([^>]*)>(.*?)</(?:\w+:)?c>', re.S)
+_CELL_REF = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
+_CELL_VALUE = re.compile(rb'<(?:\w+:)?v>([^<]*)</')
+
+
+def error_cells(path) -> dict[str, dict[tuple[int, int], str]]:
+    """Sheet name -> {(Excel row, 0-based column): "#REF!"} of the cells whose formula evaluates to an error.
+
+    calamine reads such a cell as blank, which would hide a broken formula behind "missing"; the
+    streaming path keeps the text. A sheet with none costs one pass over its bytes.
+    """
+    pkg = _Package(path)
+    try:
+        _, sheets, _ = pkg.workbook()
+        out: dict[str, dict[tuple[int, int], str]] = {}
+        for sheet, part in sheets.items():
+            name = pkg.find(part) if part else None
+            if name is None or not _has_error_cell(pkg, name):
+                continue
+            found = {}
+            for attrs, body in _ERROR_CELL.findall(pkg.read(name)):
+                ref, value = _CELL_REF.search(attrs), _CELL_VALUE.search(body)
+                if ref and value:
+                    found[(int(ref.group(2)), _col_index(ref.group(1).decode()))] = _unescape(value.group(1).decode())
+            if found:
+                out[sheet] = found
+        return out
+    finally:
+        pkg.close()
+
+
+def _has_error_cell(pkg: _Package, name: str) -> bool:
+    tail = b""
+    with pkg.open(name) as fh:
+        while chunk := fh.read(1 << 22):
+            if b't="e"' in tail + chunk[:8] or b't="e"' in chunk:
+                return True
+            tail = chunk[-8:]
+    return False
+
+
 def _dimension(pkg: _Package, part: str) -> tuple[int, int] | None:
     name = pkg.find(part)
     if name is None:

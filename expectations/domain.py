@@ -60,6 +60,21 @@ def length_rules(c: Checks, limits: dict[str, int]) -> None:
                   field=pd.Series(name, index=f.index), length=length, limit=pd.Series(limit, index=f.index))
 
 
+# What Excel shows in a cell whose formula fails (#REF!: it points at a deleted cell).
+EXCEL_ERRORS = r"#(?:REF!|VALUE!|DIV/0!|N/A|NAME\?|NUM!|NULL!|SPILL!|CALC!|FIELD!|BLOCKED!|UNKNOWN!|GETTING_DATA)"
+
+
+def formula_rules(c: Checks) -> None:
+    """A cell whose formula evaluates to an error (#REF!, #VALUE!, ...): named as such, never read as blank."""
+    f = c.frame
+    for column in [name for name in f.columns if name.startswith("raw_") and name != "raw_commune_any"]:
+        if not any(isinstance(v, str) and v.startswith("#") for v in pd.unique(f[column].dropna().to_numpy())):
+            continue
+        name = column[4:]
+        c.add(f[column].astype("string").str.fullmatch(EXCEL_ERRORS), "cell.formula_error", column,
+              field=pd.Series(name, index=f.index), label=pd.Series(vocabulary_label(name), index=f.index))
+
+
 def number_rules(c: Checks) -> None:
     """A number field written in words or with stray text ("một triệu rưỡi"): said, never read as blank."""
     f = c.frame
@@ -74,7 +89,7 @@ def vocabulary_label(field: str) -> str:
     """The header district staff know a field by: its first wording in the vocabulary."""
     from mappings.vocabulary import vocabulary
 
-    return vocabulary()[field]["aliases"][0]
+    return (vocabulary().get(field, {}).get("aliases") or [field])[0]
 
 
 def person_rules(c: Checks, today: dt.date) -> None:

@@ -129,6 +129,7 @@ def find_failures(frame: pd.DataFrame, district_code: str | None, today: dt.date
     today = today or dt.date.today()
     checks = domain.Checks(frame)
     domain.encoding_rules(checks)
+    domain.formula_rules(checks)
     domain.length_rules(checks, rule_book()["format.too_long"]["limits"])
     domain.number_rules(checks)
     domain.person_rules(checks, today)
@@ -148,6 +149,12 @@ def find_failures(frame: pd.DataFrame, district_code: str | None, today: dt.date
     failures["field"] = failures["rule"].map(lambda r: rules[r]["field"])
     if "ctx_field" in failures:
         failures["field"] = failures["ctx_field"].fillna(failures["field"])
+    # A broken formula is said once, as such: not also as a missing, unreadable or impossible value.
+    broken = failures["rule"] == "cell.formula_error"
+    if broken.any():
+        cells = pd.MultiIndex.from_frame(failures.loc[broken, ["pos", "field"]])
+        again = pd.MultiIndex.from_frame(failures[["pos", "field"]]).isin(cells) & ~broken.to_numpy()
+        failures = failures[~again].reset_index(drop=True)
     # A rounded (scientific notation) ID is named as such, not as a generic format error.
     rounded = (failures["rule"] == "format.id_number") & \
         frame["id_problem"].reindex(failures["pos"]).eq("scientific").to_numpy()

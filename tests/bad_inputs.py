@@ -104,7 +104,7 @@ def build(out: Path) -> list[tuple[str, Path, str]]:
                                                             + bytes([0x81, 0x8D, 0x8E, 0x8F, 0x90] * 40)))
     add("09_16384_columns", "loads", lambda d: _wide(d / "ds.xlsx", header_rows + good))
     add("10_million_blank_rows", "loads", lambda d: _million_blank(d / "ds.xlsx", header_rows + good))
-    add("11_formulas_ref_errors", "rejects:required.birth_date", lambda d: _ref_errors(d / "ds.xlsx"))
+    add("11_formulas_ref_errors", "rejects:cell.formula_error", lambda d: _ref_errors(d / "ds.xlsx"))
     add("12_duplicate_headers", "loads", lambda d: _save(_roster(rows=[r + ["Trùng"] for r in GOOD_ROWS],
                                                                  header=HEADER + ["Họ và tên"]), d / "ds.xlsx"))
     add("13_missing_required_column", "fails", lambda d: _save(_roster(
@@ -209,7 +209,7 @@ def _million_blank(path: Path, rows: list[list]) -> Path:
 
 
 def _ref_errors(path: Path) -> Path:
-    """Formulas that evaluate to #REF! where the income and a birth date should be: read as blank cells."""
+    """Formulas that evaluate to #REF! where the income and a birth date should be: named as broken formulas."""
     rows = [[i, *r] for i, r in enumerate(GOOD_ROWS, start=1)]
     cols = "ABCDEFGHIJKL"
     body = []

@@ -54,3 +54,33 @@ def test_every_bad_file_fails_alone_clearly_and_the_run_goes_on(tmp_path, mis_db
             wrong[name] = f"expected the roster to load, got {r['status']} {r['households_accepted']}: {error[:300]}"
     assert not wrong, json.dumps(wrong, ensure_ascii=False, indent=1)
     print(f"\n{len(cases)} bad files and one good one in {seconds:.0f} s")
+
+
+def test_a_broken_formula_is_named_once_as_such_whichever_reader_reads_the_sheet(tmp_path, mis_db,  # noqa: F811
+                                                                                 monkeypatch):
+    """#REF! where a birth date and an income should be: calamine reads such cells as blank, which would
+    say "birth date missing" and load the household without its income."""
+    from connectors import spreadsheet, xlsx_stream
+
+    path = bad_inputs._ref_errors(tmp_path / "d" / "ds.xlsx")
+    streamed = list(xlsx_stream.iter_rows(path, "Xã Nhơn Ái"))
+    [sheet] = list(spreadsheet.read_sheets(path))
+    assert list(sheet.rows) == streamed           # both readers keep the error text
+    assert [c[5] for n, c in streamed if n in (2, 4)] == ["#REF!", "#REF!"]
+
+    cfg = write_config(tmp_path / "misgw.yaml", [{"id": "pd", "kind": "spreadsheet", "path": "d",
+                                                  "district_code": "926"}])
+    run = subprocess.run([sys.executable, "-m", "misgw.cli", "sync", "--config", str(cfg), "--json"],
+                         capture_output=True, text=True, timeout=600, env=dict(os.environ, MISGW_DATABASE_URL=mis_db))
+    [summary] = json.loads(run.stdout)
+    assert summary["status"] == "success" and summary["households_accepted"] == 1, summary  # household 0002
+    engine = sa.create_engine(mis_db)
+    with engine.connect() as conn:
+        rejects = conn.execute(sa.text("SELECT row, field, rule, message_vi FROM mis.reject WHERE run_id = :r "
+                                       "AND severity = 'reject' ORDER BY row, field"),
+                               {"r": summary["run_id"]}).all()
+    engine.dispose()
+    assert [(r.row, r.field, r.rule) for r in rejects] == [
+        (2, "birth_date", "cell.formula_error"), (2, "income_per_capita", "cell.formula_error"),
+        (4, "birth_date", "cell.formula_error"), (4, "income_per_capita", "cell.formula_error")]
+    assert "#REF!" in rejects[0].message_vi and "Ngày sinh" in rejects[0].message_vi, rejects[0].message_vi

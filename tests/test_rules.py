@@ -94,6 +94,9 @@ def assert_passes(failures, held, *rules):
     ("full_name", "Nguyễn Văn An " * 30, "Nguyễn Văn An", "format.too_long", "dài 419 ký tự, quá 100 ký tự"),
     ("income_per_capita", "một triệu rưỡi", "1.500.000 đ", "format.number",
      "«một triệu rưỡi» ở cột Thu nhập bình quân đầu người không phải là một số"),
+    ("birth_date", "#REF!", "1975", "cell.formula_error", "Ô ở cột Ngày sinh chứa công thức Excel bị lỗi (#REF!)"),
+    ("income_per_capita", "#VALUE!", "1500000", "cell.formula_error",
+     "Ô ở cột Thu nhập bình quân đầu người chứa công thức Excel bị lỗi (#VALUE!)"),
 ])
 def test_person_field_rules(check, field, bad, good, rule, words):
     person = wife if field in ("birth_date",) and rule == "range.birth_date" else head
