@@ -79,10 +79,12 @@ _type_name = np.frompyfunc(lambda v: type(v).__name__, 1, 1)
 
 def _types(column: pd.Series) -> pd.Series:
     """What each cell's type was, as far as a value's text does not say it: an ID typed as a number is
-    not the same record as its digits typed as text (mappings.values restores zeros only to the first)."""
+    not the same record as its digits typed as text (mappings.values restores zeros only to the first).
+    A cell's mark depends on the cell alone, never on what else its column holds."""
+    blank = column.isna().to_numpy()
     if pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):
-        return column.isna()            # text or blank: only blank must differ from the text "None"
-    return pd.Series(_type_name(column.to_numpy()), index=column.index)
+        return pd.Series(np.where(blank, "NA", "str"), index=column.index)
+    return pd.Series(np.where(blank, "NA", _type_name(column.to_numpy())), index=column.index)
 
 
 def _compare(conn, run_id: str, source_id: str, compare: bool) -> dict:

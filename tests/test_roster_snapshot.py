@@ -136,6 +136,10 @@ def test_a_record_digest_is_its_content_not_its_place():
     assert digest(id_number=92075000001) != digests[0]
     assert digest(id_number=None) != digest(id_number="None")
     assert digest(source_sheet="Xã B") != digests[0]
+    # A record's digest is its own: the same whatever the other rows of its column hold (here an ID typed
+    # as a number beside it makes the column mixed).
+    mixed = frame.assign(id_number=["92075000001", 92080000002])
+    assert record_digests(mixed, household_groups(mixed))[0] == digests[0]
     # The member row without a code belongs to H1: the head's code changing changes it too.
     assert record_digests(frame.assign(household_code=["H2", None]), household_groups(
         frame.assign(household_code=["H2", None])))[1] != digests[1]
