@@ -111,7 +111,7 @@ def read_sheets(path: Path) -> Iterator[RawSheet]:
             yield RawSheet(path, name, _calamine_rows(workbook, path, name, errors.get(name, {})))
 
 
-def _calamine_rows(workbook, path: Path, name: str, errors: dict) -> Iterator[tuple[int, list]]:
+def _calamine_rows(workbook, path: Path, name: str, errors: dict | None = None) -> Iterator[tuple[int, list]]:
     """errors: {(row, column): "#REF!"} of the sheet's formula errors, which calamine reads as blank."""
     try:
         # skip_empty_area=False keeps row numbers equal to the ones Excel shows.
@@ -119,13 +119,13 @@ def _calamine_rows(workbook, path: Path, name: str, errors: dict) -> Iterator[tu
     except Exception as exc:
         raise SourceFileError(f"{path.name}, sheet '{name}': cannot be read ({_short(exc)}).") from None
     by_row: dict[int, list] = {}
-    for (r, col), text in errors.items():
+    for (r, col), text in (errors or {}).items():
         by_row.setdefault(r, []).append((col, text))
     for number, row in enumerate(rows, start=1):
         cells = [_cell(v) for v in row]
         for col, text in by_row.get(number, ()):
-            if col < len(cells):
-                cells[col] = text
+            cells.extend([None] * (col + 1 - len(cells)))
+            cells[col] = text
         if any(c is not None for c in cells):
             yield number, cells
 

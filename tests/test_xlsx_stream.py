@@ -136,8 +136,12 @@ def test_error_cells_keep_their_text(tmp_path):
              '<c r="B1" t="e"><f>#REF!+1</f><v>#REF!</v></c><c r="C1" t="e"><v>#DIV/0!</v></c></row></sheetData>')
     path = _package(tmp_path / "e.xlsx", {"DS": sheet})
     assert list(xlsx_stream.iter_rows(path, "DS")) == [(1, ["Họ và tên", "#REF!", "#DIV/0!"])]
-    # The one known difference: python-calamine turns an error cell into an empty one.
+    # python-calamine turns an error cell into an empty one; the error cells found in the sheet's XML
+    # put the text back, so both paths give the same rows.
     assert _calamine_rows(path, "DS") == [(1, ["Họ và tên"])]
+    assert xlsx_stream.error_cells(path) == {"DS": {(1, 1): "#REF!", (1, 2): "#DIV/0!"}}
+    [sheet] = list(read_sheets(path))
+    assert list(sheet.rows) == list(xlsx_stream.iter_rows(path, "DS"))
 
 
 def test_1904_date_system(tmp_path):
