@@ -142,10 +142,12 @@ def household_groups(frame: pd.DataFrame) -> pd.Series:
     return fold_series(on_distinct(clean_series(frame["household_code"]), _no_point_zero)).ffill()
 
 
-def one_row_per_household(frame: pd.DataFrame) -> bool:
-    """A roster of heads only: no relation column, and no household code repeats."""
+def one_row_per_household(frame: pd.DataFrame, groups: pd.Series | None = None) -> bool:
+    """A roster of heads only: no relation column, and no household code repeats.
+    groups: household_groups(frame), when the caller has it already."""
+    groups = household_groups(frame) if groups is None else groups
     return ("relation" not in frame or clean_series(frame["relation"]).isna().all()) and \
-        not household_groups(frame).dropna().duplicated().any()
+        not groups.dropna().duplicated().any()
 
 
 def translate(frame: pd.DataFrame, mapping: Mapping, units: pd.DataFrame,

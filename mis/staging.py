@@ -1,6 +1,7 @@
 """Per-run work tables in schema "staging": how stages hand data to each other by name, never by DataFrame."""
 from __future__ import annotations
 
+import io
 import re
 
 import pandas as pd
@@ -66,8 +67,6 @@ def read_frame(conn, run_id: str, part: str) -> pd.DataFrame:
     """The run's table `part` as text columns (NULL as NA), through COPY: pandas' CSV parser builds the
     frame in C, 2.5 times faster than rows fetched into Python tuples (0.3 s against 0.8 s for a
     133,000-row raw table)."""
-    import io
-
     name = table_name(run_id, part)
     cursor = conn.connection.driver_connection.cursor()
     data = io.BytesIO()

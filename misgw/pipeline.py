@@ -254,9 +254,11 @@ def map_validate(run_id: str) -> dict:
     del raw
     frame = _supersede(pd.concat(frames, ignore_index=True), fixups)
     del frames
-    households_one_row = one_row_per_household(frame)
+    groups = household_groups(frame)
+    households_one_row = one_row_per_household(frame, groups)
     if not options.get("keyed"):
-        frame = _unchanged_households_out(run_id, source, frame, compare=options.get("compare") and not fixups)
+        frame = _unchanged_households_out(run_id, source, frame, groups,
+                                          compare=options.get("compare") and not fixups)
         if frame.empty:
             return _nothing_changed(run_id, source, reports)
     province = config.province_code_current if source.unit_era == "current" else config.province_code
@@ -290,11 +292,13 @@ def map_validate(run_id: str) -> dict:
     return {"run_id": run_id, **counts}
 
 
-def _unchanged_households_out(run_id: str, source: Source, frame: pd.DataFrame, compare: bool) -> pd.DataFrame:
+def _unchanged_households_out(run_id: str, source: Source, frame: pd.DataFrame, groups: pd.Series,
+                              compare: bool) -> pd.DataFrame:
     """A roster without record keys, mapped: only the households whose rows changed since the snapshot go
-    on (mis.snapshot.narrow_frame). The run is then partial: households not judged again are not missing."""
+    on (mis.snapshot.narrow_frame). The run is then partial: households not judged again are not missing.
+    groups: each row's household (mappings.roster.household_groups)."""
     with db.get_engine().begin() as conn:
-        kept, narrowed = snapshot.narrow_frame(conn, run_id, source.id, frame, household_groups(frame), compare)
+        kept, narrowed = snapshot.narrow_frame(conn, run_id, source.id, frame, groups, compare)
         if narrowed["narrowed"]:
             options = ledger.get_run(conn, run_id)["options"]
             ledger.update_run(conn, run_id, options={**options, "partial": True, "narrowed": narrowed})
