@@ -39,21 +39,60 @@ out a Vietnamese syllable: onset, vowel nucleus and coda from the standard inven
 tone, on the vowel orthography puts it on (mái not maí, tiến not tíên; hóa or hoá), c/ch/p/t only
 with sắc or nặng, gh/ngh only before e ê i, written lower, Title or UPPER case (or with a
 capitalised consonant cluster, as official names write KRông, HBông). Text as written is held to the same shape but
-with any coda after any nucleus, so Unicode names outside the standard rhymes (Khmer "Mônh") stay
-Unicode: turning real Unicode into something else is the worst mistake this module can make. Then:
+with any coda after any nucleus (and the silent e Khmer names end on, "Rươne"), so Unicode names outside
+the standard rhymes (Khmer "Mônh") stay Unicode: turning real Unicode into something else is the worst
+mistake this module can make. Then:
   - ASCII: 'ascii', untouched.
   - letters beyond Windows-1252 (ễ ư đ ạ, combining marks): 'unicode' (returned NFC), unless a word
     in it has legacy characters (below) and reads only through a legacy table ("Nguyễn V¨n An":
     pasted halves) -> 'uncertain';
-  - the cell reads as Vietnamese as written -> 'unicode' (when a legacy reading is plausible too,
-    "Lê Thanh Tâm" vs TCVN3 "Lờ Thanh Tõm", the column decides in `decode_series`);
+  - the cell reads as Vietnamese as written -> 'unicode'. When a legacy reading is plausible too
+    ("Má", "Lê Thanh Tâm" are TCVN3 for "Mỏ", "Lờ Thanh Tõm"; VNI "Hoà Thò An" is "Hồ Thị An"), the
+    column decides in `decode_series`, by what it proves:
+      - a column with definite Unicode in it (a Vietnamese word with a letter no legacy font gives
+        through Windows-1252: ư ơ đ ă ạ ễ ..., "Nguyễn Văn Tư") holds Unicode, perhaps beside legacy
+        cells: there a cell of standard syllables as written, with no symbol, pair or broken case,
+        is never converted, so that neighbours never rewrite a correct cell. It stays 'unicode' ("Má",
+        "Lý Sô Phol"), unless its reading in a legacy font the column shows (cells that read only
+        through that font) is likelier: more syllables common in names and places
+        (mappings/common_syllables.yaml) than as written (TCVN3 "Tõ Tè Huy" is "Từ Tố Huy", "Khóc Kim
+        Nga" is "Khúc Kim Nga"), or, in a column of people's names, as many and a family name opening
+        it that the text as written does not open with (VNI "Hoà Gia Oanh" is "Hồ Gia Oanh"). Then it
+        is 'uncertain', kept as written and turned back, not loaded as clean. A column that shows no
+        legacy font holds nothing back;
+      - a column without one, whose unambiguous cells are in a legacy font, is a legacy column: there
+        the cell is read like its neighbours (TCVN3 "Tõ Hoa Hai" -> "Từ Hoa Hai", "Cã" -> "Có");
+      - a cell that reads as written only leniently ("Vâ Minh Long", TCVN3 for "Võ Minh Long"), and
+        any two-way cell outside a Unicode column, follows the column's evidence (`_resolve`).
+    The price, in a column holding both: a Unicode cell of uncommon syllables whose legacy reading is
+    common is turned back ("Tè", "Vò": TCVN3 "Tố", "Vũ"); a legacy cell whose reading is no likelier
+    than the text as written stays as written beside Unicode (VNI "La Hoà Oanh" for "La Hồ Oanh",
+    "Vi Hoàng Thoa" for "Vi Hồng Thoa": a few in a thousand VNI names, none for TCVN3, in generated
+    names); and in a legacy column a Unicode cell within Windows-1252 is read as legacy ("Má" -> "Mỏ");
   - a legacy reading counts only with the font's characteristic characters in the cell: TCVN3
     symbol codes (¨ © ® µ ¸ ...), VNI vowel + mark pairs (aù eâ oâ ...), broken case (NguyÔn), or
     Latin-1 letters Vietnamese does not use (ï ñ ö ...). Without them a cell is Unicode, however
     unusual ("Xã Ia RTô"), with any legacy reading only an alternative for the column to weigh;
   - exactly one legacy reading plausible -> that encoding; both -> 'uncertain';
-  - none, but symbols, pairs or broken case, or a word only a legacy table makes Vietnamese ->
-    'uncertain'; otherwise Latin-1 text Vietnamese in no reading ("José Müller") -> 'unicode'.
+  - none: a name outside the standard rhymes typed in a legacy font (VNI "Kim Thò Sa Röône" for the
+    Khmer "Kim Thị Sa Rươne", TCVN3 "Kp¨" for "Kpă") is read through its table with the leniency
+    given to text as written, when a symbol, a pair, broken case or two legacy characters back it:
+    one table -> that encoding, both -> 'uncertain';
+  - none at all, but symbols, pairs or broken case, or a word only a legacy table makes Vietnamese
+    ("Düne": TCVN3 "Dỹne") -> 'uncertain'; otherwise Latin-1 text Vietnamese in no reading ("José
+    Müller") -> 'unicode', keeping the foreign letter for `outside_orthography` to name.
+
+Case after TCVN3
+----------------
+VN3 has no toned capitals, so "Ánh" was typed "¸nh" and its case is inferred (`_tcvn3_case`). A column
+of names (people, hamlets, communes) is decoded with proper_names=True: every syllable of a name is
+capitalised ("T¨ng ¸nh ý" -> "Tăng Ánh Ý"), which the text alone cannot show.
+
+What is left: `outside_orthography`
+-----------------------------------
+Whatever no table read keeps its characters ("José Müller", a TCVN3 cell that reads as nothing):
+`outside_orthography` names each letter Vietnamese orthography does not write, each TCVN3 symbol code
+and each stray combining mark, for the rules to turn down; a clean cell gives "".
 """
 from __future__ import annotations
 
@@ -64,6 +103,8 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+
+from mappings.text import map_distinct
 
 LABELS = ("ascii", "unicode", "tcvn3", "vni", "uncertain")
 LEGACY = ("tcvn3", "vni")
@@ -202,6 +243,10 @@ _LOOSE_RHYMES: dict[str, tuple[str, str]] = {}                    # any nucleus 
 for _nucleus in _NEEDS_CODA | _OPEN | _EITHER:
     for _coda in ("", *_CODAS, "r", "s"):
         _LOOSE_RHYMES[_nucleus + _coda] = (_nucleus, _coda)
+        if _coda:
+            # Khmer names write a silent e after the final consonant (Sa Rươne, Sô Phone): the tone
+            # still sits as it would without it.
+            _LOOSE_RHYMES[_nucleus + _coda + "e"] = (_nucleus, _coda)
         if _coda in ("r", "s"):
             continue
         if _rhyme_allowed(_nucleus, _coda):
@@ -293,7 +338,7 @@ def _word_reading(word: str, encoding: str) -> str | None:
 
 
 # ------------------------------------------------------------------ conversion
-def _tcvn3_case(text: str, converted: str) -> str:
+def _tcvn3_case(text: str, converted: str, proper_names: bool = False) -> str:
     """Case for TCVN3, whose toned capitals were typed with the capitals font in lower-case codes.
 
     - A cell written in capitals ("NGUYÔN V¡N AN") is all capitals: every word whose ASCII letters and
@@ -305,8 +350,15 @@ def _tcvn3_case(text: str, converted: str) -> str:
       stands in a run of capitalised words: before one ("ThÞ trÊn ¸i NghÜa" -> "Thị trấn Ái Nghĩa") or
       after one that does not open the cell ("ThÞ trÊn Ch©u æ" -> "Thị trấn Châu Ổ").
     Letters VN3 has capitals for (ă â ê ô ơ ư đ) keep the case they were typed in ("®i" -> "đi").
-    What the font drew cannot be recovered beyond this: "Lª ¸nh" stays "Lê ánh", and a cell in
-    capitals whose words each have one ASCII letter ("X· Cò") reads as Title case ("Xã Cũ").
+    What the font drew cannot be recovered beyond this: "Lª ¸nh" stays "Lê ánh" (unless it is a name,
+    below), and a cell in capitals whose words each have one ASCII letter ("X· Cò") reads as Title
+    case ("Xã Cũ").
+
+    proper_names: the column holds names (people, hamlets, communes), where every syllable is written
+    with a capital. A cell whose other words are all capitalised then capitalises every word that opens
+    with a toned vowel, wherever it stands: "T¨ng ¸nh ý" -> "Tăng Ánh Ý", where the rules above see
+    two lower-opening words side by side and leave "Tăng ánh ý". A cell with a lower-case word
+    ("ThÞ trÊn ¸i NghÜa") is not a name written that way and keeps the rules above.
     """
     spans = [m.span() for m in _WORD.finditer(text)]
     if not spans:
@@ -325,11 +377,13 @@ def _tcvn3_case(text: str, converted: str) -> str:
             words[i] = word.upper()
     opens_lower = [text[a] in _TCVN3_TONED and words[i][:1].islower() for i, (a, _) in enumerate(spans)]
     capital = [w[:1].isupper() and not opens_lower[j] for j, w in enumerate(words)]
+    name = proper_names and all(capital[j] for j in range(len(words)) if not opens_lower[j])
     for i in range(len(words)):
         if not opens_lower[i]:
             continue
         others = [capital[j] for j in range(len(words)) if j != i and not opens_lower[j]]
-        if (i == 0                                                 # opens the cell
+        if (name                                                   # a proper name: Tăng Ánh Ý
+                or i == 0                                          # opens the cell
                 or (len(others) >= 2 and all(others))              # a name: Trần Thị Ánh Tuyết
                 or (i + 1 < len(words) and capital[i + 1])         # before a capital: Thị trấn Ái Nghĩa
                 or (i >= 2 and capital[i - 1])):                   # after a name word: Châu Ổ, Mường Ảng
@@ -343,10 +397,14 @@ def _tcvn3_case(text: str, converted: str) -> str:
     return "".join(out)
 
 
-def to_unicode(text: str, encoding: str) -> str:
-    """`text` read as `encoding` ('tcvn3' or 'vni'), in NFC; any other label gives `text` in NFC."""
+@lru_cache(maxsize=1 << 16)       # detection reads each cell through each table several times
+def to_unicode(text: str, encoding: str, *, proper_names: bool = False) -> str:
+    """`text` read as `encoding` ('tcvn3' or 'vni'), in NFC; any other label gives `text` in NFC.
+
+    proper_names: `text` is a name, every syllable capitalised (TCVN3 capitals, see `_tcvn3_case`).
+    """
     if encoding == "tcvn3":
-        text = _tcvn3_case(text, text.translate(_TCVN3_TRANSLATE))
+        text = _tcvn3_case(text, text.translate(_TCVN3_TRANSLATE), proper_names)
     elif encoding == "vni":
         text = _VNI_RE.sub(lambda m: VNI[m.group()], text)
     return unicodedata.normalize("NFC", text)
@@ -377,18 +435,67 @@ def from_unicode(text: str, encoding: str) -> str:
 
 encode = from_unicode
 
+# ------------------------------------------------------------------ orthography
+# The letters of Vietnamese orthography, NFC: the 12 vowels in 6 tones, both cases, and đ Đ; with the
+# ASCII letters (f j w z write minority names: Y Wang, H'Zen, Ksor H'Ju) nothing else is a letter.
+_VIETNAMESE_LETTERS = frozenset(
+    [*(ch for base in _VOWELS for letter in _toned(base) for ch in (letter, letter.upper())), "đ", "Đ"])
+_NOT_ORTHOGRAPHY = re.compile("[^\x00-\x7f" + "".join(sorted(_VIETNAMESE_LETTERS)) + "]")
+_APOSTROPHES = frozenset("\u02bc\u02bb")                # modifier letters that serve as H'Zen's apostrophe
+
+
+@lru_cache(maxsize=1 << 16)
+def _outside(text: str) -> str:
+    found: list[str] = []
+    for ch in _NOT_ORTHOGRAPHY.findall(unicodedata.normalize("NFC", text)):
+        if ch in found or ch.isspace() or ch in _APOSTROPHES:
+            continue
+        kind = unicodedata.category(ch)[0]
+        # A letter; a combining mark NFC left standing (no Vietnamese letter takes it); or any code of
+        # U+0080-U+00FF, where TCVN3 keeps its letters (¨ © µ ¸ ×): what no Vietnamese text holds.
+        if kind in "LM" or ord(ch) <= 0xFF:
+            found.append(ch)
+    return "".join(found)
+
+
+def outside_orthography(text) -> str:
+    """The characters of `text` outside Vietnamese orthography, in order, each once; "" when clean.
+
+    Text that came through `decode_series` still holds what no table read: a foreign letter ("José
+    Müller" -> "ü"; VNI "Röône" left undecoded -> "ö"), or TCVN3 symbol codes ("NguyÔn V¨n An" -> "¨":
+    Ô is a Vietnamese letter). Letters: a-z, A-Z, đ Đ, and a ă â e ê i o ô ơ u ư y with one of the
+    five tones or none, NFC or NFD. Digits, spaces and punctuation are no letters and pass, but for
+    U+0080-U+00FF, where every non-letter is a TCVN3 code.
+    """
+    if not isinstance(text, str) or text.isascii():
+        return ""
+    return _outside(text)
+
+
+def outside_orthography_series(values: pd.Series) -> pd.Series:
+    """`outside_orthography` over a column, once per distinct value: string dtype, <NA> when clean or blank."""
+    if not isinstance(values, pd.Series):
+        values = pd.Series(values, dtype=object)
+    return map_distinct(values, lambda v: outside_orthography(v) or None)
+
+
 # ------------------------------------------------------------------ detection
 class _Verdict(NamedTuple):
     label: str
     alternatives: tuple[str, ...] = ()    # when more than one reading is plausible
     vietnamese: bool = False              # reads as Vietnamese in `label`: evidence for its column
+    definite: bool = False                # definite Unicode: a Vietnamese word with a letter beyond Windows-1252
+    standard: bool = False                # reads two ways, standard syllables as written: Unicode in a Unicode column
 
 
-def _reading_ok(text: str, encoding: str, words: list[str], idx: list[int]) -> bool:
+def _reading_ok(text: str, encoding: str, words: list[str], idx: list[int], strict: bool = True) -> bool:
+    """Every non-ASCII word reads as a Vietnamese syllable through `encoding`: strictly, or (not
+    strict) with the leniency text as written gets (Khmer "Sa Rươne" through VNI)."""
     if any(_word_reading(words[i], encoding) is None for i in idx):
         return False
     converted = _WORD.findall(to_unicode(text, encoding))
-    return len(converted) == len(words) and all(_word_ok(converted[i]) for i in idx)
+    ok = _word_ok if strict else _reads_as_written
+    return len(converted) == len(words) and all(ok(converted[i]) for i in idx)
 
 
 def _strong_evidence(word: str) -> bool:
@@ -401,12 +508,13 @@ def _weak_evidence(word: str) -> bool:
 
 
 def _only_legacy_reads(word: str) -> bool:
-    """A word with legacy evidence that is not Vietnamese as written but is through a legacy table."""
+    """A word with legacy evidence that is not Vietnamese as written but is through a legacy table
+    (leniently, as text as written is read: VNI "Röône" is the Khmer "Rươne")."""
     if _reads_as_written(word) or not (_strong_evidence(word) or _weak_evidence(word)):
         return False
     for encoding in LEGACY:
         reading = _word_reading(word, encoding)
-        if reading is not None and reading != word and _syllable_ok(reading):
+        if reading is not None and reading != word and _syllable_ok(reading, strict=False):
             return True
     return False
 
@@ -422,12 +530,28 @@ def _assess(text: str) -> _Verdict:
         # font sits inside it ("Nguyễn V¨n An").
         if any(not _BEYOND_CP1252.search(words[i]) and _only_legacy_reads(words[i]) for i in idx):
             return _Verdict("uncertain")
-        return _Verdict("unicode", vietnamese=any(_reads_as_written(words[i]) for i in idx))
+        # Definite Unicode, proof that its column holds Unicode: a word that reads as Vietnamese and
+        # has a letter no legacy font gives through Windows-1252 ("Tư", "Văn"; NFD "Má" too).
+        definite = any(_BEYOND_CP1252.search(w) and _reads_as_written(unicodedata.normalize("NFC", w))
+                       for w in _WORD.findall(text))
+        return _Verdict("unicode", vietnamese=any(_reads_as_written(words[i]) for i in idx), definite=definite)
     if len(text.strip()) <= 1:
         return _Verdict("unicode")        # a lone character ("×", "é") is a mark, not evidence of a font
     plausible = tuple(enc for enc in LEGACY if to_unicode(text, enc) != nfc and _reading_ok(text, enc, words, idx))
     if all(_reads_as_written(words[i]) for i in idx):
-        return _Verdict("unicode", ("unicode", *plausible)) if plausible else _Verdict("unicode", vietnamese=True)
+        if not plausible:
+            # Evidence for Unicode, unless a legacy table reads it as the very same text: VNI writes í ì
+            # as themselves, TCVN3 ý, so VNI "Trình Lan Ri" is no proof its column holds Unicode.
+            same = any(to_unicode(text, enc) == nfc and all(_word_reading(words[i], enc) is not None for i in idx)
+                       for enc in LEGACY)
+            return _Verdict("unicode", vietnamese=not same)
+        # It reads two ways, so it is no evidence for its column; `decode_series` decides it. Standard
+        # syllables as written ("Má", "Lý Sô Phol") stay Unicode in a column with definite Unicode in it
+        # (or are held back there, when a legacy reading is likelier: "Tõ Tè Huy"), and follow a legacy
+        # column (TCVN3 "Tõ Hoa Hai" for "Từ Hoa Hai"); a cell that reads as written only leniently
+        # ("Vâ Minh Long") follows its column's evidence either way.
+        standard = all(_word_ok(words[i]) and not _strong_evidence(words[i]) for i in idx)
+        return _Verdict("unicode", ("unicode", *plausible), standard=standard)
     strong = any(_strong_evidence(words[i]) for i in idx)
     if not strong and not any(_weak_evidence(words[i]) for i in idx):
         # Only Vietnamese letters, in a shape outside the standard syllables (Xã Ea Krêy): Unicode as
@@ -437,6 +561,18 @@ def _assess(text: str) -> _Verdict:
         return _Verdict(plausible[0], vietnamese=True)
     if len(plausible) == 2:
         return _Verdict("uncertain", plausible)
+    # No table gives standard syllables, but the cell has a legacy font's characters: names outside the
+    # standard rhymes typed in a legacy font (VNI "Kim Thò Sa Röône", Khmer "Kim Thị Sa Rươne") read
+    # through their table with the leniency Unicode names get as written. Backed by a symbol, a pair or
+    # broken case, or by two characters or more: one ü or ö is as likely a Western name ("Düne").
+    loose = ()
+    if strong or sum(not ch.isascii() for i in idx for ch in words[i]) >= 2:
+        loose = tuple(enc for enc in LEGACY
+                      if to_unicode(text, enc) != nfc and _reading_ok(text, enc, words, idx, strict=False))
+    if len(loose) == 1:
+        return _Verdict(loose[0])
+    if len(loose) == 2:
+        return _Verdict("uncertain", loose)
     if strong or any(_only_legacy_reads(words[i]) for i in idx):
         return _Verdict("uncertain")      # legacy by its characters, but it reads as nothing
     return _Verdict("unicode")            # Latin-1 letters, Vietnamese in no reading: foreign text ("José Müller")
@@ -481,12 +617,22 @@ def _resolve(alternatives: tuple[str, ...], evidence: set[str], text: str) -> st
 
 
 @lru_cache(maxsize=1)
-def _common_syllables() -> frozenset:
+def _syllable_lists() -> dict[str, frozenset]:
     import yaml
     from importlib import resources
 
     data = yaml.safe_load(resources.files("mappings").joinpath("common_syllables.yaml").read_text(encoding="utf-8"))
-    return frozenset(unicodedata.normalize("NFC", str(w)).lower() for words in data.values() for w in words)
+    return {part: frozenset(unicodedata.normalize("NFC", str(w)).lower() for w in words)
+            for part, words in data.items()}
+
+
+@lru_cache(maxsize=1)
+def _common_syllables() -> frozenset:
+    return frozenset().union(*_syllable_lists().values())
+
+
+def _family_names() -> frozenset:
+    return _syllable_lists().get("family", frozenset())
 
 
 def _common_words(text: str) -> int:
@@ -494,15 +640,64 @@ def _common_words(text: str) -> int:
     return sum(w.lower() in common for w in _WORD.findall(text))
 
 
-def decode_series(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+def _first_word(text: str) -> str:
+    words = _WORD.findall(unicodedata.normalize("NFC", text))
+    return words[0].lower() if words else ""
+
+
+def _people_column(verdicts: list[_Verdict], distinct) -> bool:
+    """The column holds names of people: most of its unambiguous cells open with a family name
+    (mappings/common_syllables.yaml, read through the cell's table). Hamlets and communes do not."""
+    family = _family_names()
+    read = [_first_word(to_unicode(text, v.label)) for v, text in zip(verdicts, distinct)
+            if not v.alternatives and v.label in ("ascii", "unicode", *LEGACY)]
+    read = [w for w in read if w]
+    return bool(read) and 2 * sum(w in family for w in read) >= len(read)
+
+
+def _legacy_reading_likelier(text: str, alternatives: tuple[str, ...], people: bool) -> bool:
+    """A cell of standard syllables in a Unicode column, kept as written unless a legacy reading of it
+    is likelier, which then holds it back (`decode_series`):
+      - the reading has more common syllables than the text as written (TCVN3 "Tõ Tè Huy" reads "Từ
+        Tố Huy", two to one; "Khóc Kim Nga" reads "Khúc Kim Nga");
+      - in a column of people's names, as many, and the reading opens with a family name the text as
+        written does not open with (VNI "Hoà Gia Oanh" reads "Hồ Gia Oanh": Hoà is a given name, Hồ one
+        of the commonest family names; a Unicode name opening with Hoà is rare).
+    """
+    written = unicodedata.normalize("NFC", text)
+    score = _common_words(written)
+    for alt in alternatives:
+        if alt not in LEGACY:
+            continue
+        reading = to_unicode(text, alt)
+        other = _common_words(reading)
+        if other > score:
+            return True
+        if (people and other == score and _first_word(reading) != _first_word(written)
+                and _first_word(reading) in _family_names()):
+            return True
+    return False
+
+
+def decode_series(values: pd.Series, *, proper_names: bool = False) -> tuple[pd.Series, pd.Series]:
     """(text with legacy cells converted and Unicode in NFC, label per cell); once per distinct value.
 
     Labels: ascii, unicode, tcvn3, vni, uncertain; None for cells that are not text (kept as they
-    are). A cell plausible in more than one reading follows the column: its readings are compared
-    with the encodings the column's unambiguous Vietnamese cells are in. One match decides it ("Sè"
-    is the word "sè", and TCVN3 for "Số": in a column of TCVN3 cells it is "Số"); none leaves it
-    Unicode if it reads so; in a mixed column (say Unicode and TCVN3 cells) the reading of more common
-    syllables (mappings/common_syllables.yaml) wins, and a tie leaves it 'uncertain'.
+    are). A cell plausible in more than one reading follows the column:
+      - in a column with definite Unicode (a Vietnamese word with a letter beyond Windows-1252,
+        "Nguyễn Văn Tư"), a cell of standard Vietnamese syllables as written, with no symbol, pair or
+        broken case, is never converted, whatever else the column holds: 'unicode' ("Má" stays "Má",
+        not TCVN3 "Mỏ"), or 'uncertain', as written, when its reading in a legacy font the column's
+        unambiguous cells are in is likelier (`_legacy_reading_likelier`: TCVN3 "Tõ Tè Huy" reads "Từ
+        Tố Huy", of more common syllables);
+      - otherwise, and for a cell that reads as written only leniently, its readings are compared with
+        the encodings the column's unambiguous Vietnamese cells are in. One match decides it ("Sè" in a
+        column of TCVN3 cells is "Số"; "Vâ Minh Long" is "Võ Minh Long"); none leaves it Unicode if it
+        reads so; in a column with several (Unicode and TCVN3 cells, or TCVN3 and VNI) the reading of
+        more common syllables (mappings/common_syllables.yaml) wins, and a tie leaves it 'uncertain'.
+
+    proper_names: the column holds names of people or places (full name, hamlet, commune), so a TCVN3
+    cell gets a capital on every syllable: "T¨ng ¸nh ý" -> "Tăng Ánh Ý" (see `_tcvn3_case`).
     """
     if not isinstance(values, pd.Series):
         values = pd.Series(values, dtype=object)
@@ -511,9 +706,26 @@ def decode_series(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     codes, distinct = pd.factorize(cells[is_text])
     verdicts = [_assess(v) for v in distinct]
     evidence = {v.label for v in verdicts if v.vietnamese}
-    labels = [_resolve(v.alternatives, evidence, text) if v.alternatives else v.label
+    # A column with definite Unicode in it (a Vietnamese letter beyond Windows-1252: "Nguyễn Văn Tư") is
+    # a Unicode or mixed column: there a cell of standard syllables as written stays Unicode, whatever
+    # else the column holds. Without one, the column's legacy cells decide it (`_resolve`).
+    unicode_column = any(v.definite for v in verdicts)
+    # When it also holds cells in a legacy font, a legacy cell of standard syllables would stay as written
+    # there, wrongly ("Tõ Tè Huy" for TCVN3 "Từ Tố Huy"): a cell whose reading in a font the column shows
+    # is likelier is held back as 'uncertain', never converted. A column that shows no legacy font holds
+    # back nothing: its Unicode names stay Unicode however their legacy readings go ("Kim Sô Phal", VNI
+    # "Kim Sơ Phal"), and so would a lone two-way legacy cell in it.
+    fonts = evidence.intersection(LEGACY)
+    people = (bool(fonts) and unicode_column and any(v.standard and v.alternatives for v in verdicts)
+              and _people_column(verdicts, distinct))
+    labels = [v.label if not v.alternatives
+              else ("uncertain" if _legacy_reading_likelier(text, tuple(a for a in v.alternatives if a in fonts), people)
+                    else "unicode")
+              if v.standard and unicode_column
+              else _resolve(v.alternatives, evidence, text)
               for v, text in zip(verdicts, distinct)]
-    converted = [to_unicode(v, lab) if lab in ("tcvn3", "vni", "unicode") else v for v, lab in zip(distinct, labels)]
+    converted = [to_unicode(v, lab, proper_names=proper_names) if lab in ("tcvn3", "vni", "unicode") else v
+                 for v, lab in zip(distinct, labels)]
     text_out = cells.copy()
     label_out = np.full(len(cells), None, dtype=object)
     if len(distinct):
