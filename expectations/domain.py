@@ -78,11 +78,54 @@ def formula_rules(c: Checks) -> None:
 def number_rules(c: Checks) -> None:
     """A number field written in words or with stray text ("một triệu rưỡi"): said, never read as blank."""
     f = c.frame
-    for name in ("income_per_capita", "member_count", "assessment_year"):
-        if name in f and f"raw_{name}" in f:
+    for name, parsed in (("income_per_capita", "income_per_capita"), ("member_count", "member_count"),
+                         ("assessment_year", "assessment_year"), ("deprivation_count", "deprivation_count_written")):
+        if parsed in f and f"raw_{name}" in f:
             label = vocabulary_label(name)
-            c.add(f[f"raw_{name}"].notna() & f[name].isna(), "format.number", f"raw_{name}",
+            bad = f[f"raw_{name}"].notna() & f[parsed].isna()
+            if name == "deprivation_count":
+                bad = bad | (f[parsed].notna() & ((f[parsed] != f[parsed].round()) | (f[parsed] < 0) | (f[parsed] > 14)))
+            c.add(bad, "format.number", f"raw_{name}",
                   field=pd.Series(name, index=f.index), label=pd.Series(label, index=f.index))
+
+
+def value_rules(c: Checks) -> None:
+    """A value written but not readable is rejected with its reason, never stored as blank: an impossible or
+    zero date (31/02/1980, MySQL's 1985-00-12 and 0000-00-00), a deprivation mark that is no yes or no."""
+    f = c.frame
+    if "birth_date_ok" in f:
+        c.add(f["raw_birth_date"].notna() & ~f["birth_date_ok"].fillna(True).astype(bool), "format.birth_date",
+              "raw_birth_date")
+    if "approval_date_ok" in f:
+        c.add(f["raw_approval_date"].notna() & ~f["approval_date_ok"].fillna(True).astype(bool), "format.approval_date",
+              "raw_approval_date")
+    for name in [n for n in f.columns if n.startswith("d_") and f"raw_{n}" in f]:
+        bad = f[f"raw_{name}"].notna() & f[name].isna()
+        if bad.any():
+            c.add(bad, "codelist.indicator", f"raw_{name}", field=pd.Series(name, index=f.index),
+                  label=pd.Series(vocabulary_label(name), index=f.index))
+
+
+# Stored text that must be Vietnamese writing: a letter outside it is a legacy font read wrongly.
+_TEXT_FIELDS = ("full_name", "hamlet", "address", "local_code")
+
+
+def orthography_rules(c: Checks) -> None:
+    """No text is loaded as if clean when it holds a letter Vietnamese does not write ("Röône", "V¨n"):
+    that is a legacy font (TCVN3, VNI) read wrongly, or a broken cell."""
+    from mappings.legacy_fonts import outside_orthography_series
+
+    f = c.frame
+    for name in _TEXT_FIELDS:
+        if name not in f or not f[name].notna().any():
+            continue
+        letters = outside_orthography_series(f[name].astype("string"))
+        raw = f"raw_{name}" if f"raw_{name}" in f else name
+        uncertain = f["encoding_uncertain"].astype("string").fillna("").str.contains(
+            "household_code" if name == "local_code" else name, regex=False) if "encoding_uncertain" in f else False
+        c.add(letters.notna() & ~pd.Series(uncertain, index=f.index).astype(bool), "encoding.foreign_letter", raw,
+              field=pd.Series("household_code" if name == "local_code" else name, index=f.index),
+              letters=letters.fillna(""))
 
 
 def vocabulary_label(field: str) -> str:
@@ -132,10 +175,12 @@ def household_rules(c: Checks, today: dt.date) -> None:
     is_head = f["relation_code"] == "01"
     heads = is_head.groupby(code).transform("sum")
 
-    # A member whose code differs from the head's just above: a typo in the code, not a new household.
+    # A member whose code differs from the head's just above: a typo in the code, not a new household. A
+    # code on several rows is a household of its own (one with no head, if none is written "Chủ hộ").
     previous_code = code.shift()
     headless = has_code & (heads == 0)
-    typo = headless & ~is_head & previous_code.notna() & (previous_code != code) & \
+    alone = code.groupby(code).transform("size").eq(1)
+    typo = headless & alone & ~is_head & previous_code.notna() & (previous_code != code) & \
         previous_code.map(is_head.groupby(code).sum()).fillna(0).gt(0)
     typo_codes = set(code[typo])
     c.add(typo, "household.code_mismatch", "household_code", previous=previous_code)
@@ -205,6 +250,10 @@ def poverty_rules(c: Checks, indicator_columns: set[str]) -> None:
     f = c.frame
     code = f["household_code"]
     first = code.notna() & ~code.duplicated()
+    # A household is never stored without its assessment: the category is required on its rows.
+    category_written = f["raw_poverty_category"].notna().groupby(code).transform("any") \
+        if "raw_poverty_category" in f else pd.Series(False, index=f.index)
+    c.add(first & ~category_written.fillna(False).astype(bool), "required.poverty_category", "household_code")
     declared = f["poverty_category"].where(f["poverty_category"].isin(["poor", "near_poor", "average", "not_poor"]))
     year = f["assessment_year"]
     checked = first & declared.notna() & year.notna()
@@ -231,7 +280,16 @@ def poverty_rules(c: Checks, indicator_columns: set[str]) -> None:
         legal = legal.mask(rows, std["legal_basis"])
         present = [i for i in std["indicators"] if i in indicator_columns]
         if present:
-            counts = counts.mask(rows, f[present].fillna(False).astype(int).sum(axis=1))
+            marks = f[present].fillna(False).astype(int).sum(axis=1)
+            counts = counts.mask(rows, marks)
+            if len(present) == len(std["indicators"]) and "deprivation_count_written" in f:
+                # Both a count and every indicator's mark: they must agree.
+                written = f["deprivation_count_written"]
+                c.add(rows & written.notna() & (written != marks), "poverty.deprivation_count_mismatch",
+                      "raw_deprivation_count", written=written, marked=marks.astype("Float64"), year=year,
+                      legal=pd.Series(std["legal_basis"], index=f.index))
+        if "deprivation_count_written" in f:
+            counts = counts.mask(rows & f["deprivation_count_written"].notna(), f["deprivation_count_written"])
     income = f["income_per_capita"].astype("Float64")
     decision = ("Quyết định số " + f["approval_decision_no"].astype("string") + " ngày " +
                 pd.to_datetime(f["approval_date"], errors="coerce").dt.strftime("%d/%m/%Y").fillna("?")) \
@@ -243,10 +301,34 @@ def poverty_rules(c: Checks, indicator_columns: set[str]) -> None:
     c.add(base & poor_or_near & income.notna() & (income > line), "poverty.income_above_line",
           "raw_income_per_capita", **ctx)
     within = base & income.notna() & (income <= line)
-    if indicator_columns:
-        c.add(within & (declared == "poor") & (counts < minimum), "poverty.too_few_deprivations",
-              "raw_poverty_category", **ctx)
-        c.add(within & (declared == "near_poor") & (counts >= minimum), "poverty.too_many_deprivations",
-              "raw_poverty_category", **ctx)
+    # Poor and near-poor differ by deprivations alone: checked wherever the roster gives them.
+    known = counts.notna()
+    c.add(within & known & (declared == "poor") & (counts < minimum), "poverty.too_few_deprivations",
+          "raw_poverty_category", **ctx)
+    c.add(within & known & (declared == "near_poor") & (counts >= minimum), "poverty.too_many_deprivations",
+          "raw_poverty_category", **ctx)
     c.add(within & declared.isin(["average", "not_poor"]), "poverty.income_below_line",
           "raw_poverty_category", **ctx)
+
+
+def checks_not_run(f: pd.DataFrame, indicator_columns: set[str]) -> list[dict]:
+    """The poverty checks the roster gave no data for, with how many households they were not run on."""
+    if f.empty or "household_code" not in f:
+        return []
+    first = f["household_code"].notna() & ~f["household_code"].duplicated()
+    listed = first & f["poverty_category"].isin(["poor", "near_poor", "average", "not_poor"])
+    out = []
+    no_income = int((listed & f["income_per_capita"].isna() & f["raw_income_per_capita"].isna()).sum())
+    if no_income:
+        out.append({"check": "income against the poverty line", "households": no_income,
+                    "why": "no income per person (no column, or the cell is blank)"})
+    if "deprivation_count" in f:
+        no_deprivations = int((listed & f["deprivation_count"].isna()).sum())
+        if no_deprivations:
+            out.append({"check": "poor or near-poor by deprivations", "households": no_deprivations,
+                        "why": "no deprivation count and no indicator marks"})
+    no_area = int((listed & ~f["area"].isin(["urban", "rural"])).sum()) if "area" in f else 0
+    if no_area:
+        out.append({"check": "the poverty line of the household's area", "households": no_area,
+                    "why": "no urban/rural area: no column, and the commune's type is unknown"})
+    return out

@@ -132,6 +132,8 @@ def find_failures(frame: pd.DataFrame, district_code: str | None, today: dt.date
     domain.formula_rules(checks)
     domain.length_rules(checks, rule_book()["format.too_long"]["limits"])
     domain.number_rules(checks)
+    domain.value_rules(checks)
+    domain.orthography_rules(checks)
     domain.person_rules(checks, today)
     domain.household_rules(checks, today)
     domain.unit_rules(checks, district_code)
@@ -140,6 +142,16 @@ def find_failures(frame: pd.DataFrame, district_code: str | None, today: dt.date
         elsewhere = frame[["id_number", "household_code"]].merge(
             registry_ids.rename(columns={"household_code": "mis_household"}), on="id_number", how="left")
         other = elsewhere["mis_household"].notna() & (elsewhere["mis_household"] != elsewhere["household_code"])
+        # A household re-coded since it loaded (its people, by ID, mostly in one MIS household under its old
+        # code) is that household: the reconcile takes the new code, and its people are not elsewhere.
+        ids = frame["id_number"].where(frame["id_kind"].notna())
+        with_id = ids.notna().groupby(frame["household_code"]).transform("sum").to_numpy()
+        same = elsewhere.assign(n=1).groupby(["household_code", "mis_household"])["n"].transform("sum")
+        theirs = pd.to_numeric(elsewhere.get("ids_in_household"), errors="coerce") \
+            if "ids_in_household" in elsewhere else pd.Series(np.nan, index=elsewhere.index)
+        # The reconcile's rule for a household matched by its members: at least half of each side's IDs.
+        recoded = other & (2 * same.fillna(0).to_numpy() >= with_id) & (2 * same.fillna(0) >= theirs).fillna(False).to_numpy()
+        other = other & ~recoded
         checks.add(other.to_numpy(), "id.in_other_household", "id_number",
                    other_household=elsewhere["mis_household"].to_numpy())
     found = [_from_gx(frame, docs), checks.result()]
@@ -149,6 +161,17 @@ def find_failures(frame: pd.DataFrame, district_code: str | None, today: dt.date
     failures["field"] = failures["rule"].map(lambda r: rules[r]["field"])
     if "ctx_field" in failures:
         failures["field"] = failures["ctx_field"].fillna(failures["field"])
+    # One failure per row, rule and field (a date both the suite and the date rule find impossible).
+    failures = failures.drop_duplicates(["pos", "rule", "field"]).reset_index(drop=True)
+    # A relation written bare that two codes share ("Ba": the father in the south, or Bà) is named as such.
+    if "raw_relation" in frame:
+        from mappings.codelists import shared_forms
+        from mappings.text import fold
+
+        shared = set(shared_forms("relation"))
+        bare = frame["raw_relation"].reindex(failures["pos"]).map(
+            lambda v: isinstance(v, str) and v.isascii() and fold(v) in shared).to_numpy()
+        failures.loc[bare & (failures["rule"] == "codelist.relation").to_numpy(), "rule"] = "codelist.relation_ambiguous"
     # A broken formula is said once, as such: not also as a missing, unreadable or impossible value.
     broken = failures["rule"] == "cell.formula_error"
     if broken.any():

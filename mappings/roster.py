@@ -1,16 +1,19 @@
 """Translates a raw roster sheet into MIS member rows: fields, codes, dates, IDs and 2025 administrative units."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from mappings import codelists
+from mappings.assessment_year import column_years, years_in
+from mappings.fit import column_fit, ethnicity_edition_hint
 from mappings.legacy_fonts import decode_series, legacy_candidates, to_unicode
 from mappings.text import clean_series, fold, fold_series, name_case, on_distinct
 from mappings.values import normalise_ids, parse_dates
-from mappings.vocabulary import Mapping, locate_header, vocabulary
+from mappings.vocabulary import Mapping, locate_header, unstored_fields, vocabulary
 
 LINEAGE = ["source_file", "source_sheet", "source_row", "source_key"]   # source_key: a record's primary key
 INDICATORS = ["d_employment", "d_dependants", "d_nutrition", "d_health_insurance", "d_adult_education",
@@ -37,75 +40,186 @@ class SheetMapping:
     ignored_columns: list[str] = field(default_factory=list)
     skipped_rows: dict[str, list[int]] = field(default_factory=dict)   # reason -> Excel rows
     missing_fields: list[str] = field(default_factory=list)
+    # Recognised columns the MIS does not keep, and columns whose values did not fit their header's
+    # field: {column, header, field, rows} / {column, header, field, share, examples}.
+    not_stored: list[dict] = field(default_factory=list)
+    unfit: list[dict] = field(default_factory=list)
+    years: dict = field(default_factory=dict)                  # mappings.assessment_year.SheetYears, as a dict
+    rows_read: int = 0                                         # non-empty rows of the sheet
+    data_rows: int = 0
+    stop: str | None = None      # why the source cannot go on without a person (two fields compete, ...)
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items()}
 
 
 def map_sheet(file: str, sheet: str, rows: list[list], mapping: Mapping,
-              keys: dict[int, str] | None = None) -> tuple[pd.DataFrame | None, SheetMapping]:
-    """Header detection and non-data row removal. Returns one row per member with raw field values.
+              keys: dict[int, str] | None = None, province_code: str | None = None,
+              bare: dict[str, str] | None = None) -> tuple[pd.DataFrame | None, SheetMapping]:
+    """Header detection, the columns' fields by their headers and values, and non-data row removal.
+    Returns one row per member with raw field values.
 
     keys: row number -> the record's primary key, for a database table or a web service.
+    province_code: the source's pre-2025 province (which ethnicity list its codes likely follow).
+    bare: how the province reads a bare value two codes share ({"ba": "04"}).
     """
+    rows_read = sum(1 for r in rows if _first_text(r) is not None)
     header = locate_header(rows, mapping)
     if header is None:
-        return None, SheetMapping(file, sheet, roster=False,
+        return None, SheetMapping(file, sheet, roster=False, rows_read=rows_read,
                                   reason="no header row naming at least 3 roster fields")
-    report = SheetMapping(file, sheet, roster=True, header_row=header.row_index + 1)
-    missing = [f for f in REQUIRED_FIELDS if f not in header.fields.values()]
+    report = SheetMapping(file, sheet, roster=True, header_row=header.row_index + 1, rows_read=rows_read)
+    body = rows[header.row_index + 1:]
+    first_row = header.row_index + 2                              # Excel row of body[0]
+    title = rows[:header.row_index + 1 - header.rows]
+    report.years = {"title": sorted({y for r in title for v in r if isinstance(v, str) for y in years_in(v)}),
+                    "sheet": years_in(sheet)}
+
+    # A header is a claim; the column's values decide among the fields it may name.
+    provisional = _frame(body, header.fields, first_row)
+    keep, _ = _data_rows(provisional, body)
+    fields, report.unfit, report.stop = _fields_by_values(header, body, keep.to_numpy(), mapping, bare)
+    if report.stop:
+        report.roster = False
+        report.reason = report.stop
+        return None, report
+    missing = [f for f in REQUIRED_FIELDS if f not in fields.values()]
     if missing:
         # A roster whose headers the vocabulary does not cover: say what is unknown and what is missing.
         report.roster = False
         unknown = ", ".join(f"«{t}»" for t in header.ignored.values()) or "none"
         wanted = ", ".join(f"{f} («{vocabulary()[f]['aliases'][0]}»)" for f in missing)
+        unfit = "".join(f"; column {u['column']} «{u['header']}» was not read as {u['field']}: {u['why']}"
+                        for u in report.unfit if u["field"] in missing)
         report.reason = (f"header row {header.row_index + 1}: unrecognised headers {unknown}; "
-                         f"fields still missing: {wanted}")
+                         f"fields still missing: {wanted}{unfit}")
         report.missing_fields = missing
         return None, report
     report.columns = [{"column": _letter(col), "header": header.texts[col], "field": name, "how": header.how[col]}
-                      for col, name in sorted(header.fields.items())]
+                      for col, name in sorted(fields.items())]
+    used = set(fields)
     report.ignored_columns = [str(v) for v in header.ignored.values()] + \
-        [f"{header.texts[c]} (duplicate of {n})" for c, n in header.duplicates.items()]
+        [f"{header.texts[c]} (duplicate of {header.candidates[c][0]})" for c in header.candidates
+         if c not in used and not any(u["column"] == _letter(c) for u in report.unfit)]
 
-    body = rows[header.row_index + 1:]
-    width = max(header.fields) + 1
-    data = [(r + [None] * width)[:width] for r in body]
-    frame = pd.DataFrame(data, dtype=object, columns=range(width))  # columns even when no row follows
-    frame = frame[list(header.fields)].rename(columns=header.fields)
-    frame.index = np.arange(header.row_index + 2, header.row_index + 2 + len(frame))  # Excel row numbers
-    frame = frame.drop(columns=[c for c in frame.columns if c == "row_number"])
-
-    # Which rows are data: a row needs a name, a household code or an ID; subtotals and the footer are not.
-    first_text = pd.Series([_first_text(r) for r in body], index=frame.index)
-    key_cols = [c for c in ("full_name", "household_code", "id_number") if c in frame]
-    has_key = frame[key_cols].notna().any(axis=1) if key_cols else pd.Series(False, index=frame.index)
-    blank = frame.isna().all(axis=1) & first_text.isna()
-    folded = first_text.fillna("").map(fold)
-    footer_start = folded.str.startswith(_FOOTER)
-    after_footer = footer_start.cummax()
-    # "Cộng", "Cộng hộ 1", "Tổng cộng", "Tổng số": a label and counts, never a person's sex or birth date.
-    person_cols = [c for c in ("sex", "birth_date", "id_number") if c in frame]
-    has_person = frame[person_cols].notna().any(axis=1) if person_cols else pd.Series(False, index=frame.index)
-    subtotal = folded.str.match(r"^(tongcong|tongso|cong)") & ~has_person
-    numbering = pd.Series([_is_column_numbers(r) for r in body], index=frame.index)
-    no_key = ~has_key & ~blank
-    skip = {"blank": blank & ~after_footer, "footer": after_footer & ~blank,
-            "column numbers": numbering & ~after_footer,
-            "subtotal": subtotal & ~after_footer & ~numbering,
-            "no name, household code or ID": no_key & ~subtotal & ~after_footer & ~numbering}
+    frame = _frame(body, fields, first_row)
+    keep, skip = _data_rows(frame, body)
     for reason, mask in skip.items():
         rows_skipped = [int(i) for i in frame.index[mask]]
         if rows_skipped:
             report.skipped_rows[reason] = rows_skipped
-    keep = ~(blank | after_footer | subtotal | no_key | numbering)
     frame = frame[keep]
+    report.data_rows = int(len(frame))
+    report.not_stored = [{"column": _letter(col), "header": header.texts[col], "field": name,
+                          "rows": int(frame[name].notna().sum())}
+                         for col, name in sorted(fields.items()) if name in UNSTORED]
+    frame = frame.drop(columns=[c for c in frame.columns if c in UNSTORED])
+    if "ethnicity" in frame and mapping.ethnicity_edition is None:
+        hint = ethnicity_edition_hint(frame["ethnicity"], province_code)
+        if hint:
+            column = next(c["column"] for c in report.columns if c["field"] == "ethnicity")
+            shown = ", ".join(f"{k} ×{v}" for k, v in hint["codes"].items())
+            report.stop = (f"column {column} holds ethnicity codes that read as the 1979 GSO list, not the 2008 one "
+                           f"({shown}: {int(100 * hint['as_1979'])}% fit {hint['region']} as 1979 codes, "
+                           f"{int(100 * hint['as_2008'])}% as 2008 codes). Declare the source's list: "
+                           "`ethnicity_edition: 1979` (or 2008) in misgw.yaml or its mapping YAML")
+            report.roster = False
+            report.reason = report.stop
+            return None, report
+    years, blank = column_years(frame["assessment_year"]) if "assessment_year" in frame else ([], len(frame))
+    report.years.update(column=years, rows_without=blank)
     frame.insert(0, "source_key", pd.Series(frame.index.map(keys) if keys else None, index=frame.index,
                                             dtype="object"))
     frame.insert(0, "source_row", frame.index.astype("int64"))
     frame.insert(0, "source_sheet", sheet)
     frame.insert(0, "source_file", file)
     return frame.reset_index(drop=True), report
+
+
+UNSTORED = set(unstored_fields())
+
+
+def _frame(body: list[list], fields: dict[int, str], first_row: int) -> pd.DataFrame:
+    """The body's cells in the columns of `fields`, named by field, indexed by Excel row number."""
+    width = max(fields, default=-1) + 1
+    data = [(r + [None] * width)[:width] for r in body]
+    frame = pd.DataFrame(data, dtype=object, columns=range(width))  # columns even when no row follows
+    frame = frame[list(fields)].rename(columns=fields)
+    frame.index = np.arange(first_row, first_row + len(frame))
+    return frame.drop(columns=[c for c in frame.columns if c == "row_number"])
+
+
+def _data_rows(frame: pd.DataFrame, body: list[list]) -> tuple[pd.Series, dict[str, pd.Series]]:
+    """Which rows are data (a name, a household code or an ID), and why each other row is skipped:
+    blank, the column-number row, subtotals ("Cộng", "Tổng cộng") and the signature block below the table."""
+    first_text = pd.Series([_first_text(r) for r in body], index=frame.index, dtype=object)
+    key_cols = [c for c in ("full_name", "household_code", "id_number") if c in frame]
+    has_key = frame[key_cols].notna().any(axis=1) if key_cols else pd.Series(False, index=frame.index)
+    blank = frame.isna().all(axis=1) & first_text.isna()
+    folded = first_text.fillna("").map(fold)
+    # The signature block opens with a title ("Người lập biểu") or a place and date ("Vĩnh Châu, ngày 10
+    # tháng 12 năm 2024"), in whichever column the template put it.
+    dated = pd.Series([_place_and_date(r) for r in body], index=frame.index, dtype=bool)
+    footer_start = folded.str.startswith(_FOOTER) | dated
+    after_footer = footer_start.cummax()
+    # "Cộng", "Cộng hộ 1", "Tổng cộng", "Tổng số": a label and counts, never a person's sex or birth date.
+    person_cols = [c for c in ("sex", "birth_date", "id_number") if c in frame]
+    has_person = frame[person_cols].notna().any(axis=1) if person_cols else pd.Series(False, index=frame.index)
+    subtotal = folded.str.match(r"^(tongcong|tongso|cong)") & ~has_person
+    numbering = pd.Series([_is_column_numbers(r) for r in body], index=frame.index, dtype=bool)
+    no_key = ~has_key & ~blank
+    skip = {"blank": blank & ~after_footer, "footer": after_footer & ~blank,
+            "column numbers": numbering & ~after_footer,
+            "subtotal": subtotal & ~after_footer & ~numbering,
+            "no name, household code or ID": no_key & ~subtotal & ~after_footer & ~numbering}
+    keep = ~(blank | after_footer | subtotal | no_key | numbering)
+    return keep, skip
+
+
+def _fields_by_values(header, body: list[list], keep, mapping: Mapping, bare) -> tuple[dict[int, str], list[dict], str | None]:
+    """Each recognised column's field: the first of its header's fields that its values fit and no column
+    before it took. Returns (column -> field, the columns whose values fit none, why the sheet must stop)."""
+    fields: dict[int, str] = {}
+    unfit: list[dict] = []
+    taken: set[str] = set()
+    rows = [r for r, k in zip(body, keep) if k]
+    for col in sorted(header.candidates):
+        names, how = header.candidates[col], header.how[col]
+        values = pd.Series([r[col] if col < len(r) else None for r in rows], dtype=object)
+        if how == "yaml":
+            if names[0] not in taken:
+                fields[col] = names[0]
+                taken.add(names[0])
+            continue
+        fitting, misfits = [], []
+        for name in names:
+            if name in taken:
+                continue
+            fit = column_fit(name, values, mapping.values.get(name), mapping.ethnicity_edition, bare) \
+                if name in vocabulary() and vocabulary()[name]["level"] not in ("ignore", "unstored") else None
+            # A header that names one field is taken on fewer than 3 values: they prove too little.
+            if fit is None or fit.ok or (len(names) == 1 and fit.values < 3):
+                fitting.append(name)
+                if how != "ambiguous":
+                    break
+            else:
+                misfits.append((name, fit))
+        if how == "ambiguous" and len(fitting) > 1:
+            return fields, unfit, (f"column {_letter(col)} «{header.texts[col]}» could be "
+                                   f"{' or '.join(fitting)}: say which in the source's mapping YAML "
+                                   f"(columns: {{\"{header.texts[col]}\": FIELD}}); `misgw mapping suggest` proposes one")
+        if fitting:
+            fields[col] = fitting[0]
+            taken.add(fitting[0])
+        elif misfits:
+            name, fit = misfits[0]
+            own = " (a source's own codes are declared in its mapping YAML: values: {%s: {...}})" % name \
+                if name in ("sex", "relation", "poverty_category", "ethnicity", "area") else ""
+            unfit.append({"column": _letter(col), "header": header.texts[col], "field": name,
+                          "share": round(fit.share, 2), "examples": fit.examples,
+                          "why": f"{int(round(100 * fit.share))}% of its {fit.values} values fit "
+                                 f"(for example {', '.join(repr(e) for e in fit.examples)}){own}"})
+    return fields, unfit, None
 
 
 def _letter(col: int) -> str:
@@ -120,11 +234,20 @@ def _letter(col: int) -> str:
 
 def _is_column_numbers(row: list) -> bool:
     """The row of column numbers templates put under the header: 1 2 3 ... or (1) (2) (3) ..."""
-    values = [str(v).strip().strip("()") for v in row if v is not None and str(v).strip()]
+    values = [str(v).strip().strip("()").removesuffix(".0") for v in row if v is not None and str(v).strip()]
     if len(values) < 3 or not all(v.isdigit() for v in values):
         return False
     numbers = [int(v) for v in values]
     return numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+
+
+_DATE_LINE = re.compile(r"ngay\d{0,2}thang\d{0,2}nam\d{0,4}")
+
+
+def _place_and_date(row: list) -> bool:
+    """A row whose only text is "…, ngày … tháng … năm …": the date line above the signatures."""
+    texts = [str(v) for v in row if v is not None and str(v).strip()]
+    return len(texts) == 1 and bool(_DATE_LINE.search(fold(texts[0])))
 
 
 def _first_text(row: list):
@@ -134,50 +257,118 @@ def _first_text(row: list):
     return None
 
 
-def household_groups(frame: pd.DataFrame) -> pd.Series:
-    """Each row's household as translate will read it (the code, carried down to the members), folded: rows
-    a roster writes "H01" and " h01" are one group, so a group never holds part of a household."""
+def local_codes(frame: pd.DataFrame) -> pd.Series:
+    """Each row's household code as the district writes it, carried down to the members (rosters that
+    write it on the head's row only), within its own sheet: a sheet never takes another's last code."""
     if "household_code" not in frame:
         return pd.Series(pd.NA, index=frame.index, dtype="string")
-    return fold_series(on_distinct(clean_series(frame["household_code"]), _no_point_zero)).ffill()
+    codes = on_distinct(clean_series(frame["household_code"]), _no_point_zero)
+    return codes.groupby([frame["source_file"], frame["source_sheet"]], sort=False).ffill()
+
+
+def household_blocks(frame: pd.DataFrame, codes: pd.Series | None = None) -> pd.Series:
+    """A number per run of consecutive rows of one sheet with one household code: a household as the
+    roster writes it. Household fields written on its head's row only are spread within its block, so
+    "001" of one commune never lends its category to "001" of the next."""
+    codes = local_codes(frame) if codes is None else codes
+    sheet = frame["source_file"].astype("string") + "\x1f" + frame["source_sheet"].astype("string")
+    folded = fold_series(codes).fillna("")
+    starts = ((folded != folded.shift()) | (sheet != sheet.shift())).fillna(True).astype(bool)
+    return starts.cumsum()
+
+
+def household_groups(frame: pd.DataFrame) -> pd.Series:
+    """Each row's household before its units are known: its sheet, its commune as written and its folded
+    code. Rows a roster writes "H01" and " h01" are one group, and a group never holds part of a
+    household; local codes that restart in each commune ("001") are different groups."""
+    if "household_code" not in frame:
+        return pd.Series(pd.NA, index=frame.index, dtype="string")
+    codes = local_codes(frame)
+    blocks = household_blocks(frame, codes)
+    commune = pd.Series(pd.NA, index=frame.index, dtype="string")
+    for name in ("commune_code", "commune"):
+        if name in frame:
+            commune = commune.fillna(on_distinct(clean_series(frame[name]), _no_point_zero))
+    commune = commune.groupby(blocks).transform("first")
+    label = (frame["source_file"].astype("string") + "|" + frame["source_sheet"].astype("string") + "|" +
+             fold_series(commune).fillna("") + "|" + fold_series(codes))
+    return label.where(codes.notna())
 
 
 def one_row_per_household(frame: pd.DataFrame, groups: pd.Series | None = None) -> bool:
-    """A roster of heads only: no relation column, and no household code repeats.
+    """A roster of heads only: no relation column, and no household repeats.
     groups: household_groups(frame), when the caller has it already."""
     groups = household_groups(frame) if groups is None else groups
     return ("relation" not in frame or clean_series(frame["relation"]).isna().all()) and \
         not groups.dropna().duplicated().any()
 
 
+SCOPES = ("commune", "district", "province")
+
+
+def household_keys(local: pd.Series, commune_code: pd.Series, commune_code_pre2025: pd.Series,
+                   district_code_pre2025: pd.Series, province_code: str, scope: str,
+                   unknown_place: pd.Series | None = None, communes: set[str] | None = None) -> pd.Series:
+    """A household's key in the MIS: its code qualified by the unit within which the source's codes are
+    unique ("31300/001", "927/HH0015"), never by the source, so that a household keeps its key when it
+    later arrives from another source. A code whose shape already carries its commune code
+    ("31300-0015", "313000015") is its own key, even on a row placed in another commune (then its
+    household is one household in two communes, and the rules say so). communes: the commune codes such
+    a code may begin with (the province's); without it, the row's own. A row whose unit is unknown
+    (rejected for it) keeps its code qualified by what it wrote, so that its household still holds together."""
+    local = local.astype("string")
+    pre = commune_code_pre2025.astype("string")
+    cur = commune_code.astype("string")
+    digits = local.str.replace(r"\D", "", regex=True)
+    head = digits.str.slice(0, 5).where(digits.str.len() > 5)     # commune codes have 5 digits
+    carries = (head == pre).fillna(False) | (head == cur).fillna(False)
+    if communes:
+        carries = carries | head.isin(communes).fillna(False)
+    qualifier = {"commune": pre.fillna(cur), "district": district_code_pre2025.astype("string"),
+                 "province": pd.Series(province_code, index=local.index, dtype="string")}[scope]
+    if scope == "district":
+        qualifier = qualifier.fillna(pd.Series(province_code, index=local.index, dtype="string"))
+    if unknown_place is not None:
+        qualifier = qualifier.fillna("?" + fold_series(unknown_place.astype("string")).fillna(""))
+    keyed = (qualifier + "/" + local).where(local.notna())
+    return keyed.mask(carries.fillna(False), local)
+
+
 def translate(frame: pd.DataFrame, mapping: Mapping, units: pd.DataFrame,
               district_code: str | None, province_code: str, era: str = "pre2025",
-              households_one_row: bool | None = None) -> pd.DataFrame:
+              households_one_row: bool | None = None, scope: str = "commune",
+              bare: dict[str, str] | None = None, indicator_columns: set[str] | None = None) -> pd.DataFrame:
     """Raw field values -> typed MIS values. Unreadable values keep their written form for the rules to name.
 
     units: the placement table (mis.units.placement) of the source's province. households_one_row: the
     roster's layout, when frame is only some of its households (one_row_per_household of the whole).
+    province_code: the current province. scope: how the source's local household codes are qualified
+    (household_keys). bare: a province's reading of bare values two codes share ({"ba": "04"}).
+    indicator_columns: the deprivation indicators the roster has a column for (a blank mark there is
+    "not deprived"; an indicator without a column is unknown).
     """
     if households_one_row is None:
         households_one_row = one_row_per_household(frame)
     out = pd.DataFrame(index=frame.index)
-    for col in LINEAGE:
+    lineage = LINEAGE + [c for c in ("read_sheet",) if c in frame]    # read_sheet: the sheet the row was read in
+    for col in lineage:
         out[col] = frame[col]
     for name in vocabulary():
-        if name not in frame and name != "row_number":
+        if name not in frame and name != "row_number" and vocabulary()[name]["level"] != "unstored":
             frame[name] = None
-    raw = frame.drop(columns=LINEAGE)
+    raw = frame.drop(columns=lineage + [c for c in frame.columns if c in UNSTORED])
     # Text typed in the legacy fonts (TCVN3, VNI) becomes Unicode here, cell by cell; a cell that
     # cannot be read with confidence is kept as written and named for the rules.
     uncertain = pd.DataFrame(False, index=raw.index, columns=raw.columns)
+    edition = mapping.ethnicity_edition or "2008"
     for name in raw.columns:
         if not "".join(v for v in pd.unique(raw[name].to_numpy()) if isinstance(v, str)).isascii():
-            raw[name], labels = decode_series(raw[name])
+            raw[name], labels = _decode(raw[name], name)
             if name in _CODED:
                 # "Vî" is TCVN3 for "Vợ" or VNI for "Vỵ": the code list knows which one is a relation.
-                table = codelists.lookup_table(_CODED[name], mapping.ethnicity_edition)
                 for v in raw[name][labels.eq("uncertain").fillna(False).astype(bool)].unique():
-                    hits = [e for e in legacy_candidates(v) if fold(to_unicode(v, e)) in table]
+                    hits = [e for e in legacy_candidates(v)
+                            if codelists.code_of(to_unicode(v, e), _CODED[name], edition, mapping.values.get(name), bare)]
                     if len(hits) == 1:
                         same = raw[name] == v
                         raw.loc[same, name] = to_unicode(v, hits[0])
@@ -191,23 +382,25 @@ def translate(frame: pd.DataFrame, mapping: Mapping, units: pd.DataFrame,
     for name in text.columns:
         out[f"raw_{name}"] = text[name]
 
-    # Household code: rosters that write it only on the head's row carry it down to the members.
-    out["household_code"] = on_distinct(text["household_code"], _no_point_zero)
-    if out["household_code"].notna().any() and out["household_code"].isna().any():
-        out["household_code"] = out["household_code"].ffill()
+    # Household code: as the district writes it, carried down to the members within its sheet.
+    local = local_codes(frame.assign(household_code=text["household_code"]))
+    out["local_code"] = local
+    blocks = household_blocks(frame, local)
 
     out["full_name"] = name_case(text["full_name"])
-    out["relation_code"] = codelists.to_codes(text["relation"], "relation")
+    out["relation_code"] = codelists.to_codes(text["relation"], "relation", own=mapping.values.get("relation"),
+                                              bare=bare)
     # One row per household (the head's fields only): no relation column, and no code repeats.
     if households_one_row:
         out["relation_code"] = "01"
-    out["sex"] = codelists.to_codes(text["sex"], "sex")
-    out["ethnicity_code"] = codelists.to_codes(text["ethnicity"], "ethnicity", mapping.ethnicity_edition)
+    out["sex"] = codelists.to_codes(text["sex"], "sex", own=mapping.values.get("sex"))
+    out["ethnicity_code"] = codelists.to_codes(text["ethnicity"], "ethnicity", edition, mapping.values.get("ethnicity"))
 
     dates = parse_dates(text["birth_date"])
     out["birth_date"] = dates["date"]
     out["birth_year"] = dates["year"]
     out["birth_precision"] = dates["precision"]
+    out["birth_date_ok"] = dates["ok"]
     # What the rules read: the date, else the year, else what was written.
     out["birth_date_value"] = dates["date"].fillna(dates["year"].astype("string")).fillna(text["birth_date"])
 
@@ -222,35 +415,75 @@ def translate(frame: pd.DataFrame, mapping: Mapping, units: pd.DataFrame,
                                          [None, "cccd", "cmnd"], default=None),
                                index=out.index, dtype="string")
 
-    # Household-level fields are often written on the head's row only: spread them over the household.
+    # Household-level fields are often written on the head's row only: spread them over the household
+    # as the roster writes it (its block of rows), never over another commune's household of that code.
     household_fields = [n for n, s in vocabulary().items() if s["level"] == "household" and n != "household_code"]
-    if out["household_code"].notna().any():
-        filled = text[household_fields].groupby(out["household_code"], dropna=False).transform("first")
+    if local.notna().any():
+        filled = text[household_fields].groupby(blocks, dropna=False).transform("first")
         text[household_fields] = text[household_fields].fillna(filled)
 
     out["address"] = text["address"]
-    out["area"] = codelists.to_codes(text["area"], "area")
-    out["poverty_category"] = codelists.to_codes(text["poverty_category"], "poverty_category")
+    out["hamlet"] = text["hamlet"]
+    out["area"] = codelists.to_codes(text["area"], "area", own=mapping.values.get("area"))
+    out["poverty_category"] = codelists.to_codes(text["poverty_category"], "poverty_category",
+                                                 own=mapping.values.get("poverty_category"))
     out["assessment_year"] = on_distinct(text["assessment_year"], lambda s: pd.to_numeric(
         _no_point_zero(s), errors="coerce").astype("Int64"))
     out["income_per_capita"] = on_distinct(text["income_per_capita"], lambda s: pd.to_numeric(
         _no_point_zero(s).str.replace(r"[.,\s]|đ|VND|vnd|đồng", "", regex=True), errors="coerce").round().astype("Int64"))
     out["member_count"] = pd.to_numeric(text["member_count"], errors="coerce").astype("Int64")
     out["approval_decision_no"] = text["approval_decision_no"]
-    out["approval_date"] = parse_dates(text["approval_date"])["date"]
+    approval = parse_dates(text["approval_date"])
+    out["approval_date"] = approval["date"]
+    out["approval_date_ok"] = approval["ok"]
+    present = set(INDICATORS) & set(indicator_columns or ())
     for name in INDICATORS:
         marks = codelists.to_codes(text[name], "yes_no")
-        out[name] = marks.map({"true": True, "false": False}).astype("boolean")
-    present = [n for n in INDICATORS[:12]]
-    out["deprivation_count"] = out[present].fillna(False).astype(int).sum(axis=1).astype("Int64")
+        value = marks.map({"true": True, "false": False}).astype("boolean")
+        # A blank mark under an indicator's column is "not deprived"; without the column it is unknown.
+        out[name] = value.fillna(False) if name in present else value
+        out[f"raw_mark_{name}"] = text[name].where(value.isna() & text[name].notna())
+    count = pd.to_numeric(_no_point_zero(text["deprivation_count"].astype("string")), errors="coerce")
+    out["deprivation_count_written"] = count.astype("Float64")
+    marked = out[sorted(present)].fillna(False).astype(int).sum(axis=1).astype("Int64") if present else None
+    out["deprivation_marks"] = marked if marked is not None else pd.Series(pd.NA, index=out.index, dtype="Int64")
+    # The count as written when the roster gives one, else the marks counted; unknown without either.
+    whole = count.where(count == count.round())
+    out["deprivation_count"] = whole.astype("Int64").fillna(out["deprivation_marks"]) \
+        if marked is not None else whole.astype("Int64")
 
     if era == "current":
         _place_current_communes(out, text, units)
     else:
         _place_communes(out, text, units, district_code)
+    # The area a column gives, else the commune's type: phường and thị trấn urban, xã rural.
+    by_unit = out["commune_level"].map({"Phường": "urban", "Thị trấn": "urban", "Xã": "rural", "Đặc khu": "rural"})
+    out["area"] = out["area"].fillna(by_unit.astype("string"))
+    out["area_from"] = pd.Series(np.where(text["area"].notna(), "column", np.where(by_unit.notna(), "commune", None)),
+                                 index=out.index, dtype="string")
     out["unit_era"] = era
     out["province_code"] = province_code
+    out["household_code"] = household_keys(local, out["commune_code"], out["commune_code_pre2025"],
+                                           out["district_code_pre2025"], province_code, scope,
+                                           unknown_place=out["raw_commune_any"], communes=unit_codes(units))
     return out
+
+
+def unit_codes(units: pd.DataFrame) -> set[str]:
+    """Every commune code of a placement table (pre-2025 and current)."""
+    return {str(c) for col in ("commune_code_pre2025", "commune_code") if col in units for c in units[col].dropna()}
+
+
+_PLACE_NAMES = {"full_name", "hamlet", "commune", "address"}
+
+
+def _decode(values: pd.Series, name: str):
+    """Legacy-font cells of one column to Unicode; names of people and places get their capitals back."""
+    import inspect
+
+    if name in _PLACE_NAMES and "proper_names" in inspect.signature(decode_series).parameters:
+        return decode_series(values, proper_names=True)
+    return decode_series(values)
 
 
 def _place_communes(out: pd.DataFrame, text: pd.DataFrame, units: pd.DataFrame, district_code: str | None) -> None:

@@ -32,9 +32,13 @@ def suggest_columns(rows: list[list], mapping: Mapping) -> dict:
 
 
 def _guess(text: str, mapping: Mapping) -> tuple[str | None, float, str | None]:
-    name, how = mapping.field_for(text)
-    if name:
-        return name, 1.0, None
+    names, how = mapping.fields_for(text)
+    if names and how.startswith("fuzzy"):
+        return names[0], float(how.split()[1]), None
+    if names and how == "ambiguous":
+        return None, 0.0, " or ".join(names)          # two fields compete: a person says which
+    if names:
+        return names[0], 1.0, None
     if how == "ignored":
         return None, 0.0, None
     choices = _alias_keys(mapping)

@@ -58,6 +58,11 @@ def _parse_dates(values: pd.Series, today: dt.date) -> pd.DataFrame:
 
     full = pd.to_datetime(pd.DataFrame({"year": y, "month": m, "day": d}).astype("float64"), errors="coerce")
     valid_full = full.notna()
+    # A day and month of 00 say "only the year is known" (MySQL's 1985-00-00, a roster's 00/00/1985).
+    # Any other zero or impossible part (1985-00-12, 0000-00-00, 31/02/1980) is not a date.
+    zero_parts = (m == 0).fillna(False) & (d == 0).fillna(False) & (y >= 1850).fillna(False) & (y <= 2200).fillna(False)
+    is_year = is_year | zero_parts
+    yo = yo.mask(zero_parts, y)
     out["date"] = full.dt.strftime("%Y-%m-%d").astype("string").where(valid_full)
     out["year"] = full.dt.year.astype("Int64").where(valid_full, yo.where(is_year))
     out["precision"] = pd.Series(np.where(valid_full, "day", np.where(is_year, "year", None)),

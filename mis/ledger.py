@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from mis.staging import copy_frame, table_name
 
 REJECT_COLUMNS = ["run_id", "entry_id", "source_id", "file", "sheet", "row", "record_key", "household_code",
-                  "district_code", "rule", "severity", "field", "value", "message_vi", "message_en"]
+                  "district_code", "rule", "severity", "field", "value", "message_vi", "message_en", "commune_code"]
 
 
 def open_run(conn, run_id: str, source_id: str, province_code: str, district_code: str | None,
@@ -38,7 +38,7 @@ def update_run(conn, run_id: str, **values) -> None:
     sets = []
     params = {"run": run_id}
     for key, value in values.items():
-        if key in ("reconcile", "mapping_report", "options", "fixup_workbooks", "approval"):
+        if key in ("reconcile", "mapping_report", "options", "fixup_workbooks", "approval", "notices", "row_accounts"):
             sets.append(f"{key} = CAST(:{key} AS jsonb)")
             value = json.dumps(value, ensure_ascii=False, default=str)
         else:
@@ -59,16 +59,16 @@ def record_rejects(conn, run_id: str, source_id: str, failures: pd.DataFrame, dr
     failures["source_id"] = source_id
     failures["entry_id"] = pd.NA
     if not dry_run and len(failures):
-        entries = ["fingerprint", "household_code", "district_code", "rule"]
+        entries = ["fingerprint", "household_code", "district_code", "rule", "commune_code"]
         fp = failures[entries].drop_duplicates("fingerprint")
         conn.exec_driver_sql("DROP TABLE IF EXISTS _fp")
         conn.exec_driver_sql("CREATE TEMP TABLE _fp (fingerprint text, household_code text, district_code text, "
-                             "rule text) ON COMMIT DROP")
+                             "rule text, commune_code text) ON COMMIT DROP")
         copy_frame(conn, "_fp", fp)
         conn.execute(sa.text("""
             INSERT INTO mis.reject_entry AS e (source_id, fingerprint, first_run_id, last_run_id, household_code,
-                                               district_code, rule)
-            SELECT :source, fingerprint, :run, :run, household_code, district_code, rule FROM _fp
+                                               district_code, rule, commune_code)
+            SELECT :source, fingerprint, :run, :run, household_code, district_code, rule, commune_code FROM _fp
             ON CONFLICT (source_id, fingerprint) DO UPDATE
             SET last_run_id = EXCLUDED.last_run_id, seen_count = e.seen_count + 1,
                 status = CASE WHEN e.status = 'waived' THEN 'waived' ELSE 'open' END,
@@ -115,7 +115,8 @@ def record_held_rows(conn, run_id: str, source_id: str, held: pd.DataFrame) -> N
     frame = pd.DataFrame({
         "run_id": run_id, "source_id": source_id, "file": held["file"], "sheet": held["sheet"],
         "row": held["row"], "record_key": held["record_key"], "household_code": held["household_code"],
-        "district_code": held["district_code"], "reason_vi": held["reason_vi"], "cells": held["cells"]})
+        "district_code": held["district_code"], "reason_vi": held["reason_vi"], "cells": held["cells"],
+        "reason_en": held["reason_en"], "commune_code": held["commune_code"]})
     copy_frame(conn, "mis.held_row", frame)
 
 
@@ -185,15 +186,18 @@ def outcomes(conn, run_id: str) -> list[dict]:
 
 
 def registry_ids(conn, id_numbers: pd.Series) -> pd.DataFrame:
-    """(id_number, household_code) of the listed members of the MIS holding any of these ID numbers."""
+    """(id_number, household_code, ids_in_household) of the listed members of the MIS holding any of these ID
+    numbers; ids_in_household: how many listed people of that household have an ID."""
     ids = sorted(set(id_numbers))
     if not ids:
-        return pd.DataFrame(columns=["id_number", "household_code"])
+        return pd.DataFrame(columns=["id_number", "household_code", "ids_in_household"])
     rows = conn.execute(sa.text("""
-        SELECT DISTINCT ON (m.id_number) m.id_number, h.household_code
+        SELECT DISTINCT ON (m.id_number) m.id_number, h.household_code,
+               (SELECT count(*) FROM mis.member x WHERE x.household_id = h.household_id AND x.listed
+                AND x.id_number IS NOT NULL) AS ids_in_household
         FROM mis.member m JOIN mis.household h USING (household_id)
         WHERE m.listed AND m.id_number = ANY(:ids) ORDER BY m.id_number, h.household_code"""), {"ids": ids}).all()
-    return pd.DataFrame(rows, columns=["id_number", "household_code"])
+    return pd.DataFrame(rows, columns=["id_number", "household_code", "ids_in_household"])
 
 
 def waive(conn, entry_id: int, reason: str) -> dict | None:
@@ -209,11 +213,13 @@ AGE_BUCKETS = [(0, 7, "0-7 ngày"), (8, 30, "8-30 ngày"), (31, 90, "31-90 ngày
 
 
 def aging(conn) -> list[dict]:
-    """Open entries per district (or source) and age since the run that first saw them."""
+    """Open entries per district (per commune for a roster made after the reform) and age since the run that
+    first saw them."""
     buckets = " ".join(f"WHEN age BETWEEN {lo} AND {hi} THEN '{label}'" for lo, hi, label in AGE_BUCKETS)
     rows = conn.execute(sa.text(f"""
         WITH open AS (
-            SELECT coalesce(e.district_code, '-') AS district_code, e.source_id,
+            -- After the reform the commune is the addressee: an entry with no district is its commune's.
+            SELECT coalesce(e.district_code, e.commune_code, '-') AS district_code, e.source_id,
                    (current_date - r.started_at::date) AS age
             FROM mis.reject_entry e JOIN mis.sync_run r ON r.run_id = e.first_run_id
             WHERE e.status = 'open')

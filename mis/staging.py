@@ -78,6 +78,14 @@ def read_frame(conn, run_id: str, part: str) -> pd.DataFrame:
     return pd.read_csv(data, dtype="string", keep_default_na=False, na_values=["\\N"])
 
 
+def counts_by_sheet(conn, run_id: str, part: str) -> dict[tuple[str, str], int]:
+    """{(file, sheet): rows} of the run's table `part`; empty when the table does not exist."""
+    name = table_name(run_id, part)
+    if not conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": name.replace('"', "")}).scalar():
+        return {}
+    return {(f, s): int(n) for f, s, n in conn.execute(sa.text(f"SELECT file, sheet, count(*) FROM {name} GROUP BY 1, 2"))}
+
+
 def drop_run_tables(conn, run_id: str) -> None:
     prefix = _SAFE.sub("_", f"run_{run_id}_".lower())
     names = conn.execute(sa.text(

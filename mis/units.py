@@ -74,8 +74,9 @@ def replace_units(engine: Engine, pre2025: dict[str, pd.DataFrame], current: dic
     return counts
 
 
-def placement(engine: Engine, province_code_pre2025: str | None = None) -> pd.DataFrame:
-    """Every pre-2025 commune (of one old province, or all) with its name, district, and where it went.
+def placement(engine: Engine, province_code_pre2025: str | list[str] | None = None) -> pd.DataFrame:
+    """Every pre-2025 commune (of one old province, of several, or all) with its name, district, and where
+    it went.
 
     commune_code is the current commune when the old one went to exactly one; otherwise it is None and
     candidates lists the current communes it was split between (empty when the crosswalk lacks it).
@@ -96,8 +97,9 @@ def placement(engine: Engine, province_code_pre2025: str | None = None) -> pd.Da
     """
     params = {}
     if province_code_pre2025 is not None:
-        sql += " WHERE p.province_code_pre2025 = :province"
-        params["province"] = str(province_code_pre2025).strip().zfill(2)
+        provinces = [province_code_pre2025] if isinstance(province_code_pre2025, str) else province_code_pre2025
+        sql += " WHERE p.province_code_pre2025 = ANY(:provinces)"
+        params["provinces"] = [str(p).strip().zfill(2) for p in provinces]
     sql += " ORDER BY p.commune_code_pre2025"
     with engine.connect() as conn:
         rows = conn.execute(sa.text(sql), params).all()
@@ -126,3 +128,21 @@ def current_communes(engine: Engine, province_code: str) -> pd.DataFrame:
         rows = conn.execute(sa.text("SELECT commune_code, name FROM mis.commune WHERE province_code = :p "
                                     "ORDER BY commune_code"), {"p": str(province_code).zfill(2)}).all()
     return pd.DataFrame([tuple(r) for r in rows], columns=["commune_code", "name"], dtype="object")
+
+
+def province_of_district(engine: Engine, district_code: str) -> str | None:
+    """The pre-2025 province of a pre-2025 district (district codes are unique nationally)."""
+    with engine.connect() as conn:
+        return conn.execute(sa.text("SELECT province_code FROM mis.district_pre2025 WHERE district_code = :d"),
+                            {"d": district_code}).scalar()
+
+
+def old_provinces(engine: Engine, province_code: str) -> list[str]:
+    """The pre-2025 provinces whose communes went (in whole or in part) into a current province: Cần Thơ (92)
+    took old Cần Thơ, Hậu Giang (93) and Sóc Trăng (94)."""
+    with engine.connect() as conn:
+        return list(conn.execute(sa.text("""
+            SELECT DISTINCT o.province_code FROM mis.commune_crosswalk x
+            JOIN mis.commune n ON n.commune_code = x.commune_code
+            JOIN mis.commune_pre2025 o ON o.commune_code = x.commune_code_pre2025
+            WHERE n.province_code = :p ORDER BY 1"""), {"p": str(province_code).zfill(2)}).scalars())

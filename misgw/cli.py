@@ -98,9 +98,23 @@ def _parser() -> argparse.ArgumentParser:
     rs.set_defaults(func=cmd_runs_show)
 
     hi = sub.add_parser("history", help="what changed in a household, when, by whom and from which file")
-    hi.add_argument("household_code")
+    hi.add_argument("household_code", help="the code as the district writes it (with --commune), or the MIS key")
+    hi.add_argument("--commune", help="the household's commune code (pre-2025 or current): local codes such as "
+                                      "001 repeat in every commune")
     hi.add_argument("--json", action="store_true")
     hi.set_defaults(func=cmd_history)
+
+    hh = sub.add_parser("households", help="household keys").add_subparsers(required=True, metavar="ACTION")
+    sc = hh.add_parser("scope", help="within which unit a source's household codes are unique (how they are keyed)")
+    sc.add_argument("--source", required=True)
+    sc.add_argument("--config", help="sources file (default: misgw.yaml, or $MISGW_CONFIG)")
+    sc.add_argument("--set", choices=["commune", "district", "province"],
+                    help="change it on purpose: the source's households are re-keyed, in the change history")
+    sc.set_defaults(func=cmd_households_scope)
+    rv = hh.add_parser("review", help="households left for a person to look at (merged by the old keying rule)")
+    rv.add_argument("--source")
+    rv.add_argument("--json", action="store_true")
+    rv.set_defaults(func=cmd_households_review)
 
     pv = sub.add_parser("poverty", help="poverty figures").add_subparsers(required=True, metavar="ACTION")
     mv = pv.add_parser("movement", help="escaped, newly poor and fell back (tái nghèo), with rates")
@@ -235,7 +249,7 @@ def cmd_rejects_export(args) -> int:
     engine = _engine()
     with engine.connect() as conn:
         run = conn.execute(sa.text("""
-            SELECT run_id, fixup_workbooks FROM mis.sync_run WHERE source_id = :s AND status = 'success'
+            SELECT run_id, fixup_workbooks FROM mis.sync_run WHERE source_id = :s AND status IN ('success', 'attention')
             AND NOT dry_run ORDER BY started_at DESC LIMIT 1"""), {"s": args.source}).mappings().first()
     if run is None:
         raise UserError(f"No completed run of source '{args.source}' yet: run `misgw sync --source {args.source}`.")
@@ -291,6 +305,8 @@ def cmd_runs_show(args) -> int:
         return 0
     print(reports.summary_table([pipeline.summarise(run)], with_run=True))
     print()
+    print(reports.accounts_text(run.get("row_accounts") or []))
+    print()
     print(reports.mapping_report_text(run["mapping_report"] or []))
     if changes is not None:
         print()
@@ -302,7 +318,16 @@ def cmd_history(args) -> int:
     import sqlalchemy as sa
 
     from expectations.validate import mask_id
+    from mis import households
 
+    with _engine().connect() as conn:
+        found = households.find(conn, args.household_code, args.commune)
+    if len(found) > 1:
+        shown = "; ".join(f"{h['household_code']} ({h['head_name'] or '-'}, xã {h['commune_code_pre2025'] or h['commune_code']})"
+                          for h in found[:10])
+        raise UserError(f"Household code {args.household_code} names {len(found)} households: {shown}. "
+                        "Say which with --commune CODE, or give the MIS key.")
+    key = found[0]["household_code"] if found else args.household_code
     with _engine().connect() as conn:
         rows = [dict(r) for r in conn.execute(sa.text("""
             SELECT r.started_at, c.run_id, c.changed_by, c.entity, c.member_key, m.full_name, c.assessment_year,
@@ -310,7 +335,7 @@ def cmd_history(args) -> int:
             FROM mis.change_log c JOIN mis.sync_run r USING (run_id)
             LEFT JOIN mis.household h ON h.household_code = c.household_code
             LEFT JOIN mis.member m ON m.household_id = h.household_id AND m.member_key = c.member_key
-            WHERE c.household_code = :h ORDER BY r.started_at, c.change_id"""), {"h": args.household_code}).mappings()]
+            WHERE c.household_code = :h ORDER BY r.started_at, c.change_id"""), {"h": key}).mappings()]
     for r in rows:
         r["member_key"] = _shown_key(r["member_key"])
         if r["field"] == "id_number":
@@ -326,6 +351,60 @@ def cmd_history(args) -> int:
         where = f", {r['source_file']} / {r['source_sheet']} / dòng {r['source_row']}" if r["source_file"] else ""
         print(f"{r['started_at']:%Y-%m-%d %H:%M}  {what}.{r['field']}: {r['old_value']!r} -> {r['new_value']!r}  "
               f"(run {r['run_id']} by {r['changed_by']}{where})")
+    return 0
+
+
+def cmd_households_scope(args) -> int:
+    from mis import households, load as mis_load
+    from misgw.config import load_config
+
+    config = load_config(args.config)
+    source = config.source(args.source)
+    engine = _engine()
+    with engine.begin() as conn:
+        current = households.get_scope(conn, source.id)
+        if not args.set:
+            print(f"{source.id}: household codes are unique within each {current}." if current else
+                  f"{source.id}: not decided yet (the first full run decides it from the roster).")
+            return 0
+        if current == args.set:
+            print(f"{source.id}: already {current}.")
+            return 0
+        import getpass
+
+        mis_load.lock(conn, source.id)
+        households.set_scope(conn, source.id, args.set, f"person:{getpass.getuser()}", {"was": current})
+        counts = households.rekey(conn, source.id, args.set, config.province_code_current,
+                                  _set_run(conn, source, config), f"person:{getpass.getuser()}")
+    print(f"{source.id}: household codes are now unique within each {args.set}; "
+          f"{counts['households_rekeyed']} household(s) re-keyed.")
+    return 0
+
+
+def _set_run(conn, source, config) -> str:
+    """A run of its own for a change made by hand, so that the change history names it."""
+    from mis import ledger
+    from misgw.pipeline import new_run_id
+
+    run_id = new_run_id()
+    ledger.open_run(conn, run_id, source.id, config.province_code, source.district_code, False,
+                    {"config": str(config.path), "manual": "households scope"})
+    ledger.update_run(conn, run_id, status="success", stage="done")
+    return run_id
+
+
+def cmd_households_review(args) -> int:
+    from mis import households
+
+    with _engine().connect() as conn:
+        rows = households.reviews(conn, args.source)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+        return 0
+    for r in rows:
+        print(f"#{r['review_id']}  {r['source_id']}  {r['household_code']} ({r['head_name'] or '-'})  [{r['kind']}]  "
+              f"{r['detail']}")
+    print(f"{len(rows)} household(s) to review.")
     return 0
 
 

@@ -21,7 +21,9 @@ class ConfigError(UserError):
 
 # Keys every source takes; each kind adds its own (its connector's OPTIONS).
 COMMON_KEYS = {"id", "kind", "mapping", "schedule", "district_code", "unit_era", "pool", "queue",
-               "approval_threshold"}
+               "approval_threshold", "assessment_year", "ethnicity_edition"}
+# How a relation written "Ba" without accents is read: father (as the south says it) or Bà, the grandmother.
+BARE_BA = {"father": "04", "grandparent": "05", "ask": None}
 DEFAULT_APPROVAL = {"share": 0.05, "min_households": 20}
 
 
@@ -38,6 +40,8 @@ class Source:
     pool: str | None = None      # Airflow pool: one per legacy database server, so it is never hit at once
     queue: str = "default"       # Celery queue: heavy sources go to larger workers
     approval_share: float | None = None   # a run changing more of the district than this waits for a person
+    assessment_year: int | None = None    # the review year of every file of the source (wins over the files)
+    ethnicity_edition: str | None = None  # the GSO list its ethnicity codes follow: 2008 or 1979
 
     @property
     def mapping_path(self) -> Path | None:
@@ -64,6 +68,13 @@ class Config:
     province_code_current: str | None = None   # the province after 1 July 2025 (merged provinces change code)
     approval_min_households: int = DEFAULT_APPROVAL["min_households"]
     alerts: dict = field(default_factory=dict)  # email (list), smtp_conn_id, webhook (URL), webhook_conn_id
+    relation_ba: str = "ask"                    # a bare "Ba": father | grandparent | ask (see BARE_BA)
+
+    @property
+    def bare_values(self) -> dict[str, dict[str, str]]:
+        """Per code list, how bare values several codes share are read ({"relation": {"ba": "04"}})."""
+        code = BARE_BA[self.relation_ba]
+        return {"relation": {"ba": code}} if code else {}
 
     def source(self, source_id: str) -> Source:
         for s in self.sources:
@@ -142,18 +153,31 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
             pool = "misgw_db_" + re.sub(r"[^A-Za-z0-9_]", "_", options["conn_id"])   # one pool per database
         queue = str(raw.get("queue", "default"))
         share = _share(raw.get("approval_threshold", approval), f"{where}: 'approval_threshold'")
+        year = raw.get("assessment_year")
+        if year is not None and (isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2100):
+            raise ConfigError(f"{where}: 'assessment_year' must be a year such as 2025 (got {year!r}).")
+        edition = raw.get("ethnicity_edition")
+        if edition is not None and str(edition) not in ("2008", "1979"):
+            raise ConfigError(f"{where}: 'ethnicity_edition' must be 2008 (Decision 1019/QĐ-TCTK) or 1979 "
+                              f"(121-TCTK/PPCĐ) (got {edition!r}).")
         sources.append(Source(id=sid, kind=kind, mapping=mapping, schedule=raw.get("schedule"),
                               district_code=district, unit_era=era, options=options, base=base,
-                              pool=str(pool) if pool else None, queue=queue, approval_share=share))
+                              pool=str(pool) if pool else None, queue=queue, approval_share=share,
+                              assessment_year=year, ethnicity_edition=None if edition is None else str(edition)))
     output_dir = (base / str(data.get("output_dir", "out"))).resolve()
     rules = _check_rules(data.get("rules") or {}, path)
     current = _code(data.get("province_code_current", province), 2, f"{path}: 'province_code_current'")
     minimum = data.get("approval_min_households", DEFAULT_APPROVAL["min_households"])
     if not isinstance(minimum, int) or isinstance(minimum, bool) or minimum < 0:
         raise ConfigError(f"{path}: 'approval_min_households' must be a whole number (got {minimum!r}).")
+    # The south calls the father "Ba"; elsewhere a bare "Ba" is asked about (it may be Bà, the grandmother).
+    ba = data.get("relation_ba", "father" if int(current) >= 70 or int(province) >= 70 else "ask")
+    if ba not in BARE_BA:
+        raise ConfigError(f"{path}: 'relation_ba' must be father, grandparent or ask (got {ba!r}).")
     return Config(path=path, province_code=province, output_dir=output_dir,
                   sources=tuple(sources), rules=rules, province_code_current=current,
-                  approval_min_households=minimum, alerts=_check_alerts(data.get("alerts") or {}, path))
+                  approval_min_households=minimum, alerts=_check_alerts(data.get("alerts") or {}, path),
+                  relation_ba=ba)
 
 
 def _share(value, where: str) -> float | None:

@@ -17,12 +17,13 @@ import sqlalchemy as sa
 from connectors import base
 from expectations import validate
 from expectations.validate import judge
-from mappings.roster import household_groups, map_sheet, one_row_per_household, translate
+from mappings.roster import household_groups, one_row_per_household, translate, unit_codes
 from mappings.text import fold, fold_series
 from mappings.vocabulary import MappingError, load_mapping
-from mis import db, ledger, load as mis_load, poverty, reconcile as mis_reconcile, snapshot, staging, units
+from mis import accounts, db, households, ledger, load as mis_load, poverty, reconcile as mis_reconcile, snapshot, staging, units
 from misgw.config import Config, Source, load_config
 from misgw.errors import SourceBusy, UserError
+from misgw.stages import household_scope, map_roster
 
 log = logging.getLogger("misgw")
 
@@ -198,7 +199,8 @@ def _reading_fingerprint(config: Config, source: Source) -> str:
             for name in names]
     mapping = hashlib.sha256(source.mapping_path.read_bytes()).hexdigest() if source.mapping_path else "auto"
     return base.fingerprint(data, mapping, source.kind, source.options, source.district_code, source.unit_era,
-                            config.rules, config.province_code, config.province_code_current)
+                            config.rules, config.province_code, config.province_code_current,
+                            source.assessment_year, source.ethnicity_edition, config.relation_ba)
 
 
 @_timed
@@ -209,63 +211,37 @@ def map_validate(run_id: str) -> dict:
     options = run["options"]
     if options.get("unchanged"):
         return _nothing_changed(run_id, source)
-    mapping = load_mapping(source.mapping_path)
+    mapping = load_mapping(source.mapping_path, source.ethnicity_edition)
     engine = db.get_engine()
     with engine.begin() as conn:
         raw = staging.read_frame(conn, run_id, "raw")
-        placement = (units.current_communes(engine, config.province_code_current) if source.unit_era == "current"
-                     else units.placement(engine, config.province_code))
-    if placement.empty:
-        raise UserError("The MIS has no administrative units for province "
-                        f"{config.province_code}: run `misgw admin-units import` first.")
-    from misgw.reports import FIX_SHEET, fixup_lineage
-
+        read_counts = staging.counts_by_sheet(conn, run_id, "read") if options.get("keyed") else None
+    placement, province_pre2025 = _placement(engine, config, source)
     # A partial read (a watermark, or only changed households) of a database or a web service that
     # brought no record (row 1 is the header) found nothing new.
     if options.get("partial") and not (raw["row"].astype(int) > 1).any():
         return _nothing_changed(run_id, source)
-    fixups = fixup_lineage(raw, source.id)
-    frames, reports = [], []
-    for (file, sheet), part in raw.groupby(["file", "sheet"], sort=False):
-        if file in fixups and sheet != FIX_SHEET:
-            continue  # a returned fix-up workbook: only its records to fix are read back
-        rows = _dense_rows(part)
-        keys = dict(zip(part["row"].astype(int), part["key"])) if part["key"].notna().any() else None
-        mapped, report = map_sheet(file, sheet, rows, mapping, keys)
-        del rows, part  # a province-sized sheet: its cells as Python lists are the largest thing held
-        if file in fixups and mapped is not None:
-            # A returned fix-up workbook is read in its rows' original sheets: a roster with one sheet
-            # per commune names the commune by its sheet.
-            lineage = fixups[file].set_index(fixups[file]["fixup_row"].astype(int))
-            mapped["source_sheet"] = mapped["source_row"].map(lineage["sheet"]).fillna(mapped["source_sheet"])
-            report.reason = "fix-up workbook returned by the district: its rows replace the rows they fix"
-        reports.append(report.as_dict())
-        if mapped is not None and len(mapped):
-            frames.append(mapped)
-    uncovered = [r for r in reports if r["missing_fields"]]
-    if not reports:
-        raise MappingError(f"Source '{source.id}': nothing to read: no sheet of {options.get('read')} holds any "
-                           "data. Check that the right file was sent.")
-    if uncovered or not frames:
-        problems = "; ".join(f"{r['file']} / {r['sheet']}: {r['reason']}" for r in (uncovered or reports))
-        raise MappingError(f"Source '{source.id}': {'the headers are not recognised' if uncovered else 'no sheet holds a roster'} "
-                           f"({problems}). Add the wordings to a mapping YAML; `misgw mapping suggest "
-                           f"{'FILE' if source.kind == 'spreadsheet' else '--source ' + source.id}` proposes one.")
+    roster = map_roster.map_roster(raw, mapping, source, source.assessment_year, province_pre2025,
+                                   config.bare_values.get("relation"), read_counts)
     del raw
-    frame = _supersede(pd.concat(frames, ignore_index=True), fixups)
-    del frames
+    reports, fixups, accounts = roster.reports, roster.fixups, roster.accounts
+    frame = roster.frame
     groups = household_groups(frame)
     households_one_row = one_row_per_household(frame, groups)
     if not options.get("keyed"):
-        frame = _unchanged_households_out(run_id, source, frame, groups,
-                                          compare=options.get("compare") and not fixups)
-        if frame.empty:
-            return _nothing_changed(run_id, source, reports)
-    province = config.province_code_current if source.unit_era == "current" else config.province_code
-    mapped = translate(frame, mapping, placement, source.district_code, province, source.unit_era,
-                       households_one_row)
-    del frame
+        kept = _unchanged_households_out(run_id, source, frame, groups,
+                                         compare=options.get("compare") and not fixups)
+        if kept is not None:
+            accounts = map_roster._add(accounts, map_roster.count_rows(frame, kept), "unchanged")
+            frame = frame[kept.to_numpy()].reset_index(drop=True)
     indicators = {c["field"] for r in reports if r["roster"] for c in r["columns"]} & set(mis_load.INDICATORS)
+    if frame.empty:
+        return _nothing_changed(run_id, source, reports, accounts, roster)
+    province = config.province_code_current
+    mapped = translate(frame, mapping, placement, source.district_code, province, source.unit_era,
+                       households_one_row, bare=config.bare_values.get("relation"), indicator_columns=indicators)
+    del frame
+    mapped, scope_note = _household_keys(run_id, run, config, source, mapped, unit_codes(placement))
     with engine.connect() as conn:
         registry_ids = ledger.registry_ids(conn, mapped["id_number"].where(mapped["id_kind"].notna()).dropna())
     docs_dir = config.output_dir / "data-docs"
@@ -277,48 +253,126 @@ def map_validate(run_id: str) -> dict:
     # A person's identity inside the household: the ID number, else the folded name and birth year.
     mapped["member_key"] = mapped["id_number"].where(mapped["id_kind"].notna(), mapped["name_key"] + "|" +
                                                      mapped["birth_year"].astype("string").fillna(""))
-    # Each record's own district decides whose fix-up workbook it goes to.
+    # Each record's own district decides whose fix-up workbook it goes to; after the reform, its commune.
     mapped["district_code"] = mapped["district_code_pre2025"].fillna(source.district_code)
     failures = _with_lineage(failures, mapped)
     members = mapped[_MEMBER_STAGE_COLUMNS]
+    notices = _notices(reports, roster, mapped, indicators, scope_note)
     with engine.begin() as conn:
         staging.write_frame(conn, run_id, "members", members)
         staging.write_frame(conn, run_id, "failures", failures)
         staging.write_frame(conn, run_id, "held", _held_rows(mapped, failures))
+        staging.write_frame(conn, run_id, "accounts", accounts.astype("string"))
         counts = _counts(mapped, failures)
-        ledger.update_run(conn, run_id, mapping_report=reports, data_docs=str(docs_dir / "index.html"), **counts)
+        ledger.update_run(conn, run_id, mapping_report=reports, data_docs=str(docs_dir / "index.html"),
+                          notices=notices, **counts)
     log.info("[%s] map/validate: %d rows, %d households accepted, %d rows rejected",
              source.id, counts["rows_read"], counts["households_accepted"], counts["rows_rejected"])
     return {"run_id": run_id, **counts}
 
 
+def _placement(engine, config: Config, source: Source) -> tuple[pd.DataFrame, str | None]:
+    """The units a source's records are placed in, and its pre-2025 province. A merged province's sources
+    come from districts of several old provinces: each district's own old province is read."""
+    if source.unit_era == "current":
+        placement = units.current_communes(engine, config.province_code_current)
+        province = source.district_code and units.province_of_district(engine, source.district_code)
+        return placement, province or config.province_code
+    if source.district_code:
+        province = units.province_of_district(engine, source.district_code)
+        if province is None and not units.current_communes(engine, config.province_code_current).empty:
+            raise UserError(f"Source '{source.id}': district_code {source.district_code} is no pre-2025 district "
+                            "in the MIS's unit tables. Check the code (3 digits, before 1 July 2025).")
+        provinces = [province or config.province_code]
+    else:
+        provinces = sorted({config.province_code, *units.old_provinces(engine, config.province_code_current)})
+    placement = units.placement(engine, provinces)
+    if placement.empty:
+        raise UserError("The MIS has no administrative units for province "
+                        f"{config.province_code}: run `misgw admin-units import` first.")
+    return placement, provinces[0] if len(provinces) == 1 else config.province_code
+
+
+def _household_keys(run_id: str, run: dict, config: Config, source: Source, mapped: pd.DataFrame,
+                    communes: set[str]) -> tuple[pd.DataFrame, dict | None]:
+    """Qualify the roster's local household codes by the source's scope (misgw.stages.household_scope).
+
+    The scope is decided on the source's first full read and kept; a dry run or a partial read uses the
+    decision without keeping it. Households the source loaded before keys were qualified are re-keyed
+    once, when the scope is first kept, before this run is reconciled against them.
+    """
+    with db.get_engine().connect() as conn:
+        scope = households.get_scope(conn, source.id)
+    note = None
+    if scope is None:
+        scope, evidence = household_scope.decide(mapped, source.unit_era)
+        options = run["options"]
+        whole = not (options.get("files") or options.get("partial"))
+        note = {"scope": scope, "decided": bool(whole and not run["dry_run"]), **evidence}
+        if whole and not run["dry_run"]:
+            local = pd.DataFrame({"local_code": mapped["local_code"].astype("string"),
+                                  "commune": mapped["commune_code_pre2025"].astype("string")
+                                  .fillna(mapped["commune_code"].astype("string"))}).dropna().drop_duplicates()
+            shared = local.groupby("local_code")["commune"].agg(lambda c: ", ".join(sorted(c)))
+            shared = shared[local.groupby("local_code")["commune"].nunique() > 1]
+            with db.get_engine().begin() as conn:
+                mis_load.lock(conn, source.id)
+                households.set_scope(conn, source.id, scope, run_id, evidence)
+                note.update(households.rekey(conn, source.id, scope, config.province_code_current, run_id,
+                                             _operator(), shared.reset_index(name="communes")))
+            log.info("[%s] household codes are unique within each %s: kept for the source (%s)", source.id, scope,
+                     ", ".join(f"{k} {v}" for k, v in note.items() if k not in ("examples", "scope")))
+    if scope != "commune":
+        mapped["household_code"] = household_scope.rekey(mapped, scope, config.province_code_current, communes)
+    return mapped, note
+
+
+def _notices(reports: list[dict], roster, mapped: pd.DataFrame, indicators: set[str], scope_note) -> dict:
+    """What the run could not store or check, named with its count, for the summary and `runs show`."""
+    from expectations.domain import checks_not_run
+
+    not_stored = [{"file": r["file"], "sheet": r["sheet"], **c} for r in reports for c in r.get("not_stored") or []]
+    unfit = [{"file": r["file"], "sheet": r["sheet"], **{k: v for k, v in c.items() if k != "why"}, "why": c["why"]}
+             for r in reports for c in r.get("unfit") or []]
+    expanded = [{"file": r["file"], "sheet": r["sheet"], "column": c["column"], "header": c["header"],
+                 "field": c["field"], "how": c["how"]}
+                for r in reports if r["roster"] for c in r["columns"] if c["how"] not in ("vocabulary", "yaml")]
+    return {"files_stopped": roster.stopped, "year_notes": roster.notes, "not_stored": not_stored,
+            "unfit_columns": unfit, "matched_by_expansion": expanded,
+            "checks_not_run": checks_not_run(mapped, indicators), "household_scope": scope_note}
+
+
 def _unchanged_households_out(run_id: str, source: Source, frame: pd.DataFrame, groups: pd.Series,
-                              compare: bool) -> pd.DataFrame:
-    """A roster without record keys, mapped: only the households whose rows changed since the snapshot go
-    on (mis.snapshot.narrow_frame). The run is then partial: households not judged again are not missing.
-    groups: each row's household (mappings.roster.household_groups)."""
+                              compare: bool) -> pd.Series | None:
+    """A roster without record keys, mapped: which rows go on (a mask), only the households whose rows
+    changed since the snapshot (mis.snapshot.narrow_frame); None when all go on. The run is then partial:
+    households not judged again are not missing. groups: each row's household (mappings.roster.household_groups)."""
     with db.get_engine().begin() as conn:
         kept, narrowed = snapshot.narrow_frame(conn, run_id, source.id, frame, groups, compare)
         if narrowed["narrowed"]:
             options = ledger.get_run(conn, run_id)["options"]
             ledger.update_run(conn, run_id, options={**options, "partial": True, "narrowed": narrowed})
     if not narrowed["narrowed"]:
-        return frame
+        return None
     log.info("[%s] map/validate: %d households changed since the last load, %d gone; %d rows go on, "
              "%d rows of unchanged households are not judged again", source.id, narrowed["households_changed"],
              narrowed["households_gone"], narrowed["rows_kept"], narrowed["rows_unchanged"])
-    return frame[kept.to_numpy()].reset_index(drop=True)
+    return kept
 
 
-def _nothing_changed(run_id: str, source: Source, reports: list | None = None) -> dict:
+def _nothing_changed(run_id: str, source: Source, reports: list | None = None, accounts: pd.DataFrame | None = None,
+                     roster=None) -> dict:
     """Nothing new at the source: empty work tables, so the later stages run and change nothing."""
     with db.get_engine().begin() as conn:
         staging.write_frame(conn, run_id, "members", pd.DataFrame(columns=_MEMBER_STAGE_COLUMNS))
         staging.write_frame(conn, run_id, "failures", pd.DataFrame(columns=FAILURE_COLUMNS))
         staging.write_frame(conn, run_id, "held", pd.DataFrame(columns=HELD_COLUMNS))
+        staging.write_frame(conn, run_id, "accounts", (accounts if accounts is not None else
+                                                       pd.DataFrame(columns=map_roster.ACCOUNT_COLUMNS)).astype("string"))
         counts = dict.fromkeys(("rows_read", "households_accepted", "members_accepted", "rows_rejected",
                                 "households_rejected"), 0)
-        ledger.update_run(conn, run_id, mapping_report=reports or [], **counts)
+        notices = {"files_stopped": roster.stopped, "year_notes": roster.notes} if roster is not None else {}
+        ledger.update_run(conn, run_id, mapping_report=reports or [], notices=notices, **counts)
     log.info("[%s] map/validate: nothing changed at the source, nothing to judge", source.id)
     return {"run_id": run_id, **counts}
 
@@ -352,7 +406,12 @@ def _reconcile_in(conn, run_id: str, source: Source) -> dict:
     failures, held = _reconcile_rejects(conn, run_id, source)
     staging.write_frame(conn, run_id, "reconcile_failures", failures)
     staging.write_frame(conn, run_id, "reconcile_held", held)
-    ledger.update_run(conn, run_id, reconcile=result, registry_version=version, **_staged_counts(conn, run_id))
+    # Every row read is loaded, unchanged, rejected, held, superseded or skipped, and a held row says why:
+    # proved here, before anything loads.
+    rows = accounts.row_accounts(conn, run_id)
+    accounts.check(rows)
+    ledger.update_run(conn, run_id, reconcile=result, registry_version=version, row_accounts=rows,
+                      rows_held=accounts.totals(rows)["held"], **_staged_counts(conn, run_id))
     return result
 
 
@@ -464,12 +523,24 @@ def load(run_id: str) -> dict:
                                                          bool((run["options"].get("narrowed") or {}).get("narrowed")),
                                                          keyed=bool(run["options"].get("keyed")))
             if run["options"].get("bookmark"):
-                ledger.save_bookmark(conn, source.id, run_id, run["options"]["bookmark"])
+                ledger.save_bookmark(conn, source.id, run_id, _without_stopped(run))
     if counts.get("members_written", 0) + counts.get("households_written", 0) > BULK_ROWS:
         mis_load.analyze(db.get_engine())
     log.info("[%s] load%s: %s", source.id, " (dry run: nothing written)" if run["dry_run"] else "",
              _nonzero(counts) or "nothing to write")
     return {"run_id": run_id, "dry_run": run["dry_run"], **counts}
+
+
+def _without_stopped(run: dict) -> dict:
+    """The bookmark to keep: files that stopped (their year unclear) are left out, so that the next run reads
+    them again instead of finding them unchanged."""
+    bookmark = run["options"]["bookmark"]
+    stopped = (run.get("notices") or {}).get("files_stopped") or {}
+    files = (bookmark.get("connector") or {}).get("files")
+    if not stopped or not isinstance(files, dict):
+        return bookmark
+    return {**bookmark, "connector": {**bookmark["connector"],
+                                      "files": {k: v for k, v in files.items() if k not in stopped}}}
 
 
 @_timed
@@ -480,7 +551,11 @@ def report(run_id: str) -> dict:
     run, config, source = _context(run_id)
     _stage(run_id, "report")
     engine = db.get_engine()
-    workbooks = reports.write_fixup_workbooks(engine, run_id, config.output_dir / "fixup" / source.id)
+    # After the reform the district is gone: what goes back is addressed to the commune.
+    addressed_by = "commune" if source.unit_era == "current" else "district"
+    with engine.begin() as conn:
+        ledger.update_run(conn, run_id, options={**run["options"], "addressed_by": addressed_by})
+    workbooks = reports.write_fixup_workbooks(engine, run_id, config.output_dir / "fixup" / source.id, by=addressed_by)
     with engine.begin() as conn:
         year = conn.execute(sa.text(f"SELECT max(assessment_year::int) FROM {staging.table_name(run_id, 'members')}"
                                     " WHERE accepted::boolean")).scalar()
@@ -489,12 +564,41 @@ def report(run_id: str) -> dict:
                                        district_code=source.district_code,
                                        source_id=None if source.district_code else source.id)
             ledger.update_run(conn, run_id, reconcile={**(run["reconcile"] or {}), "poverty_movement": figures})
-        ledger.update_run(conn, run_id, status="success", stage="done", finished_at=dt.datetime.now(dt.timezone.utc),
+        attention = _attention(ledger.get_run(conn, run_id))
+        ledger.update_run(conn, run_id, status="attention" if attention else "success", stage="done",
+                          attention=attention, finished_at=dt.datetime.now(dt.timezone.utc),
                           fixup_workbooks={d: str(p) for d, p in workbooks.items()})
         staging.drop_run_tables(conn, run_id)
         summary = summarise(ledger.get_run(conn, run_id))
+    if attention:
+        from misgw import alerts
+
+        log.warning("[%s] needs attention: %s", source.id, attention)
+        alerts.send(config.alerts, "attention", f"[MIS Gateway] {source.id}: lần chạy cần xem lại / a run needs "
+                    "attention", attention, {"source_id": source.id, "run_id": run_id, "summary": summary})
     log.info("[%s] done: %s", source.id, _one_line(summary))
     return summary
+
+
+def _attention(run: dict) -> str | None:
+    """Why a run that completed is not a plain success, or None: a file that stopped (its year unclear), or
+    rows judged and none accepted. A night with nothing new judges nothing and is a plain success."""
+    reasons = []
+    stopped = (run.get("notices") or {}).get("files_stopped") or {}
+    reasons += [f"File not read: {sentence}" for sentence in stopped.values()]
+    totals = accounts.totals(run.get("row_accounts") or [])
+    judged = totals["loaded"] + totals["rejected"] + totals["held"] - totals["stopped"]
+    if judged and not totals["loaded"]:
+        with db.get_engine().connect() as conn:
+            top = conn.execute(sa.text("""
+                SELECT rule, count(*) FROM mis.reject WHERE run_id = :r AND severity = 'reject'
+                GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3"""), {"r": run["run_id"]}).all()
+        why = ", ".join(f"{rule} ({n})" for rule, n in top) or "households held back"
+        reasons.append(f"{judged} rows judged and none accepted: {totals['rejected']} rejected, "
+                       f"{totals['held'] - totals['stopped']} held (most often: {why}). Check the fix-up workbook; "
+                       "a whole district turned back usually means a column was read wrongly (`misgw runs show "
+                       f"{run['run_id']}`).")
+    return " ".join(reasons) or None
 
 
 def fail_run(run_id: str, error: str) -> None:
@@ -680,12 +784,19 @@ def _died(config_path: str, source_id: str, dry_run: bool, started, how: str) ->
 
 
 def summarise(run: dict) -> dict:
+    notices = run.get("notices") or {}
     return {
         "run_id": run["run_id"], "source_id": run["source_id"], "status": run["status"],
         "dry_run": run["dry_run"], "unchanged_at_source": bool((run["options"] or {}).get("unchanged")),
         "partial": bool((run["options"] or {}).get("partial")), "rows_read": run["rows_read"] or 0,
         "households_accepted": run["households_accepted"] or 0, "members_accepted": run["members_accepted"] or 0,
         "rows_rejected": run["rows_rejected"] or 0, "households_rejected": run["households_rejected"] or 0,
+        "rows_held": run.get("rows_held") or 0, "attention": run.get("attention"),
+        "row_accounts": run.get("row_accounts") or [],
+        "files_stopped": notices.get("files_stopped") or {}, "not_stored": notices.get("not_stored") or [],
+        "unfit_columns": notices.get("unfit_columns") or [], "checks_not_run": notices.get("checks_not_run") or [],
+        "matched_by_expansion": notices.get("matched_by_expansion") or [],
+        "household_scope": notices.get("household_scope"),
         "stage_seconds": run.get("stage_seconds") or {},
         "reconcile": (run["reconcile"] or {}).get("households", {}),
         "poverty_movement": (run["reconcile"] or {}).get("poverty_movement", []),
@@ -704,12 +815,13 @@ _MEMBER_STAGE_COLUMNS = [
     "sex", "birth_date", "birth_year", "ethnicity_code", "id_number", "id_kind", "commune_code",
     "commune_code_pre2025", "district_code_pre2025", "district_code", "name_key", "source_key", "province_code", "address", "area", "poverty_category",
     "assessment_year", "income_per_capita", *mis_load.INDICATORS, "deprivation_count",
-    "approval_decision_no", "approval_date", "accepted"]
+    "approval_decision_no", "approval_date", "accepted", "local_code", "hamlet", "read_sheet"]
 
 
 FAILURE_COLUMNS = ["file", "sheet", "row", "household_code", "rule", "severity", "field", "value", "message_vi",
-                   "message_en", "district_code", "record_key", "fingerprint"]
-HELD_COLUMNS = ["file", "sheet", "row", "household_code", "district_code", "record_key", "reason_vi", "cells"]
+                   "message_en", "district_code", "record_key", "fingerprint", "commune_code"]
+HELD_COLUMNS = ["file", "sheet", "row", "household_code", "district_code", "record_key", "reason_vi", "cells",
+                "reason_en", "commune_code"]
 
 
 def _operator() -> str:
@@ -758,9 +870,13 @@ def _reconcile_rejects(conn, run_id: str, source: Source) -> tuple[pd.DataFrame,
         return pd.DataFrame(columns=FAILURE_COLUMNS), pd.DataFrame(columns=HELD_COLUMNS)
     found.loc[found["outcome"] == "missing", "rule"] = "reconcile.missing"
     missing = found["outcome"] == "missing"
-    districts = dict(conn.execute(sa.text(f"""
-        SELECT o.household_code, h.district_code_pre2025 FROM {outcome} o
-        JOIN mis.household h ON h.household_id = o.registry_household_id WHERE o.outcome = 'missing'""")).all())
+    registry = conn.execute(sa.text(f"""
+        SELECT o.household_code, h.district_code_pre2025, h.commune_code FROM {outcome} o
+        JOIN mis.household h ON h.household_id = o.registry_household_id WHERE o.outcome = 'missing'""")).all()
+    districts = {code: district for code, district, _ in registry}
+    members = staging.read_frame(conn, run_id, "members")
+    communes = {**dict(zip(members["household_code"], members["commune_code"])),
+                **{code: commune for code, _, commune in registry}}
     rules = validate.rule_book()
     texts = [validate.messages(rule, code, name=person or head or "", place=place or "")
              for rule, code, person, head, place in zip(found["rule"], found["household_code"], found["person"],
@@ -773,27 +889,29 @@ def _reconcile_rejects(conn, run_id: str, source: Source) -> tuple[pd.DataFrame,
                   for r, v in zip(found["rule"], found["value"])],
         "message_vi": [t[0] for t in texts], "message_en": [t[1] for t in texts],
         "district_code": found["household_code"].map(districts).where(missing, source.district_code),
-        "record_key": found["record_key"]})
+        "record_key": found["record_key"], "commune_code": found["household_code"].map(communes)})
     failures["fingerprint"] = (failures["household_code"] + "|" + failures["rule"] + "|" +
                                failures["field"].fillna("") + "|" + found["person"].map(fold))
     # Every row of a household in conflict waits in the fix-up workbook, with the reason.
-    members = staging.read_frame(conn, run_id, "members")
     conflict = failures[failures["severity"] == "reject"].drop_duplicates("household_code")
     rows = members[members["household_code"].isin(conflict["household_code"])]
     reason = dict(zip(conflict["household_code"], conflict["message_vi"]))
+    reason_en = dict(zip(conflict["household_code"], conflict["message_en"]))
     labels = {f: codelists.labels(f) for f in ("relation", "sex", "ethnicity", "poverty_category", "area")}
     cells = [json.dumps({k: v for k, v in {
-        "household_code": r["household_code"], "full_name": r["full_name"],
+        "household_code": r["local_code"] or r["household_code"], "full_name": r["full_name"],
         "relation": labels["relation"].get(r["relation_code"]), "sex": labels["sex"].get(r["sex"]),
         "birth_date": r["birth_date"] or r["birth_year"], "ethnicity": labels["ethnicity"].get(r["ethnicity_code"]),
         "id_number": r["id_number"], "commune_code": r["commune_code_pre2025"] or r["commune_code"],
-        "address": r["address"], "poverty_category": labels["poverty_category"].get(r["poverty_category"]),
+        "address": r["address"], "hamlet": r["hamlet"],
+        "poverty_category": labels["poverty_category"].get(r["poverty_category"]),
         "assessment_year": r["assessment_year"], "income_per_capita": r["income_per_capita"]}.items()
         if v is not None and not pd.isna(v)}, ensure_ascii=False) for r in rows.to_dict("records")]
     held = pd.DataFrame({
         "file": rows["source_file"], "sheet": rows["source_sheet"], "row": rows["source_row"],
         "household_code": rows["household_code"], "district_code": rows["district_code"],
-        "record_key": rows["source_key"], "reason_vi": rows["household_code"].map(reason), "cells": cells})
+        "record_key": rows["source_key"], "reason_vi": rows["household_code"].map(reason), "cells": cells,
+        "reason_en": rows["household_code"].map(reason_en), "commune_code": rows["commune_code"]})
     return failures[FAILURE_COLUMNS].astype("string"), held[HELD_COLUMNS].astype("string")
 
 
@@ -816,29 +934,6 @@ def _staged_counts(conn, run_id: str) -> dict:
     return {**{k: int(v) for k, v in row.items()}, "rows_rejected": int(rejected)}
 
 
-def _supersede(frame: pd.DataFrame, fixups: dict) -> pd.DataFrame:
-    """Drop the roster rows a returned fix-up workbook replaces (by its lineage, and by household)."""
-    if not fixups:
-        return frame
-    lineage = pd.concat(fixups.values(), ignore_index=True)
-    replaced = set(zip(lineage["file"], lineage["sheet"], lineage["row"].astype(int)))
-    is_fix = frame["source_file"].isin(list(fixups))
-    codes = set(frame.loc[is_fix, "household_code"].dropna().astype(str)) | set(lineage["household_code"].dropna())
-    keys = pd.MultiIndex.from_arrays([frame["source_file"], frame["source_sheet"], frame["source_row"].astype(int)])
-    old = ~is_fix & (pd.Series(keys.isin(list(replaced)), index=frame.index) |
-                     frame["household_code"].astype("string").isin(codes))
-    log.info("fix-up workbook(s) %s replace %d roster rows", ", ".join(fixups), int(old.sum()))
-    return frame[~old].reset_index(drop=True)
-
-
-def _dense_rows(part: pd.DataFrame) -> list[list]:
-    numbers = part["row"].astype(int).to_numpy()
-    rows: list[list] = [[] for _ in range(int(numbers.max()))]
-    for n, cells in zip(numbers, part["cells"]):
-        rows[n - 1] = json.loads(cells)
-    return rows
-
-
 def _with_lineage(failures: pd.DataFrame, mapped: pd.DataFrame) -> pd.DataFrame:
     rows = mapped.loc[failures["pos"]]
     out = pd.DataFrame({
@@ -847,7 +942,8 @@ def _with_lineage(failures: pd.DataFrame, mapped: pd.DataFrame) -> pd.DataFrame:
         "rule": failures["rule"].to_numpy(), "severity": failures["severity"].to_numpy(),
         "field": failures["field"].to_numpy(), "value": failures["value"].to_numpy(),
         "message_vi": failures["message_vi"].to_numpy(), "message_en": failures["message_en"].to_numpy(),
-        "district_code": rows["district_code"].to_numpy(), "record_key": rows["source_key"].to_numpy()})
+        "district_code": rows["district_code"].to_numpy(), "record_key": rows["source_key"].to_numpy(),
+        "commune_code": rows["commune_code"].to_numpy()})
     # One ledger entry per problem: the same rule on the same person's field in the next run is the same
     # entry, whatever the value now written there (a date fixed into another wrong date stays one entry).
     out["fingerprint"] = (out["household_code"].fillna(out["file"] + "#" + out["row"].astype(str)) + "|" +
@@ -856,23 +952,29 @@ def _with_lineage(failures: pd.DataFrame, mapped: pd.DataFrame) -> pd.DataFrame:
 
 
 def _held_rows(mapped: pd.DataFrame, failures: pd.DataFrame) -> pd.DataFrame:
+    """Every row of the held-back households, as written, with why it is held: its own failures, or (a row
+    that is fine) that another row of its household failed."""
     held = mapped[~mapped["accepted"]]
     raw_cols = [c for c in held.columns if c.startswith("raw_") and c != "raw_commune_any"]
     reject = failures[failures["severity"] == "reject"]
     reasons = reject.groupby(["file", "sheet", "row"])["message_vi"].agg(" ".join)
+    reasons_en = reject.groupby(["file", "sheet", "row"])["message_en"].agg(" ".join)
     keys = pd.MultiIndex.from_arrays([held["source_file"], held["source_sheet"], held["source_row"]])
     cells = held[raw_cols].rename(columns=lambda c: c[4:])
     cells = cells.loc[:, cells.notna().any()]     # a roster fills a dozen of the vocabulary's fields
     # An ID read back from a number cell goes out as its 12 digits (text), so the returned workbook
     # does not lose the zero again; one that was never an ID stays as written for the person to fix.
     cells["id_number"] = held["id_number"].where(held["id_kind"].notna(), cells.get("id_number"))
+    rule = validate.rule_book()["household.held_back"]
     return pd.DataFrame({
         "file": held["source_file"].to_numpy(), "sheet": held["source_sheet"].to_numpy(),
         "row": held["source_row"].to_numpy(), "household_code": held["household_code"].to_numpy(),
         "district_code": held["district_code"].to_numpy(), "record_key": held["source_key"].to_numpy(),
-        "reason_vi": reasons.reindex(keys).to_numpy(),
+        "reason_vi": reasons.reindex(keys).fillna(rule["vi"]).to_numpy(),
         "cells": [json.dumps({k: v for k, v in rec.items() if v is not None and not pd.isna(v)}, ensure_ascii=False)
-                  for rec in cells.to_dict("records")]})
+                  for rec in cells.to_dict("records")],
+        "reason_en": reasons_en.reindex(keys).fillna(rule["en"]).to_numpy(),
+        "commune_code": held["commune_code"].to_numpy()})
 
 
 def _counts(mapped: pd.DataFrame, failures: pd.DataFrame) -> dict:

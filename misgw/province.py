@@ -36,7 +36,7 @@ def overview(conn, config: Config) -> dict:
         aging.setdefault(row["source_id"], {})[row["age"]] = row["entries"]
     year = conn.execute(sa.text("""
         SELECT max(p.assessment_year) FROM mis.poverty_assessment p JOIN mis.household h USING (household_id)
-        WHERE h.province_code = :p"""), {"p": config.province_code}).scalar()
+        WHERE h.province_code = :p"""), {"p": config.province_code_current}).scalar()
     movement = {r["unit"]: r for r in poverty.movement(conn, year, "district")} if year else {}
     sources = []
     for source in config.sources:
@@ -45,7 +45,7 @@ def overview(conn, config: Config) -> dict:
             {"s": source.id}).mappings().first()
         loaded = conn.execute(sa.text("""
             SELECT run_id, finished_at, fixup_workbooks FROM mis.sync_run
-            WHERE source_id = :s AND status = 'success' AND NOT dry_run ORDER BY started_at DESC LIMIT 1"""),
+            WHERE source_id = :s AND status IN ('success', 'attention') AND NOT dry_run ORDER BY started_at DESC LIMIT 1"""),
             {"s": source.id}).mappings().first()
         sources.append({
             "source_id": source.id, "kind": source.kind, "district_code": source.district_code,
@@ -53,7 +53,8 @@ def overview(conn, config: Config) -> dict:
                 "run_id": last["run_id"], "status": last["status"], "started_at": last["started_at"],
                 "finished_at": last["finished_at"], "rows_read": last["rows_read"] or 0,
                 "households_accepted": last["households_accepted"] or 0,
-                "rows_rejected": last["rows_rejected"] or 0,
+                "rows_rejected": last["rows_rejected"] or 0, "rows_held": last["rows_held"] or 0,
+                "attention": last["attention"],
                 "reconcile": (last["reconcile"] or {}).get("households", {}), "error": last["error"],
                 "unchanged_at_source": bool((last["options"] or {}).get("unchanged"))},
             "last_load": None if loaded is None else {"run_id": loaded["run_id"], "finished_at": loaded["finished_at"],
@@ -63,7 +64,7 @@ def overview(conn, config: Config) -> dict:
         })
     return {"province_code": config.province_code, "assessment_year": year, "sources": sources,
             "province_poverty": (poverty.movement(conn, year, "province") or [None])[0] if year else None,
-            "cross_district_conflicts": cross_district_conflicts(conn, config.province_code)}
+            "cross_district_conflicts": cross_district_conflicts(conn, config.province_code_current)}
 
 
 def report(config_path: str | None = None, trigger: str | None = None) -> dict:

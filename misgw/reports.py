@@ -43,36 +43,43 @@ def field_label(name: str) -> str:
     return vocabulary()[name]["aliases"][0]
 
 
-def write_fixup_workbooks(engine, run_id: str, out_dir: Path) -> dict[str, Path]:
-    """One fix-up workbook per district of the run's held-back and missing households: district -> path.
+def write_fixup_workbooks(engine, run_id: str, out_dir: Path, by: str = "district") -> dict[str, Path]:
+    """One fix-up workbook per addressee of the run's held-back and missing households: addressee -> path.
 
-    A workbook never holds another district's records. A source with no districts (current units) has one.
+    by: "district" (a roster in the pre-2025 units) or "commune" (a roster made after the reform, when the
+    district is gone and the commune fixes its own records). A workbook never holds another addressee's
+    records; records whose addressee is unknown go in one workbook of their own ("-").
     """
+    column = "commune_code" if by == "commune" else "district_code"
     with engine.connect() as conn:
-        districts = conn.execute(sa.text("""
-            SELECT DISTINCT coalesce(district_code, :none) FROM mis.held_row WHERE run_id = :r
-            UNION SELECT DISTINCT coalesce(district_code, :none) FROM mis.reject
+        addressees = conn.execute(sa.text(f"""
+            SELECT DISTINCT coalesce({column}, :none) FROM mis.held_row WHERE run_id = :r
+            UNION SELECT DISTINCT coalesce({column}, :none) FROM mis.reject
             WHERE run_id = :r AND rule = 'reconcile.missing' ORDER BY 1"""),
             {"r": run_id, "none": NO_DISTRICT}).scalars().all()
         source_id = conn.execute(sa.text("SELECT source_id FROM mis.sync_run WHERE run_id = :r"),
                                  {"r": run_id}).scalar()
     out = {}
-    for district in districts:
-        name = f"sua-loi_{source_id}_{run_id}.xlsx" if len(districts) == 1 else \
-            f"sua-loi_{source_id}_{district}_{run_id}.xlsx"
-        path = write_fixup_workbook(engine, run_id, district, Path(out_dir) / name)
+    for addressee in addressees:
+        name = f"sua-loi_{source_id}_{run_id}.xlsx" if len(addressees) == 1 and by == "district" else \
+            f"sua-loi_{source_id}_{addressee}_{run_id}.xlsx"
+        path = write_fixup_workbook(engine, run_id, addressee, Path(out_dir) / name, by=by)
         if path:
-            out[district] = path
+            out[addressee] = path
     return out
 
 
-def write_fixup_workbook(engine, run_id: str, district: str, path: Path) -> Path | None:
-    """The workbook of one run's held-back and missing households of one district, or None when there are none."""
+def write_fixup_workbook(engine, run_id: str, district: str, path: Path, by: str | None = None) -> Path | None:
+    """The workbook of one run's held-back and missing households of one district (or, by="commune", one
+    commune), or None when there are none. by: None reads how the run addressed its records."""
     params = {"r": run_id, "d": district, "none": NO_DISTRICT}
-    in_district = "coalesce(district_code, :none) = :d"
     with engine.connect() as conn:
-        run = conn.execute(sa.text("SELECT source_id, mapping_report FROM mis.sync_run WHERE run_id = :r"),
+        run = conn.execute(sa.text("SELECT source_id, mapping_report, options FROM mis.sync_run WHERE run_id = :r"),
                            params).mappings().one()
+    by = by or (run["options"] or {}).get("addressed_by") or "district"
+    column = "commune_code" if by == "commune" else "district_code"
+    in_district = f"coalesce({column}, :none) = :d"
+    with engine.connect() as conn:
         held = conn.execute(sa.text(f"""
             SELECT file, sheet, row, record_key, household_code, reason_vi, cells FROM mis.held_row
             WHERE run_id = :r AND {in_district} ORDER BY file, sheet, row"""), params).mappings().all()
@@ -80,11 +87,12 @@ def write_fixup_workbook(engine, run_id: str, district: str, path: Path) -> Path
             SELECT file, sheet, row, field, message_vi FROM mis.reject
             WHERE run_id = :r AND severity = 'reject' AND {in_district}"""), params).mappings().all()
         missing = conn.execute(sa.text(f"""
-            SELECT r.household_code, h.head_name, coalesce(c.name, h.commune_code_pre2025, h.commune_code) AS commune,
+            SELECT coalesce(h.local_code, r.household_code), h.head_name,
+                   coalesce(c.name, h.commune_code_pre2025, h.commune_code) AS commune,
                    h.member_count, concat_ws(' / ', r.file, r.sheet, 'dòng ' || r.row) AS last_seen, r.message_vi
             FROM mis.reject r LEFT JOIN mis.household h USING (household_code)
             LEFT JOIN mis.commune_pre2025 c ON c.commune_code = h.commune_code_pre2025
-            WHERE r.run_id = :r AND r.rule = 'reconcile.missing' AND {'coalesce(r.district_code, :none) = :d'}
+            WHERE r.run_id = :r AND r.rule = 'reconcile.missing' AND coalesce(r.{column}, :none) = :d
             ORDER BY r.household_code"""), params).all()
     if not held and not missing:
         return None
@@ -219,16 +227,17 @@ def _safe(ws, value):
 
 
 def summary_table(summaries: list[dict], with_run: bool = False) -> str:
-    """The plain-text table the CLI and the demo print."""
-    head = (["run"] if with_run else []) + ["source", "status", "rows", "hh accepted", "members", "rows rejected", "hh rejected",
-            "new", "changed", "unchanged", "moved", "missing", "conflict"]
+    """The plain-text table the CLI and the demo print, then what needs a person, source by source."""
+    head = (["run"] if with_run else []) + ["source", "status", "rows", "hh accepted", "members", "rows rejected",
+                                            "rows held", "hh rejected", "new", "changed", "unchanged", "moved",
+                                            "missing", "conflict"]
     lines = [head]
     for s in summaries:
         rc = s.get("reconcile") or {}
         lines.append(([s["run_id"]] if with_run else []) + [s["source_id"], s["status"] + (" (dry run)" if s.get("dry_run") else "")
                       + (" (no change at source)" if s.get("unchanged_at_source") else ""),
                       s["rows_read"], s["households_accepted"], s["members_accepted"], s["rows_rejected"],
-                      s["households_rejected"], rc.get("new", 0), rc.get("changed", 0),
+                      s.get("rows_held", 0), s["households_rejected"], rc.get("new", 0), rc.get("changed", 0),
                       rc.get("unchanged", 0), rc.get("moved", 0), rc.get("missing", 0), rc.get("conflict", 0)])
     widths = [max(len(str(r[i])) for r in lines) for i in range(len(head))]
     out = ["  ".join(str(v).rjust(w) if isinstance(v, int) else str(v).ljust(w) for v, w in zip(r, widths))
@@ -237,11 +246,50 @@ def summary_table(summaries: list[dict], with_run: bool = False) -> str:
     for s in summaries:
         if s.get("error"):
             out.append(f"! {s['source_id']}: {s['error']}")
+        if s.get("attention"):
+            out.append(f"! {s['source_id']}: {s['attention']}")
+        out.extend(f"  {s['source_id']}: {line}" for line in notice_lines(s))
         for path in (s.get("fixup_workbooks") or {}).values():
             if not s.get("error"):
                 out.append(f"  {s['source_id']}: fix-up workbook {path}")
     docs = sorted({s["data_docs"] for s in summaries if s.get("data_docs") and not s.get("error")})
     out.extend(f"  Data Docs (Great Expectations): {d}" for d in docs)
+    return "\n".join(out)
+
+
+def notice_lines(s: dict) -> list[str]:
+    """What a run could not store, check or read the usual way, each with its count: nothing in silence."""
+    out = []
+    for c in s.get("not_stored") or []:
+        out.append(f"column {c['column']} «{c['header']}» ({c['file']} / {c['sheet']}) is recognised as {c['field']}, "
+                   f"which the MIS does not keep: {c['rows']} row(s) with a value not stored")
+    for c in s.get("unfit_columns") or []:
+        out.append(f"column {c['column']} «{c['header']}» ({c['file']} / {c['sheet']}) not read as {c['field']}: {c['why']}")
+    for c in s.get("checks_not_run") or []:
+        out.append(f"not checked: {c['check']} for {c['households']} household(s): {c['why']}")
+    expanded = s.get("matched_by_expansion") or []
+    if expanded:
+        shown = ", ".join(f"«{c['header']}» -> {c['field']} ({c['how']})" for c in expanded[:8])
+        out.append(f"headers matched by abbreviation or spelling: {shown}" + (" ..." if len(expanded) > 8 else ""))
+    scope = s.get("household_scope")
+    if scope:
+        out.append(f"household codes are read as unique within each {scope['scope']}"
+                   + (" (kept for the source)" if scope.get("decided") else " (not kept: a dry or partial run)")
+                   + (f"; {scope['households_rekeyed']} household(s) re-keyed" if scope.get("households_rekeyed") else "")
+                   + (f"; {scope['households_to_review']} to review: `misgw households review`"
+                      if scope.get("households_to_review") else ""))
+    return out
+
+
+def accounts_text(accounts: list[dict]) -> str:
+    """Per file and sheet: what happened to every row read."""
+    if not accounts:
+        return "rows: nothing read"
+    out = ["rows: read = loaded + unchanged + rejected + held + superseded + skipped"]
+    for a in accounts:
+        out.append(f"  {a['file']} / {a['sheet']}: {a['read']} = {a['loaded']} + {a['unchanged']} + {a['rejected']} + "
+                   f"{a['held']} + {a['superseded']} + {a['skipped']}"
+                   + (f" ({a['stopped']} held because the file stopped)" if a.get("stopped") else ""))
     return "\n".join(out)
 
 
@@ -276,8 +324,14 @@ def mapping_report_text(report: list[dict]) -> str:
             out.append(f"  not read as a roster: {sheet['reason']}")
             continue
         out.append(f"  header row {sheet['header_row']}")
+        if sheet.get("assessment_year"):
+            out.append(f"  assessment year {sheet['assessment_year']}")
         for c in sheet["columns"]:
             out.append(f"    {c['column']:>3}  {c['header']!r:42} -> {c['field']} ({c['how']})")
+        for c in sheet.get("not_stored") or []:
+            out.append(f"  recognised, not kept by the MIS: {c['column']} {c['header']!r} ({c['field']}, {c['rows']} rows)")
+        for c in sheet.get("unfit") or []:
+            out.append(f"  not read as {c['field']}: {c['column']} {c['header']!r}: {c['why']}")
         if sheet["ignored_columns"]:
             out.append("  ignored columns: " + ", ".join(repr(c) for c in sheet["ignored_columns"]))
         for reason, rows in sheet["skipped_rows"].items():
@@ -315,8 +369,12 @@ def run_note(dag_id: str, dag_run_id: str) -> str | None:
     lines = [f"**MIS Gateway – `{s['source_id']}`**, sync run `{s['run_id']}`: **{s['status']}**"
              + (" (dry run)" if s["dry_run"] else "") + (" (no change at source)" if s["unchanged_at_source"] else ""),
              f"- {s['rows_read']} rows read, {s['households_accepted']} households ({s['members_accepted']} people) "
-             f"accepted, {s['rows_rejected']} rows rejected ({s['households_rejected']} households)",
+             f"accepted, {s['rows_rejected']} rows rejected, {s['rows_held']} rows held "
+             f"({s['households_rejected']} households)",
              f"- households: {rc}"]
+    if s.get("attention"):
+        lines.append(f"- **cần xem lại / needs attention**: {s['attention']}")
+    lines.extend(f"- {line}" for line in notice_lines(s))
     for district, path in (s["fixup_workbooks"] or {}).items():
         lines.append(f"- fix-up workbook ({district}): `{path}`")
     if s["error"]:

@@ -19,9 +19,9 @@ except ImportError:  # pragma: no cover - Airflow is a dependency
 
 app = FastAPI(title="MIS Gateway", dependencies=[Depends(get_user)] if get_user else [])
 
-STATUS_VI = {"success": "thành công", "failed": "thất bại", "running": "đang chạy", "rejected": "bị từ chối",
+STATUS_VI = {"success": "thành công", "attention": "cần xem lại", "failed": "thất bại", "running": "đang chạy", "rejected": "bị từ chối",
              "held": "tạm dừng", "awaiting_approval": "chờ phê duyệt"}
-STATUS_COLOUR = {"success": "#1a7f37", "failed": "#cf222e", "rejected": "#9a6700", "held": "#9a6700",
+STATUS_COLOUR = {"success": "#1a7f37", "attention": "#bc4c00", "failed": "#cf222e", "rejected": "#9a6700", "held": "#9a6700",
                  "awaiting_approval": "#0969da", "running": "#0969da"}
 AGES = ["0-7 ngày", "8-30 ngày", "31-90 ngày", "> 90 ngày"]
 
@@ -55,7 +55,7 @@ def fixup_workbook(source_id: str, district: str):
     engine = db.get_engine()
     with engine.connect() as conn:
         run = conn.execute(sa.text("""
-            SELECT run_id, fixup_workbooks FROM mis.sync_run WHERE source_id = :s AND status = 'success'
+            SELECT run_id, fixup_workbooks FROM mis.sync_run WHERE source_id = :s AND status IN ('success', 'attention')
             AND NOT dry_run ORDER BY started_at DESC LIMIT 1"""), {"s": source_id}).mappings().first()
     if run is None or district not in (run["fixup_workbooks"] or {}):
         raise HTTPException(status_code=404, detail="No fix-up workbook for this source and district.")
@@ -77,7 +77,8 @@ def page() -> str:
         status = last.get("status", "—")
         rc = last.get("reconcile") or {}
         counts = (f"{last.get('rows_read', 0)} dòng · {last.get('households_accepted', 0)} hộ nhận · "
-                  f"{last.get('rows_rejected', 0)} dòng trả lại") if last else "chưa chạy"
+                  f"{last.get('rows_rejected', 0)} dòng trả lại · {last.get('rows_held', 0)} dòng giữ lại") \
+            if last else "chưa chạy"
         if last.get("unchanged_at_source"):
             counts = "không có thay đổi ở nguồn"
         reconcile = " · ".join(f"{k} {v}" for k, v in rc.items() if v) or "—"
@@ -87,7 +88,8 @@ def page() -> str:
         pov = s.get("poverty") or {}
         poverty = (f"{pov.get('poor_rate')}% nghèo · thoát {pov.get('escaped')} · mới {pov.get('newly_poor')} · "
                    f"tái {pov.get('fell_back')}") if pov else "—"
-        error = f'<div class=err>{html.escape(last["error"])}</div>' if last.get("error") else ""
+        error = "".join(f'<div class=err>{html.escape(text)}</div>'
+                        for text in (last.get("error"), last.get("attention")) if text)
         rows.append(
             f"<tr><td><b>{html.escape(s['source_id'])}</b><div class=sub>{html.escape(s['kind'])}</div></td>"
             f"<td>{html.escape(s['district_code'] or '—')}</td>"

@@ -142,6 +142,28 @@ def test_every_dag_file_imports_quickly_without_io_and_builds_one_dag_per_source
     assert province["tags"] == ["kind:province", "misgw", "province:92"]
 
 
+def test_one_deployment_runs_districts_of_several_old_provinces(tmp_path):
+    """Today's Cần Thơ (92) took old Cần Thơ, Hậu Giang (93) and Sóc Trăng (94): one sources file, one
+    deployment, a DAG per district whatever its old province, one province DAG over them all."""
+    for folder in ("phong-dien", "vi-thanh", "my-tu"):
+        (tmp_path / folder).mkdir()
+    config = write_config(tmp_path, [PHONG_DIEN,
+                                     {"id": "haugiang-vi-thanh", "kind": "spreadsheet", "path": "vi-thanh",
+                                      "district_code": "930"},
+                                     {"id": "soctrang-my-tu", "kind": "spreadsheet", "path": "my-tu",
+                                      "district_code": "944", "assessment_year": 2025, "ethnicity_edition": "1979"}])
+    result = af.run(tmp_path / "airflow", "parse", str(af.DAGS), MISGW_CONFIG=str(config))
+    assert all(parsed["import_errors"] == [] and parsed["io"] == [] for parsed in result["files"].values())
+    dags = result["dags"]
+    assert set(dags) == {"misgw_cantho_phong_dien", "misgw_haugiang_vi_thanh", "misgw_soctrang_my_tu",
+                         "misgw_province_92"}
+    assert dags["misgw_haugiang_vi_thanh"]["tags"] == ["district:930", "kind:spreadsheet", "misgw", "province:92"]
+    assert dags["misgw_soctrang_my_tu"]["tags"] == ["district:944", "kind:spreadsheet", "misgw", "province:92"]
+    for dag_id in ("misgw_cantho_phong_dien", "misgw_haugiang_vi_thanh", "misgw_soctrang_my_tu"):
+        assert dags[dag_id]["tasks"]["publish"]["outlets"] == ["misgw_registry_92"]
+    assert dags["misgw_province_92"]["schedule_assets"] == ["misgw_registry_92"]
+
+
 def test_the_import_test_catches_a_dag_file_that_does_io(tmp_path):
     """The check above can fail: a DAG file that lists a folder and opens a file at parse time is caught."""
     folder = tmp_path / "dags"

@@ -361,13 +361,13 @@ def test_one_row_per_household_layout(tmp_path, mis_db):
 
 def test_unrecognised_headers_fail_clearly_and_suggest_fixes_them(tmp_path, mis_db):
     header = list(HEADER)
-    header[2] = "Ho ten thanh vien ho"        # not in the vocabulary
-    header[5] = "Ngay thang sinh (dd/mm)"     # nor this
+    header[2] = "Ho ten thanh vien ho"        # not in the vocabulary, but one letter from "Họ tên thành viên"
+    header[5] = "Ngay thang sinh (dd/mm)"     # nor this, and nothing close
     write_roster(tmp_path / "d" / "x.xlsx", header=header)
     cfg = write_config(tmp_path / "misgw.yaml", [{"id": "pd", "kind": "spreadsheet", "path": "d", "district_code": "926"}])
     [s] = json.loads(misgw("sync", "--config", str(cfg), "--json", env_url=mis_db).stdout)
     assert s["status"] == "failed"
-    assert "«Ho ten thanh vien ho»" in s["error"] and "full_name («Họ và tên»)" in s["error"]
+    assert "«Ngay thang sinh (dd/mm)»" in s["error"] and "full_name" not in s["error"]
     assert "birth_date («Ngày sinh»)" in s["error"] and "mapping suggest" in s["error"]
 
     proposal = misgw("mapping", "suggest", str(tmp_path / "d" / "x.xlsx"), env_url=mis_db)
@@ -397,8 +397,9 @@ def test_runs_show_gives_the_mapping_report(tmp_path, mis_db):
 
 
 def _commune_roster(tmp_path, folder, communes, column="Xã"):
-    header = ["STT", "Mã hộ", "Họ và tên", "Quan hệ với chủ hộ", "Giới tính", "Năm sinh", column]
-    rows = [[f"{folder}-{i:03d}", f"Người Thứ {chr(65 + i)}", "Chủ hộ", "Nam", 1970, c] for i, c in enumerate(communes)]
+    header = ["STT", "Mã hộ", "Họ và tên", "Quan hệ với chủ hộ", "Giới tính", "Năm sinh", column, "Phân loại hộ"]
+    rows = [[f"{folder}-{i:03d}", f"Người Thứ {chr(65 + i)}", "Chủ hộ", "Nam", 1970, c, "Hộ nghèo"]
+            for i, c in enumerate(communes)]
     return write_roster(tmp_path / folder / "x.xlsx", rows=rows, header=header, sheet="Danh sách")
 
 
@@ -520,7 +521,7 @@ def test_a_fixup_workbook_without_its_hidden_sheet_is_an_ordinary_roster(tmp_pat
     wb.save(tmp_path / "d" / "edited.xlsx")
     [s] = json.loads(misgw("sync", "--config", str(cfg), "--json", env_url=mis_db).stdout)
     # Read as a roster of its own: the same households twice, so they are turned back, never merged silently.
-    assert s["status"] == "success" and s["households_accepted"] == 0
+    assert s["status"] == "attention" and s["households_accepted"] == 0 and "none accepted" in s["attention"]
 
 
 def test_waive_and_aging(tmp_path, mis_db):
@@ -550,9 +551,9 @@ def test_poverty_movement_year_over_year(tmp_path, mis_db):
         for i, (code, category, income) in enumerate(households):
             rows.append([code, f"Người Số {chr(65 + i)}", "Chủ hộ", "Nam", "1970", "Kinh", None, "Ấp 1",
                          category, year, income])
-        write_roster(tmp_path / "d" / "x.xlsx", rows=rows)
+        write_roster(tmp_path / "d" / "x.xlsx", rows=rows, title=f"DANH SÁCH HỘ NGHÈO, HỘ CẬN NGHÈO NĂM {year}")
         [s] = json.loads(misgw("sync", "--config", str(cfg), "--json", env_url=mis_db).stdout)
-        assert s["rows_rejected"] == 0, s
+        assert s["rows_rejected"] == 0 and not s["files_stopped"], s
         return s
 
     poor, near, avg = ("Hộ nghèo", 1000000), ("Hộ cận nghèo", 1400000), ("Hộ có mức sống trung bình", 2000000)
@@ -629,7 +630,7 @@ def test_member_outcomes_with_known_truth(tmp_path, mis_db):
         members = conn.execute(sa.text("SELECT reconcile->'members' FROM mis.sync_run WHERE run_id = :r"),
                                {"r": s["run_id"]}).scalar()
         names = conn.execute(sa.text("SELECT full_name FROM mis.member m JOIN mis.household h USING (household_id) "
-                                     "WHERE h.household_code = 'H1' AND m.listed ORDER BY 1")).scalars().all()
+                                     "WHERE h.local_code = 'H1' AND m.listed ORDER BY 1")).scalars().all()
     engine.dispose()
     assert members == {"unchanged": 1, "changed": 2, "new": 1, "moved": 1, "missing": 1, "conflict": 1}
     assert s["reconcile"]["conflict"] == 1                  # H3 is held for a person to decide

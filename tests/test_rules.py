@@ -15,7 +15,7 @@ TODAY = dt.date(2026, 11, 22)
 COLUMNS = {
     "household_code": "Mã hộ", "full_name": "Họ và tên", "relation": "Quan hệ với chủ hộ", "sex": "Giới tính",
     "birth_date": "Ngày sinh", "ethnicity": "Dân tộc", "id_number": "Số CCCD", "commune": "Xã",
-    "area": "Khu vực", "poverty_category": "Phân loại hộ", "assessment_year": "Năm rà soát",
+    "area": "Thành thị/Nông thôn", "poverty_category": "Phân loại hộ", "assessment_year": "Năm rà soát",
     "income_per_capita": "Thu nhập bình quân đầu người", "member_count": "Số nhân khẩu",
     "approval_decision_no": "Số quyết định", "approval_date": "Ngày quyết định",
     "d_employment": "Việc làm", "d_dependants": "Người phụ thuộc", "d_nutrition": "Dinh dưỡng",
@@ -24,6 +24,7 @@ COLUMNS = {
     "d_floor_area": "Diện tích nhà ở bình quân đầu người", "d_water_source": "Nguồn nước sinh hoạt",
     "d_latrine": "Nhà tiêu hợp vệ sinh", "d_telecom": "Sử dụng dịch vụ viễn thông",
     "d_information_access": "Phương tiện phục vụ tiếp cận thông tin",
+    "deprivation_count": "Tổng số chỉ số thiếu hụt",
 }
 INDICATORS = [k for k in COLUMNS if k.startswith("d_")]
 SEEN_RULES: set[str] = set()
@@ -303,6 +304,64 @@ def test_legacy_font_cells_are_read_or_rejected_never_guessed(check):
 def test_unit_rules(check):
     f, _ = check(head(commune="Xã Không Có"))
     assert "Không tìm thấy xã/phường «Xã Không Có»" in only(f, "unit.commune")["message_vi"]
+
+
+# ---------------------------------------------------------------- what a roster writes but cannot be read
+def test_a_household_is_never_stored_without_its_category(check):
+    f, held = check(head(poverty_category=None), wife())
+    assert "chưa ghi phân loại hộ" in only(f, "required.poverty_category")["message_vi"] and held.all()
+    f, held = check(head(), wife())
+    assert_passes(f, held, "required.poverty_category")
+
+
+def test_an_approval_date_that_is_no_date_is_rejected(check):
+    f, held = check(head(approval_decision_no="123/QĐ-UBND", approval_date="31/13/2025"))
+    assert "«31/13/2025» không phải là ngày có thật" in only(f, "format.approval_date")["message_vi"] and held.all()
+    f, held = check(head(approval_decision_no="123/QĐ-UBND", approval_date="15/12/2025"))
+    assert_passes(f, held, "format.approval_date")
+
+
+def test_a_deprivation_mark_that_is_no_mark_is_rejected(check):
+    f, held = check(head(d_housing_quality="có lẽ"))
+    assert "«có lẽ» ở cột Chất lượng nhà ở" in only(f, "codelist.indicator")["message_vi"] and held.all()
+    f, held = check(head(d_housing_quality="X"))
+    assert_passes(f, held, "codelist.indicator")
+
+
+def test_a_count_of_deprivations_must_agree_with_the_marks(check):
+    # Three marks (employment, nutrition, latrine) and a count column.
+    f, held = check(head(deprivation_count=5))
+    hit = only(f, "poverty.deprivation_count_mismatch")
+    assert "là 5 nhưng đánh dấu 3 chỉ số" in hit["message_vi"] and held.all()
+    f, held = check(head(deprivation_count=3))
+    assert_passes(f, held, "poverty.deprivation_count_mismatch", "poverty.too_few_deprivations")
+
+
+def test_a_letter_outside_vietnamese_is_never_loaded_as_clean(check):
+    f, held = check(head(full_name="Kim Thò Sa Röxyz"))
+    hit = only(f, "encoding.foreign_letter")
+    assert "«ö»" in hit["message_vi"] and hit["field"] == "full_name" and held.all()
+    f, held = check(head(full_name="Ksor H'Zen"), wife(full_name="Y Wang Niê"))
+    assert_passes(f, held, "encoding.foreign_letter", "encoding.uncertain")
+
+
+def test_ba_written_bare_follows_the_province_or_is_asked(placement):
+    rows = [["DANH SÁCH HỘ NGHÈO NĂM 2025"], ["Mã hộ", "Họ và tên", "Quan hệ với chủ hộ", "Giới tính", "Ngày sinh",
+                                              "Xã", "Phân loại hộ", "Thu nhập bình quân đầu người"],
+            ["31300-0001", "Lâm Văn Tài", "Chủ hộ", "Nam", "1990", "Xã Nhơn Ái", "Hộ cận nghèo", 1400000],
+            ["31300-0001", "Lâm Văn Hên", "Ba", "Nam", "1962", "Xã Nhơn Ái", None, None],
+            ["31300-0001", "Trần Thị Mười", "Bà", "Nữ", "1940", "Xã Nhơn Ái", None, None],
+            ["31300-0001", "Lâm Thị Út", "BÀ", "Nữ", "1942", "Xã Nhơn Ái", None, None]]
+    mapping = load_mapping(None)
+    frame, _ = map_sheet("ds.xlsx", "DS", rows, mapping)
+    south = translate(frame.copy(), mapping, placement, "926", "92", bare={"ba": "04"})
+    assert list(south["relation_code"]) == ["01", "04", "05", "05"]
+    asked = translate(frame.copy(), mapping, placement, "926", "92", bare=None)
+    assert list(asked["relation_code"]) == ["01", "Ba", "05", "05"]
+    failures, held = judge(asked, "926", today=TODAY)
+    SEEN_RULES.update(failures["rule"])
+    hit = only(failures, "codelist.relation_ambiguous")
+    assert "«Ba» viết không dấu" in hit["message_vi"] and "Bố" in hit["message_vi"] and held.all()
 
 
 def test_every_rule_has_a_natural_vietnamese_message():

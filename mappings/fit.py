@@ -1,0 +1,120 @@
+"""Whether a column's values fit the field its header names: a column means what its values say.
+
+A header is only a claim. "Khu vực" is the urban/rural area in one template and the hamlet ("Khu vực
+3") in Cần Thơ's wards; "GT" with 0/1 is a sex column whose codes the source must declare. Before a
+header's field is accepted, at least FIT_MIN of the column's non-blank values must parse as that
+field; each distinct value is read once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pandas as pd
+
+from mappings import codelists
+from mappings.legacy_fonts import decode_series
+from mappings.text import clean_series, on_distinct
+from mappings.values import parse_dates
+
+FIT_MIN = 0.9
+# The code list a coded field's values are read through (the same as translate's).
+CODED = {"relation": "relation", "sex": "sex", "ethnicity": "ethnicity", "poverty_category": "poverty_category",
+         "area": "area"}
+INDICATOR_PREFIX = "d_"
+# Whole numbers a field takes: (smallest, largest).
+_WHOLE = {"assessment_year": (2000, 2100), "member_count": (1, 99), "deprivation_count": (0, 14)}
+
+
+@dataclass
+class Fit:
+    share: float                 # of the non-blank values, the part that parses
+    values: int                  # non-blank values
+    examples: list[str]          # a few values that do not parse, as written
+
+    @property
+    def ok(self) -> bool:
+        """FIT_MIN of the values parse; on a small sheet one typo among good values is still a typo (one
+        bad sex of five is a row to fix, not a column that means something else)."""
+        bad = round(self.values * (1 - self.share))
+        return self.values == 0 or self.share >= FIT_MIN or (bad <= 1 and self.values - bad >= 1)
+
+
+def text_of(values: pd.Series) -> pd.Series:
+    """Cells as cleaned text; a number cell's ".0" dropped (1.0 -> "1")."""
+    text = clean_series(pd.Series(values, dtype=object).map(lambda v: None if v is None else str(v)))
+    return on_distinct(text, lambda s: s.str.replace(r"\.0$", "", regex=True))
+
+
+def column_fit(field: str, values: pd.Series, own: dict | None = None, edition: str | None = None,
+               bare: dict | None = None) -> Fit:
+    """How well a column's values (raw cells) fit `field`. own: the source's own codes for it."""
+    text = text_of(values).dropna()
+    if text.empty:
+        return Fit(1.0, 0, [])
+    if field in CODED or field.startswith(INDICATOR_PREFIX):
+        if not "".join(text.unique()).isascii():
+            text, _ = decode_series(text)
+            text = text.astype("string")
+    counts = text.value_counts()
+    distinct = pd.Series(counts.index, dtype="string")
+    good = _parses(field, distinct, own, edition or "2008", bare).to_numpy()
+    total = int(counts.sum())
+    share = float(counts.to_numpy()[good].sum()) / total
+    bad = [str(v) for v in distinct[~good].head(4)]
+    return Fit(share, total, bad)
+
+
+def _parses(field: str, distinct: pd.Series, own, edition: str, bare) -> pd.Series:
+    if field in CODED:
+        return distinct.map(lambda v: codelists.code_of(v, CODED[field], edition, own, bare) is not None).astype(bool)
+    if field.startswith(INDICATOR_PREFIX):
+        return distinct.map(lambda v: codelists.code_of(v, "yes_no") is not None).astype(bool)
+    if field in ("birth_date", "approval_date"):
+        return parse_dates(distinct)["ok"].fillna(False).astype(bool) & distinct.notna()
+    if field == "id_number":
+        compact = distinct.str.replace(r"[\s.\-]", "", regex=True)
+        return (compact.str.fullmatch(r"\d{7,12}") | distinct.str.fullmatch(r"\d(?:[.,]\d+)?[eE]\+?\d+")).fillna(False)
+    if field == "full_name":
+        return (distinct.str.contains(r"[^\W\d_]", regex=True) & ~distinct.str.contains(r"\d", regex=True)).fillna(False)
+    if field == "income_per_capita":
+        number = pd.to_numeric(distinct.str.replace(r"[.,\s]|đ|VND|vnd|đồng", "", regex=True), errors="coerce")
+        return (number.notna() & (number >= 0)).astype(bool)
+    if field in _WHOLE:
+        low, high = _WHOLE[field]
+        number = pd.to_numeric(distinct, errors="coerce")
+        return (number.notna() & (number == number.round()) & (number >= low) & (number <= high)).astype(bool)
+    return pd.Series(True, index=distinct.index)
+
+
+# ------------------------------------------------------------------ ethnicity codes: which GSO list
+@lru_cache(maxsize=None)
+def _regions() -> list[dict]:
+    return codelists._load("ethnicity.yaml").get("regions") or []
+
+
+def ethnicity_edition_hint(values: pd.Series, province_code: str | None) -> dict | None:
+    """When a column of ethnicity *codes* reads as the 1979 list and not as the 2008 one in the source's
+    region, what shows it: {"codes": {...}, "as_2008": share, "as_1979": share}; else None.
+
+    Codes 01-03 mean the same in both lists; from 04 on they differ (2008: 04 Mường, 06 Hoa; 1979:
+    04 Hoa, 06 Mường). In the Mekong Delta a roster's 04 is Hoa far more often than Mường.
+    """
+    region = next((r for r in _regions() if province_code in r["provinces"]), None)
+    if region is None:
+        return None
+    text = text_of(values).dropna()
+    codes = text[text.str.fullmatch(r"\d{1,2}")].str.zfill(2)
+    if len(codes) < 0.9 * len(text) or codes.empty:
+        return None
+    differing = codes[codes > "03"]
+    if len(differing) < 3:
+        return None
+    plausible = set(region["groups"])
+    by_1979 = {g.get("code_1979"): c for c, g in codelists._load("ethnicity.yaml")["groups"].items()}
+    as_2008 = float(differing.isin(plausible).mean())
+    as_1979 = float(differing.map(by_1979).isin(plausible).mean())
+    if as_1979 >= 0.95 and as_2008 <= 0.6:
+        return {"codes": {k: int(v) for k, v in differing.value_counts().head(5).items()},
+                "as_2008": round(as_2008, 2), "as_1979": round(as_1979, 2), "region": region["name"]}
+    return None

@@ -1,0 +1,1 @@
+"""The stages of a run that grew beyond a function of misgw.pipeline: each in a module of its own."""
