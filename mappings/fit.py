@@ -71,7 +71,10 @@ def _parses(field: str, distinct: pd.Series, own, edition: str, bare) -> pd.Seri
     if field.startswith(INDICATOR_PREFIX):
         return distinct.map(lambda v: codelists.code_of(v, "yes_no") is not None).astype(bool)
     if field in ("birth_date", "approval_date"):
-        return parse_dates(distinct)["ok"].fillna(False).astype(bool) & distinct.notna()
+        # Date-shaped is enough: an impossible date (31/02/1980, MySQL's 1985-00-12) is still a date the
+        # column holds, rejected on its own row with its reason; a column of names is not.
+        shaped = distinct.str.fullmatch(r"\d{1,4}\s*[/.\-]\s*\d{1,2}\s*[/.\-]\s*\d{1,4}(?:[T ][\d:.]+)?").fillna(False)
+        return (parse_dates(distinct)["ok"].fillna(False).astype(bool) | shaped) & distinct.notna()
     if field == "id_number":
         compact = distinct.str.replace(r"[\s.\-]", "", regex=True)
         return (compact.str.fullmatch(r"\d{7,12}") | distinct.str.fullmatch(r"\d(?:[.,]\d+)?[eE]\+?\d+")).fillna(False)

@@ -294,3 +294,73 @@ def test_a_judged_roster_with_nothing_accepted_is_not_a_plain_success(tmp_path, 
     # A night with nothing new is a plain success.
     code, [s], _ = sync(cfg, mis_db)
     assert s["status"] == "success" and s["unchanged_at_source"] and code == 0
+
+
+# ---------------------------------------------------------------- a legacy welfare database (MariaDB, real driver)
+def test_a_legacy_database_with_its_own_codes_and_mysql_zero_dates(tmp_path, mis_db):
+    """A MariaDB welfare schema as old district software kept it: sex 0/1 and category 1/2 in its own codes
+    (declared in the source's mapping YAML), GSO ethnicity codes, and dates MySQL lets through: a year
+    alone as 1985-00-00 (loaded as a year), an impossible 1985-00-12 and the zero date (rejected, never blank)."""
+    import uuid
+
+    import pyodbc
+
+    database = f"misgw_welfare_{uuid.uuid4().hex[:8]}"
+    server = "DRIVER={MariaDB Unicode};SERVER=127.0.0.1;PORT=3306;UID=root;PWD=;"
+    admin = pyodbc.connect(server, autocommit=True)
+    admin.cursor().execute(f"CREATE DATABASE {database} CHARACTER SET utf8mb4")
+    try:
+        conn = pyodbc.connect(server + f"DATABASE={database};", autocommit=True)
+        conn.setencoding(encoding="utf-8")
+        cur = conn.cursor()
+        cur.execute("SET SESSION sql_mode = ''")          # as the old program's server ran
+        cur.execute("CREATE TABLE tbl_thanhvien (ID INT PRIMARY KEY, MA_HO VARCHAR(20), HO_TEN VARCHAR(80), "
+                    "QUAN_HE VARCHAR(20), GIOI_TINH INT, NGAY_SINH DATE, MA_DT VARCHAR(4), MA_XA VARCHAR(5), "
+                    "PHAN_LOAI INT, NAM INT, THU_NHAP INT) CHARACTER SET utf8mb4")
+        people = [
+            (1, "TL0101", "Huỳnh Văn Tám", "Chủ hộ", 1, "1966-05-04", "01", "31234", 1, 2025, 900000),
+            (2, "TL0101", "Châu Thị Lệ", "Vợ", 0, "1985-00-00", "06", "31234", 1, 2025, 900000),
+            (3, "TL0102", "Sơn Thị Sa Ly", "Chủ hộ", 0, "1985-00-12", "05", "31234", 2, 2025, 1400000),
+            (4, "TL0103", "Kiên Văn Rớt", "Chủ hộ", 1, "0000-00-00", "05", "31237", 2, 2025, 1300000),
+            (5, "TL0104", "Diệp Văn Hên", "Chủ hộ", 1, "1959-11-30", "06", "31237", 1, 2025, 700000),
+            (6, "TL0104", "Diệp Thị Mai", "Con", 0, "1992-02-14", "06", "31237", 1, 2025, 700000),
+        ]
+        cur.executemany("INSERT INTO tbl_thanhvien VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", people)
+        conn.close()
+        (tmp_path / "mapping.yaml").write_text(yaml.safe_dump(
+            {"values": {"sex": {"0": "F", "1": "M"}, "poverty_category": {"1": "poor", "2": "near_poor"}}}),
+            encoding="utf-8")
+        cfg = config(tmp_path, [{"id": "vt-db", "kind": "odbc", "conn_id": "vt_welfare", "table": "tbl_thanhvien",
+                                 "key": "ID", "household_column": "MA_HO", "district_code": "924",
+                                 "mapping": "mapping.yaml"}])
+        env = {"AIRFLOW_CONN_VT_WELFARE": json.dumps({"conn_type": "odbc", "host": "127.0.0.1", "port": 3306,
+                                                      "login": "root", "schema": database,
+                                                      "extra": {"driver": "MariaDB Unicode"}})}
+        import os
+        import subprocess
+        import sys
+
+        run = subprocess.run([sys.executable, "-m", "misgw.cli", "sync", "--config", str(cfg), "--json"],
+                             capture_output=True, text=True, timeout=300,
+                             env=dict(os.environ, MISGW_DATABASE_URL=mis_db, **env))
+        [s] = json.loads(run.stdout)
+        assert s["households_accepted"] == 2 and s["households_rejected"] == 2, (s["error"], run.stderr[-2000:])
+        balanced(s)
+        rejects = {(r["row"], r["rule"], r["value"]) for r in
+                   json.loads(misgw("rejects", "list", "--source", "vt-db", "--json", env_url=mis_db).stdout)}
+        assert {(r, v) for r, rule, v in rejects if rule == "format.birth_date"} == {(4, "1985-00-12"), (5, "0000-00-00")}
+        got = {r["full_name"]: r for r in rows_of(mis_db, """
+            SELECT m.full_name, m.sex, m.birth_date, m.birth_year, m.ethnicity_code, p.poverty_category
+            FROM mis.member m JOIN mis.poverty_assessment p USING (household_id)""")}
+        assert set(got) == {"Huỳnh Văn Tám", "Châu Thị Lệ", "Diệp Văn Hên", "Diệp Thị Mai"}
+        assert (got["Châu Thị Lệ"]["sex"], got["Châu Thị Lệ"]["birth_date"], got["Châu Thị Lệ"]["birth_year"],
+                got["Châu Thị Lệ"]["ethnicity_code"]) == ("F", None, 1985, "06")
+        assert got["Huỳnh Văn Tám"]["sex"] == "M" and str(got["Huỳnh Văn Tám"]["birth_date"]) == "1966-05-04"
+        assert {g["poverty_category"] for g in got.values()} == {"poor"}
+        # The source's legacy headers were read by their accent-free wording and abbreviations: no YAML for them.
+        report = rows_of(mis_db, "SELECT mapping_report FROM mis.sync_run WHERE run_id = :r", r=s["run_id"])[0]
+        fields = {c["header"]: c["field"] for c in report["mapping_report"][0]["columns"]}
+        assert fields["MA_DT"] == "ethnicity" and fields["HO_TEN"] == "full_name" and fields["NAM"] == "assessment_year"
+    finally:
+        admin.cursor().execute(f"DROP DATABASE IF EXISTS {database}")
+        admin.close()
