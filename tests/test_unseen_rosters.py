@@ -364,3 +364,25 @@ def test_a_legacy_database_with_its_own_codes_and_mysql_zero_dates(tmp_path, mis
     finally:
         admin.cursor().execute(f"DROP DATABASE IF EXISTS {database}")
         admin.close()
+
+
+def test_a_recoded_household_raises_no_warning_about_its_own_old_code(tmp_path, mis_db):
+    """Next year the commune renumbers its households: the same people under new codes. Reconcile re-codes
+    them (matched by their IDs); nobody is warned that their ID is 'in another household' (their own)."""
+    first = (household("31234-0101", ("Võ Văn Hiền", "Nam", "02/02/1970", "092070011221"),
+                       ("Lâm Thị Cúc", "Nữ", "03/03/1972", "092172011222"), ("Võ Văn Tí", "Nam", "04/04/2001", "092201011223"))
+             + household("31234-0102", ("Đỗ Thị Hạnh", "Nữ", "1950", "092150011224"), category="Hộ cận nghèo",
+                         income=1400000))
+    write_book(tmp_path / "vt" / "ds.xlsx", {"Xã Thạnh Mỹ": first})
+    cfg = config(tmp_path, [{"id": "vinh-thanh", "kind": "spreadsheet", "path": "vt", "district_code": "924"}])
+    assert sync(cfg, mis_db)[0] == 0
+    recoded = [[{"31234-0101": "31234-0201", "31234-0102": "31234-0202"}.get(r[0], r[0]), *r[1:]] for r in first]
+    write_book(tmp_path / "vt" / "ds.xlsx", {"Xã Thạnh Mỹ": recoded})
+    code, [s], err = sync(cfg, mis_db)
+    assert code == 0 and s["households_accepted"] == 2, (s, err)
+    assert s["reconcile"]["changed"] == 2 and s["reconcile"]["new"] == 0 and s["reconcile"]["missing"] == 0
+    warnings = rows_of(mis_db, "SELECT rule FROM mis.reject WHERE run_id = :r", r=s["run_id"])
+    assert warnings == [], warnings
+    got = rows_of(mis_db, "SELECT household_code FROM mis.household ORDER BY 1")
+    assert [g["household_code"] for g in got] == ["31234-0201", "31234-0202"]
+    assert rows_of(mis_db, "SELECT count(*) AS n FROM mis.member WHERE listed")[0]["n"] == 4
