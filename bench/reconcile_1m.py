@@ -36,7 +36,8 @@ import sqlalchemy as sa  # noqa: E402
 RUN = "bench-run"
 STAGED = ["source_file", "source_sheet", "source_row", "household_code", "member_key", "name_key", "full_name",
           "relation_code", "sex", "birth_year", "ethnicity_code", "id_number", "id_kind", "commune_code",
-          "commune_code_pre2025", "district_code_pre2025", "province_code", "address", "area", "accepted"]
+          "commune_code_pre2025", "district_code_pre2025", "province_code", "address", "area", "accepted",
+          "local_code", "hamlet"]
 
 
 def expected(households: int) -> dict:
@@ -114,7 +115,9 @@ def main() -> None:
                        m.id_number, m.id_kind,
                        CASE WHEN h.household_id %% 1000 = 13 THEN '31318' ELSE h.commune_code END,
                        CASE WHEN h.household_id %% 1000 = 13 THEN '31303' ELSE h.commune_code_pre2025 END,
-                       h.district_code_pre2025, h.province_code, h.address, h.area, 'True'
+                       h.district_code_pre2025, h.province_code, h.address, h.area, 'True',
+                       CASE WHEN h.household_id %% 1000 = 3 THEN 'R' || h.household_code ELSE h.household_code END,
+                       h.hamlet
                 FROM mis.member m
                 -- The child with a CCCD of household ...5, and the child without an ID of ...9, now live next door.
                 CROSS JOIN LATERAL (

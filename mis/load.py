@@ -8,7 +8,7 @@ from mis.staging import table_name
 # The columns that make up a household's, a member's and an assessment's content. Lineage and
 # run ids change only when content changes, so a rerun of the same input changes nothing.
 HOUSEHOLD_COLUMNS = ["head_name", "commune_code", "commune_code_pre2025", "district_code_pre2025",
-                     "province_code", "address", "area", "member_count"]
+                     "province_code", "address", "area", "member_count", "hamlet", "local_code"]
 MEMBER_COLUMNS = ["full_name", "relation_code", "sex", "birth_date", "birth_year", "ethnicity_code",
                   "id_number", "id_kind", "listed"]
 INDICATORS = ["d_employment", "d_dependants", "d_nutrition", "d_health_insurance", "d_adult_education",
@@ -18,6 +18,22 @@ ASSESSMENT_COLUMNS = ["poverty_category", "income_per_capita", *INDICATORS, "dep
                       "approval_decision_no", "approval_date"]
 LINEAGE = ["source_id", "source_file", "source_sheet", "source_row", "source_key"]
 DERIVED = ["name_key"]
+
+
+def merged(column: str, new: str, stored: str) -> str:
+    """SQL for what a merge keeps in a content column: the roster's value, or the stored one where the
+    roster left the cell blank (NULL is "not given", never "erase"). new, stored: the rows' aliases.
+
+    An ID number and its kind go together. A stored full birth date stays while the roster gives no date
+    and its birth year (if any) agrees; a different year drops it.
+    """
+    if column == "id_kind":
+        return f"CASE WHEN {new}.id_number IS NOT NULL THEN {new}.id_kind ELSE {stored}.id_kind END"
+    if column == "birth_date":
+        return (f"CASE WHEN {new}.birth_date IS NOT NULL THEN {new}.birth_date "
+                f"WHEN {new}.birth_year IS NULL OR {new}.birth_year = {stored}.birth_year "
+                f"THEN {stored}.birth_date END")
+    return f"coalesce({new}.{column}, {stored}.{column})"
 
 
 def project(conn, run_id: str, source_id: str, held_back: bool = False) -> None:
@@ -45,7 +61,7 @@ def project(conn, run_id: str, source_id: str, held_back: bool = False) -> None:
         CREATE TEMP TABLE _hh ON COMMIT DROP AS
         SELECT DISTINCT ON (s.household_code)
                s.household_code, s.full_name AS head_name, s.commune_code, s.commune_code_pre2025,
-               s.district_code_pre2025, s.province_code, s.address, s.area,
+               s.district_code_pre2025, s.province_code, s.address, s.area, s.hamlet, s.local_code,
                count(*) OVER (PARTITION BY s.household_code)::int AS member_count,
                %(source)s::text AS source_id, s.source_file, s.source_sheet, s.source_row::int AS source_row,
                s.source_key, s.assessment_year::int AS assessment_year, s.poverty_category,
@@ -66,12 +82,24 @@ def merge(conn, run_id: str, source_id: str, changed_by: str = "misgw") -> dict:
 
     Households re-coded or moved here take their new code; people who moved leave their old household
     (unlisted); people no longer on a listed household's roster are unlisted; households missing from
-    the roster are flagged. Nothing is deleted. Call inside the run's one transaction, after lock().
+    the roster are flagged. Nothing is deleted. A blank cell keeps the stored value (merged()). People
+    of a household held back (a conflict, or rejected) stay where the MIS has them: the reconcile's
+    `kept_members` table names them, and they are neither moved nor unlisted. Call inside the run's
+    one transaction, after lock().
     """
     lock(conn, source_id)  # re-entrant: the caller usually holds it already
     project(conn, run_id, source_id, held_back=True)
     params = {"run": run_id, "who": changed_by}
     outcome, member_outcome = table_name(run_id, "outcome"), table_name(run_id, "member_outcome")
+    kept = table_name(run_id, "kept_members")
+    if not conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": kept}).scalar():
+        kept = "(SELECT NULL::bigint AS member_id WHERE false)"   # reconciled before held people were kept
+    # A person who moved here keeps what the MIS knew of them where this roster leaves a cell blank.
+    conn.exec_driver_sql(f"""
+        UPDATE _mem s SET {", ".join(f"{c} = {merged(c, 's', 't')}" for c in MEMBER_COLUMNS if c != "listed")}
+        FROM {member_outcome} o JOIN mis.member t ON t.member_id = o.registry_member_id
+        WHERE o.outcome = 'moved' AND o.source_file = s.source_file AND o.source_sheet = s.source_sheet
+          AND o.source_row = s.source_row""")
     counts = {"households_recoded": _recode(conn, outcome, params)}
     counts["fields_changed"] = record_changes(conn, run_id, changed_by)
     counts["households_written"] = _upsert(conn, "household", ["household_code"], HOUSEHOLD_COLUMNS, f"""
@@ -87,7 +115,8 @@ def merge(conn, run_id: str, source_id: str, changed_by: str = "misgw") -> dict:
     moved = f"""FROM {member_outcome} o JOIN mis.member t ON t.member_id = o.registry_member_id
                 JOIN mis.household old ON old.household_id = t.household_id
                 JOIN _hh ON _hh.household_code = o.household_code
-                WHERE o.outcome = 'moved' AND t.listed AND old.household_code <> o.household_code"""
+                WHERE o.outcome = 'moved' AND t.listed AND old.household_code <> o.household_code
+                  AND NOT EXISTS (SELECT 1 FROM {kept} k WHERE k.member_id = t.member_id)"""
     conn.execute(sa.text(f"""
         INSERT INTO mis.change_log (run_id, changed_by, entity, household_code, member_key, field, old_value,
                                     new_value, source_file, source_sheet, source_row)
@@ -96,12 +125,13 @@ def merge(conn, run_id: str, source_id: str, changed_by: str = "misgw") -> dict:
     counts["members_moved"] = conn.execute(sa.text(f"""
         UPDATE mis.member u SET listed = false, updated_run_id = :run
         WHERE u.member_id IN (SELECT t.member_id {moved})"""), params).rowcount
-    counts["members_unlisted"] = conn.execute(sa.text("""
+    counts["members_unlisted"] = conn.execute(sa.text(f"""
         UPDATE mis.member t SET listed = false, updated_run_id = :run
         FROM _hh JOIN mis.household h USING (household_code)
         WHERE t.household_id = h.household_id AND t.listed
           AND NOT EXISTS (SELECT 1 FROM _mem m WHERE m.household_code = _hh.household_code
-                          AND m.member_key = t.member_key)"""), params).rowcount
+                          AND m.member_key = t.member_key)
+          AND NOT EXISTS (SELECT 1 FROM {kept} k WHERE k.member_id = t.member_id)"""), params).rowcount
     counts["assessments_written"] = _upsert(
         conn, "poverty_assessment", ["household_id", "assessment_year"], ASSESSMENT_COLUMNS, f"""
         SELECT h.household_id, p.assessment_year, {_list(ASSESSMENT_COLUMNS + LINEAGE, 'p')}, :run, :run
@@ -144,9 +174,11 @@ def _flag_missing(conn, outcome: str, params: dict) -> int:
 
 
 def record_changes(conn, run_id: str, changed_by: str) -> int:
-    """Write the field-by-field history of what this merge is about to change (old -> new), set-based."""
+    """Write the field-by-field history of what this merge is about to change (old -> new), set-based.
+
+    new is what the merge writes (merged()): a blank cell is no change, so it is not logged."""
     def values(cols, t, s):
-        return ", ".join(f"('{c}', {t}.{c}::text, {s}.{c}::text)" for c in cols)
+        return ", ".join(f"('{c}', {t}.{c}::text, ({merged(c, s, t)})::text)" for c in cols)
 
     statements = [
         f"""SELECT 'household', s.household_code, NULL, NULL::int, f.field, f.old, f.new,
@@ -177,14 +209,18 @@ def _upsert(conn, table: str, key: list[str], columns: list[str], select: str, p
             derived: list[str] = ()) -> int:
     """Insert new rows; update a row only when its content differs (then lineage and run id move too).
 
+    A blank (NULL) content value keeps the stored one (merged()), and is no reason to write.
     derived: columns computed from the content (name_key), written with it but never a reason to write.
     """
     cols = columns + LINEAGE + list(derived)
+    content = [merged(c, "EXCLUDED", "t") for c in columns]
+    updates = ", ".join(f"{c} = {e}" for c, e in zip(columns, content))
     return conn.execute(sa.text(f"""
         INSERT INTO mis.{table} AS t ({_list(key)}, {_list(cols)}, created_run_id, updated_run_id)
         {select}
-        ON CONFLICT ({_list(key)}) DO UPDATE SET {_set(cols)}, updated_run_id = EXCLUDED.updated_run_id
-        WHERE {_distinct('t', 'EXCLUDED', columns)}"""), params).rowcount
+        ON CONFLICT ({_list(key)}) DO UPDATE SET {updates}, {_set(LINEAGE + list(derived))},
+            updated_run_id = EXCLUDED.updated_run_id
+        WHERE ({", ".join(content)}) IS DISTINCT FROM ({_list(columns, 't')})"""), params).rowcount
 
 
 def analyze(engine) -> None:
@@ -205,7 +241,3 @@ def _list(cols, alias: str | None = None) -> str:
 
 def _set(cols) -> str:
     return ", ".join(f"{c} = EXCLUDED.{c}" for c in cols)
-
-
-def _distinct(a: str, b: str, cols) -> str:
-    return f"({_list(cols, a)}) IS DISTINCT FROM ({_list(cols, b)})"

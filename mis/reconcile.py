@@ -2,15 +2,18 @@
 
 Households match by code, else by their members' ID numbers; people match by key or ID inside the
 matched household, then by ID anywhere, then by typo-tolerant name, birth year and sex inside the
-household, then by name and birth date across the district. Everything runs as set-based SQL in
-PostgreSQL except the name comparisons, which rapidfuzz makes over the few blocked candidate pairs.
-Nothing is merged on a guess: an ambiguous match is a conflict for a person to decide.
+household, then by name and birth date across the district. A match by name (the member key of a
+person without an ID number is their name and birth year) holds only when nothing contradicts it: two
+full birth dates, where both are known, agree. Everything runs as set-based SQL in PostgreSQL except
+the name comparisons, which rapidfuzz makes over the few blocked candidate pairs. Nothing is merged on
+a guess: an ambiguous match is a conflict for a person to decide. People of a household held back (a
+conflict, or rejected by validation) stay where the MIS has them until a person decides.
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from mis.load import ASSESSMENT_COLUMNS, HOUSEHOLD_COLUMNS, project
+from mis.load import ASSESSMENT_COLUMNS, HOUSEHOLD_COLUMNS, merged, project
 from mis.staging import copy_rows, table_name
 
 OUTCOMES = ("new", "changed", "unchanged", "moved", "missing", "conflict")
@@ -18,6 +21,8 @@ PERSON_FIELDS = ["full_name", "relation_code", "sex", "birth_date", "birth_year"
 FUZZY_MIN = 85.0     # rapidfuzz ratio of folded names: "tranthibinh" / "tranthibinnh" scores 96
 FUZZY_LEAD = 10.0    # the best candidate must beat the next one by this much, else the match is ambiguous
 CROSS_MIN = 90.0     # across households a name must be closer still, and the full birth date equal
+# Two people linked by name (s: staged, t: registry): where both full birth dates are known, they agree.
+DATES_AGREE = "(s.birth_date IS NULL OR t.birth_date IS NULL OR s.birth_date = t.birth_date)"
 
 # Why a household or person is a conflict (the rule ids of expectations/rules.yaml).
 CONFLICT_REASONS = ("reconcile.code_other_district", "reconcile.members_other_district",
@@ -33,12 +38,15 @@ def classify(conn, run_id: str, source_id: str, district_code: str | None, parti
     codes (the snapshot's gone ones), or in none when the table does not exist.
 
     Runs before the load, against the registry as it stands, so a dry run reports exactly what a real
-    run would change. Writes staging tables `outcome` (every roster household, and every missing one)
-    and `member_outcome` (every person whose outcome is not "unchanged"), and re-keys staged people
-    matched by name or ID to the registry's key, so that the load updates them instead of adding them.
+    run would change. Writes staging tables `outcome` (every roster household, and every missing one),
+    `member_outcome` (every person whose outcome is not "unchanged") and `kept_members` (the registry
+    people that a held-back household of the roster holds: the load neither moves nor unlists them), and
+    re-keys staged people matched by name or ID to the registry's key, so that the load updates them
+    instead of adding them; a new person whose key another person of the household already has gets a
+    key of their own.
     """
     project(conn, run_id, source_id)
-    conn.exec_driver_sql("DROP TABLE IF EXISTS _scope, _hm, _hmatch, _pm, _ambiguous, _left, _po")
+    conn.exec_driver_sql("DROP TABLE IF EXISTS _scope, _hm, _hmatch, _pm, _ambiguous, _left, _po, _held, _kept")
     # The households this roster speaks for: its district's, or its own for a source with no district.
     conn.exec_driver_sql("""
         CREATE TEMP TABLE _scope ON COMMIT DROP AS
@@ -160,7 +168,9 @@ def _match_households(conn) -> None:
                     WHEN h.missing_run_id IS NOT NULL AND (m.how = 'members' OR EXISTS (
                          SELECT 1 FROM _mem x JOIN mis.member t
                               ON t.household_id = h.household_id AND t.member_key = x.member_key
-                         WHERE x.household_code = r.household_code)) THEN NULL
+                         WHERE x.household_code = r.household_code AND (x.id_kind IS NOT NULL
+                               OR x.birth_date IS NULL OR t.birth_date IS NULL OR x.birth_date = t.birth_date)))
+                         THEN NULL
                     WHEN m.how = 'code' THEN 'reconcile.code_other_district'
                     ELSE 'reconcile.members_other_district' END AS reason
         FROM _hh r
@@ -173,15 +183,26 @@ def _match_households(conn) -> None:
 
 # ---------------------------------------------------------------- people
 def _match_people(conn, run_id: str) -> None:
-    """_pm (staged person -> registry member, and how), _ambiguous, _left, _po; re-keys staged people."""
+    """_pm (staged person -> registry member, and how), _ambiguous, _left, _po, _kept; re-keys staged people."""
     trusted = "x.household_id IS NOT NULL AND x.reason IS NULL"
-    # 1. Inside the matched household, by key; then by ID number under another key.
+    # 1. Inside the matched household, by key; then by ID number under another key. A name key (no ID
+    #    number) also finds the key given to a second person of that name and year (name|year|date);
+    #    it links only when the full birth dates, where both are known, agree.
     conn.exec_driver_sql(f"""
         CREATE TEMP TABLE _pm ON COMMIT DROP AS
-        SELECT s.sid, t.member_id, t.household_id, 'key'::text AS how
-        FROM _mem s JOIN _hmatch x USING (household_code)
-        JOIN mis.member t ON t.household_id = x.household_id AND t.member_key = s.member_key
-        WHERE {trusted}""")
+        SELECT DISTINCT ON (sid) sid, member_id, household_id, 'key'::text AS how FROM (
+            SELECT s.sid, t.member_id, t.household_id, t.listed, 0 AS rank
+            FROM _mem s JOIN _hmatch x USING (household_code)
+            JOIN mis.member t ON t.household_id = x.household_id AND t.member_key = s.member_key
+            WHERE {trusted} AND (s.id_kind IS NOT NULL OR {DATES_AGREE})
+            UNION ALL
+            SELECT s.sid, t.member_id, t.household_id, t.listed, 1
+            FROM _mem s JOIN _hmatch x USING (household_code)
+            JOIN mis.member t ON t.household_id = x.household_id
+                 AND t.member_key = s.member_key || '|' || s.birth_date::text
+            WHERE {trusted} AND s.id_kind IS NULL AND s.birth_date IS NOT NULL AND {DATES_AGREE}
+        ) c
+        ORDER BY sid, rank, listed DESC, member_id""")
     conn.exec_driver_sql("CREATE UNIQUE INDEX ON _pm (sid)")
     conn.exec_driver_sql("CREATE INDEX ON _pm (member_id)")
     conn.exec_driver_sql(f"""
@@ -211,16 +232,21 @@ def _match_people(conn, run_id: str) -> None:
           AND (s.sex IS NULL OR t.sex IS NULL OR s.sex = t.sex)
           AND (s.birth_year IS NULL OR t.birth_year IS NULL OR s.birth_year = t.birth_year
                OR s.name_key = t.name_key)
+          AND {DATES_AGREE}
           -- Two different ID numbers are two people, unless name and full birth date agree (an ID corrected).
           AND (s.id_kind IS NULL OR t.id_number IS NULL OR (s.name_key = t.name_key AND s.birth_date = t.birth_date))
     """)).all()
     inside, ambiguous = _assign(pairs, FUZZY_MIN)
-    # 4. Across the district's households, for people still unmatched: a move without a usable ID.
-    #    Exact name and birth year, or a close name and the same full birth date; sex always.
     conn.exec_driver_sql("CREATE TEMP TABLE _ambiguous (sid bigint, reason text, candidates text) ON COMMIT DROP")
     _insert_matches(conn, inside, "name_in_household")
     copy_rows(conn, "_ambiguous", ["sid", "reason", "candidates"],
               [(sid, "reconcile.ambiguous_person", cands) for sid, cands in ambiguous.items()])
+    # The people the households held back so far hold: never left over, so never missing, and never
+    # taken by a name match from another household (step 4).
+    _keep_held(conn, run_id, final=False)
+    # 4. Across the district's households, for people still unmatched: a move without a usable ID.
+    #    Exact name and birth year, or a close name and the same full birth date; sex always; full
+    #    birth dates never disagree.
     conn.exec_driver_sql("""
         CREATE TEMP TABLE _left ON COMMIT DROP AS
         SELECT t.member_id, t.household_id, t.member_key, t.name_key, t.full_name, t.sex, t.birth_year,
@@ -228,14 +254,16 @@ def _match_people(conn, run_id: str) -> None:
         FROM mis.member t
         WHERE t.listed AND (t.household_id IN (SELECT household_id FROM _absent)
                             OR t.household_id IN (SELECT household_id FROM _hmatch WHERE reason IS NULL))
-          AND NOT EXISTS (SELECT 1 FROM _pm p WHERE p.member_id = t.member_id)""")
-    pairs = conn.execute(sa.text("""
+          AND NOT EXISTS (SELECT 1 FROM _pm p WHERE p.member_id = t.member_id)
+          AND NOT EXISTS (SELECT 1 FROM _kept k WHERE k.member_id = t.member_id)""")
+    pairs = conn.execute(sa.text(f"""
         WITH s AS (SELECT s.*, x.household_id AS target FROM _mem s JOIN _hmatch x USING (household_code)
                    WHERE x.reason IS NULL AND NOT EXISTS (SELECT 1 FROM _pm p WHERE p.sid = s.sid)
                      AND NOT EXISTS (SELECT 1 FROM _ambiguous a WHERE a.sid = s.sid))
         SELECT s.sid, t.member_id, s.name_key, t.name_key
         FROM s JOIN _left t ON t.name_key = s.name_key AND t.birth_year = s.birth_year AND t.sex = s.sex
         WHERE t.household_id IS DISTINCT FROM s.target AND (s.id_kind IS NULL OR t.id_number IS NULL)
+          AND {DATES_AGREE}
         UNION
         SELECT s.sid, t.member_id, s.name_key, t.name_key
         FROM s JOIN _left t ON t.birth_date = s.birth_date AND t.sex = s.sex
@@ -252,16 +280,35 @@ def _match_people(conn, run_id: str) -> None:
     conn.exec_driver_sql(f"""
         UPDATE {members} m SET member_key = t.member_key
         FROM _pm p JOIN _mem s USING (sid) JOIN mis.member t ON t.member_id = p.member_id
-        WHERE p.how IN ('id_in_household', 'name_in_household') AND m.source_file = s.source_file
+        WHERE p.how IN ('key', 'id_in_household', 'name_in_household') AND m.source_file = s.source_file
           AND m.source_sheet = s.source_sheet AND m.source_row::int = s.source_row
           AND m.member_key <> t.member_key""")
     conn.exec_driver_sql("""
         UPDATE _mem s SET member_key = t.member_key FROM _pm p JOIN mis.member t ON t.member_id = p.member_id
-        WHERE p.sid = s.sid AND p.how IN ('id_in_household', 'name_in_household') AND s.member_key <> t.member_key""")
+        WHERE p.sid = s.sid AND p.how IN ('key', 'id_in_household', 'name_in_household')
+          AND s.member_key <> t.member_key""")
+    # A person without an ID number, new to the household (or moved into it), whose key another person
+    # of that household has already (the same name and birth year, another birth date) is someone
+    # else: a key of their own (name|year|date), so that the load adds them instead of writing over
+    # that person. (An ID number key never collides: step 1 matches it whatever the dates.)
+    conn.exec_driver_sql("""
+        CREATE TEMP TABLE _rekey ON COMMIT DROP AS
+        SELECT s.sid, s.member_key || '|' || coalesce(s.birth_date::text, 'row' || s.source_row) AS member_key
+        FROM _mem s JOIN _hmatch x USING (household_code)
+        WHERE x.household_id IS NOT NULL AND x.reason IS NULL AND s.id_kind IS NULL
+          AND NOT EXISTS (SELECT 1 FROM _pm p WHERE p.sid = s.sid
+                          AND p.how IN ('key', 'id_in_household', 'name_in_household'))
+          AND EXISTS (SELECT 1 FROM mis.member t WHERE t.household_id = x.household_id
+                      AND t.member_key = s.member_key)""")
+    conn.exec_driver_sql(f"""
+        UPDATE {members} m SET member_key = r.member_key FROM _rekey r JOIN _mem s USING (sid)
+        WHERE m.source_file = s.source_file AND m.source_sheet = s.source_sheet AND m.source_row::int = s.source_row""")
+    conn.exec_driver_sql("UPDATE _mem s SET member_key = r.member_key FROM _rekey r WHERE r.sid = s.sid")
+    conn.exec_driver_sql("DROP TABLE _rekey")
 
-    # One outcome per staged person.
-    fields = " || ".join(f"CASE WHEN t.{c} IS DISTINCT FROM s.{c} THEN ARRAY['{c}'] ELSE ARRAY[]::text[] END"
-                         for c in PERSON_FIELDS)
+    # One outcome per staged person. A blank cell is no change: compared as the load would merge it.
+    fields = " || ".join(f"CASE WHEN t.{c} IS DISTINCT FROM {merged(c, 's', 't')} THEN ARRAY['{c}'] "
+                         "ELSE ARRAY[]::text[] END" for c in PERSON_FIELDS)
     conn.exec_driver_sql(f"""
         CREATE TEMP TABLE _po ON COMMIT DROP AS
         SELECT s.sid, s.household_code, s.member_key, s.full_name, s.source_file, s.source_sheet, s.source_row,
@@ -297,6 +344,70 @@ def _match_people(conn, run_id: str) -> None:
         LEFT JOIN _scope sc ON sc.household_id = t.household_id
         CROSS JOIN LATERAL (SELECT CASE WHEN t.member_id IS NULL THEN ARRAY[]::text[] ELSE ({fields}) END
                             AS fields) f""")
+    # Every household held back is known now: the people they hold are kept, and not missing.
+    _keep_held(conn, run_id, final=True)
+    conn.exec_driver_sql("DELETE FROM _left l USING _kept k WHERE k.member_id = l.member_id")
+    kept = table_name(run_id, "kept_members")
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {kept}")
+    conn.exec_driver_sql(f"CREATE UNLOGGED TABLE {kept} AS SELECT member_id FROM _kept")
+
+
+def _keep_held(conn, run_id: str, final: bool) -> None:
+    """_held: the roster's people in households held back; _kept: the registry people they are.
+
+    Held back: a household rejected by validation (its staged rows not accepted; a row without a
+    household code too), or one the reconcile holds as a conflict (final: every one, from _po; before
+    that, those known so far: the household's match cannot be trusted, a person is ambiguous, or an
+    ID number belongs to another district's listed person). Until a person decides, the people they
+    hold stay where the MIS has them. A held person is the registry person the reconcile matched them
+    to, every candidate of an ambiguous match, and else, set-based: the listed person with the same ID
+    number, or (where one of the two has no ID number) the same folded name and birth year, their full
+    birth dates agreeing where both are known. A registry person whom a person of a household that
+    loads claims (by key, ID or name) is that person's, not kept.
+    """
+    members = table_name(run_id, "members")
+    if final:
+        conflicts = "SELECT household_code FROM _po WHERE outcome = 'conflict'"
+    else:
+        conflicts = """
+            SELECT household_code FROM _hmatch WHERE reason IS NOT NULL
+            UNION SELECT s.household_code FROM _ambiguous a JOIN _mem s USING (sid)
+            UNION SELECT s.household_code FROM _pm p JOIN _mem s USING (sid)
+                  JOIN mis.member t ON t.member_id = p.member_id JOIN mis.household h ON h.household_id = t.household_id
+                  WHERE p.how = 'id_elsewhere' AND t.listed AND h.missing_run_id IS NULL
+                    AND NOT EXISTS (SELECT 1 FROM _scope sc WHERE sc.household_id = t.household_id)"""
+    conn.exec_driver_sql("DROP TABLE IF EXISTS _held, _kept")
+    # Rejected rows are staged as text as mapped (ISO dates, whole years): cast only what reads as such.
+    conn.exec_driver_sql(f"""
+        CREATE TEMP TABLE _held ON COMMIT DROP AS
+        SELECT s.sid, r.household_code, r.name_key,
+               CASE WHEN r.id_kind IS NOT NULL THEN r.id_number END AS id_number,
+               CASE WHEN r.birth_date ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$' THEN r.birth_date::date END AS birth_date,
+               CASE WHEN r.birth_year ~ '^[0-9]{{1,4}}$' THEN r.birth_year::int END AS birth_year
+        FROM {members} r
+        LEFT JOIN _mem s ON s.source_file = r.source_file AND s.source_sheet = r.source_sheet
+                        AND s.source_row = r.source_row::int
+        WHERE NOT r.accepted::boolean OR r.household_code IN ({conflicts})""")
+    conn.exec_driver_sql("CREATE INDEX ON _held (sid)")
+    conn.exec_driver_sql(f"""
+        CREATE TEMP TABLE _kept ON COMMIT DROP AS
+        WITH found AS (
+            SELECT p.member_id FROM _held h JOIN _pm p USING (sid)
+            UNION ALL
+            SELECT unnest(string_to_array(a.candidates, ',')::bigint[]) FROM _held h JOIN _ambiguous a USING (sid)
+            UNION ALL
+            SELECT t.member_id FROM _held h JOIN mis.member t ON t.id_number = h.id_number
+            WHERE h.id_number IS NOT NULL AND t.listed AND NOT EXISTS (SELECT 1 FROM _pm p WHERE p.sid = h.sid)
+            UNION ALL
+            SELECT t.member_id FROM _held h JOIN mis.member t ON t.name_key = h.name_key AND t.birth_year = h.birth_year
+            WHERE t.listed AND (h.id_number IS NULL OR t.id_number IS NULL)
+              AND (h.birth_date IS NULL OR t.birth_date IS NULL OR h.birth_date = t.birth_date)
+              AND NOT EXISTS (SELECT 1 FROM _pm p WHERE p.sid = h.sid)
+        )
+        SELECT DISTINCT f.member_id FROM found f
+        WHERE NOT EXISTS (SELECT 1 FROM _pm p WHERE p.member_id = f.member_id
+                          AND NOT EXISTS (SELECT 1 FROM _held h WHERE h.sid = p.sid))""")
+    conn.exec_driver_sql("ALTER TABLE _kept ADD PRIMARY KEY (member_id)")
 
 
 def _assign(pairs, minimum: float) -> tuple[dict[int, int], dict[int, str]]:
@@ -345,10 +456,11 @@ def _household_outcomes(conn, run_id: str) -> None:
     """The run's outcome tables: every roster household and every missing one; people not unchanged."""
     outcome = table_name(run_id, "outcome")
     member_outcome = table_name(run_id, "member_outcome")
-    hh_fields = " || ".join(
-        f"CASE WHEN m.{c} IS DISTINCT FROM s.{c} THEN ARRAY['{c}'] ELSE ARRAY[]::text[] END" for c in HOUSEHOLD_COLUMNS)
-    pa_fields = " || ".join(
-        f"CASE WHEN p.{c} IS DISTINCT FROM s.{c} THEN ARRAY['{c}'] ELSE ARRAY[]::text[] END" for c in ASSESSMENT_COLUMNS)
+    # A blank cell is no change: each field is compared as the load would merge it.
+    hh_fields = " || ".join(f"CASE WHEN m.{c} IS DISTINCT FROM {merged(c, 's', 'm')} THEN ARRAY['{c}'] "
+                            "ELSE ARRAY[]::text[] END" for c in HOUSEHOLD_COLUMNS)
+    pa_fields = " || ".join(f"CASE WHEN p.{c} IS DISTINCT FROM {merged(c, 's', 'p')} THEN ARRAY['{c}'] "
+                            "ELSE ARRAY[]::text[] END" for c in ASSESSMENT_COLUMNS)
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {outcome}, {member_outcome}, _disputed")
     # Registry households that a roster household in conflict claims: in dispute, so not missing.
     conn.exec_driver_sql("""
@@ -384,8 +496,9 @@ def _household_outcomes(conn, run_id: str) -> None:
         SELECT s.household_code,
                CASE WHEN x.reason IS NOT NULL OR pe.conflict THEN 'conflict'
                     WHEN m.household_id IS NULL THEN 'new'
-                    WHEN NOT x.in_scope OR m.commune_code IS DISTINCT FROM s.commune_code
-                         OR m.commune_code_pre2025 IS DISTINCT FROM s.commune_code_pre2025 THEN 'moved'
+                    WHEN NOT x.in_scope OR m.commune_code IS DISTINCT FROM {merged('commune_code', 's', 'm')}
+                         OR m.commune_code_pre2025 IS DISTINCT FROM {merged('commune_code_pre2025', 's', 'm')}
+                         THEN 'moved'
                     WHEN cardinality(f.fields) > 0 THEN 'changed'
                     ELSE 'unchanged' END AS outcome,
                f.fields AS changed_fields,
