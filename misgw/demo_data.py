@@ -98,7 +98,7 @@ _PHONG_DIEN = DistrictStyle(
     blank_after_titles=True, one_sheet=False, household_on_every_row=True, stt_per_member=True,
     columns=(("row_number", "STT"), ("household_code", "Mã hộ"), ("full_name", "Họ và tên"),
              ("relation", "Quan hệ với chủ hộ"), ("sex", "Giới tính"), ("birth_date", "Ngày sinh"),
-             ("ethnicity", "Dân tộc"), ("id_number", "Số CCCD"), ("address", "Ấp"), ("area", "Khu vực"),
+             ("ethnicity", "Dân tộc"), ("id_number", "Số CCCD"), ("hamlet", "Ấp"), ("area", "Khu vực"),
              ("poverty_category", "Phân loại hộ"), ("assessment_year", "Năm rà soát"),
              ("income_per_capita", "Thu nhập bình quân (đồng/người/tháng)"),
              ("d_employment", "Việc làm"), ("d_dependants", "Người phụ thuộc"), ("d_nutrition", "Dinh dưỡng"),
@@ -124,7 +124,7 @@ _CO_DO = DistrictStyle(
     blank_after_titles=False, one_sheet=False, household_on_every_row=False, stt_per_member=False,
     columns=(("row_number", "STT"), ("household_code", "Mã HGĐ"), ("full_name", "Họ tên"),
              ("relation", "QH với CH"), ("sex", "Nam/Nữ"), ("birth_date", "Ngày tháng năm sinh"),
-             ("ethnicity", "Dân tộc"), ("id_number", "CCCD/CMND"), ("address", "Thôn/ấp"),
+             ("ethnicity", "Dân tộc"), ("id_number", "CCCD/CMND"), ("hamlet", "Thôn/ấp"),
              ("area", "Nông thôn/Thành thị"), ("poverty_category", "Loại hộ"), ("assessment_year", "Năm"),
              ("income_per_capita", "TNBQ"),
              ("d_employment", "Thiếu hụt việc làm"), ("d_dependants", "Thiếu hụt người phụ thuộc"),
@@ -454,7 +454,8 @@ def _rows(style: DistrictStyle, hh: Household, stt: int) -> list[dict]:
             row["row_number"] = stt
         if i == 0 or style.household_on_every_row:
             row.update({
-                "address": hh.address, "area": "Thành thị" if hh.area == "urban" else "Nông thôn",
+                "address": hh.address, "hamlet": hh.address,
+                "area": "Thành thị" if hh.area == "urban" else "Nông thôn",
                 "poverty_category": style.category[hh.category], "assessment_year": ASSESSMENT_YEAR,
                 "income_per_capita": hh.income, "member_count": len(hh.members),
                 "approval_decision_no": hh.decision_no, "approval_date": hh.decision_date,

@@ -272,7 +272,7 @@ def notice_lines(s: dict) -> list[str]:
         shown = ", ".join(f"«{c['header']}» -> {c['field']} ({c['how']})" for c in expanded[:8])
         out.append(f"headers matched by abbreviation or spelling: {shown}" + (" ..." if len(expanded) > 8 else ""))
     scope = s.get("household_scope")
-    if scope:
+    if scope and (scope.get("households") or scope.get("households_rekeyed")):   # local codes were qualified
         out.append(f"household codes are read as unique within each {scope['scope']}"
                    + (" (kept for the source)" if scope.get("decided") else " (not kept: a dry or partial run)")
                    + (f"; {scope['households_rekeyed']} household(s) re-keyed" if scope.get("households_rekeyed") else "")

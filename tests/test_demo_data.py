@@ -24,7 +24,7 @@ DISTRICTS = {"phong-dien": "926", "co-do": "925", "ninh-kieu": "916"}
 RULES = {"required.full_name", "codelist.sex", "codelist.relation", "format.birth_date", "range.birth_date",
          "format.id_number", "cccd.birth_year", "codelist.ethnicity"}
 LINE = {"rural": 1_500_000, "urban": 2_000_000}
-HOUSEHOLD_FIELDS = ["address", "area", "poverty_category", "assessment_year", "income_per_capita",
+HOUSEHOLD_FIELDS = ["address", "hamlet", "area", "poverty_category", "assessment_year", "income_per_capita",
                     "member_count", "approval_decision_no", "approval_date"]
 INDICATORS = ["d_employment", "d_dependants", "d_nutrition", "d_health_insurance", "d_adult_education",
               "d_child_school", "d_housing_quality", "d_floor_area", "d_water_source", "d_latrine",
@@ -196,8 +196,10 @@ def test_sheets_are_real_communes_of_their_district(roster, communes):
 def test_each_district_words_its_headers_differently(roster):
     words = {slug: book["headers"] for slug, book in roster.items()}
     for field in ("household_code", "full_name", "relation", "sex", "birth_date", "id_number",
-                  "address", "area", "poverty_category", "income_per_capita", "member_count"):
+                  "area", "poverty_category", "income_per_capita", "member_count"):
         assert len({words[s][field] for s in DISTRICTS}) == 3, field
+    # Where the household lives: the hamlet ("Ấp", "Thôn/ấp") in two districts, an address in the third.
+    assert len({words[s].get("hamlet") or words[s]["address"] for s in DISTRICTS}) == 3
     for slug in DISTRICTS:
         assert set(INDICATORS) <= set(words[slug])
         assert roster[slug]["headers"]["row_number"] == "STT"
