@@ -188,7 +188,14 @@ def household_rules(c: Checks, today: dt.date) -> None:
           count=heads.astype("string"))
 
     member_key = fold_series(f["full_name"]) + "|" + f["birth_year"].astype("string").fillna("")
-    dup = has_code & f["full_name"].notna() & pd.DataFrame({"h": code, "k": member_key}).duplicated(keep="first")
+    pair = pd.DataFrame({"h": code, "k": member_key})
+    # Two people of one name and birth year, each with a full birth date of their own, are two people (a
+    # child named after a brother who died); without dates to tell them apart, one is listed twice.
+    dated = f["birth_date"].notna().groupby([code, member_key]).transform("all")
+    dates = f["birth_date"].groupby([code, member_key]).transform("nunique")
+    size = f["birth_date"].groupby([code, member_key]).transform("size")
+    apart = dated & (dates == size)
+    dup = has_code & f["full_name"].notna() & pair.duplicated(keep="first") & ~apart.fillna(False).astype(bool)
     c.add(dup, "household.duplicate_member", "raw_full_name")
 
     communes = f["commune_code_pre2025"].groupby(code).transform("nunique")

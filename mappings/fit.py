@@ -18,6 +18,7 @@ from mappings.text import clean_series, on_distinct
 from mappings.values import parse_dates
 
 FIT_MIN = 0.9
+EXCEL_ERRORS = r"#(?:REF!|VALUE!|DIV/0!|N/A|NAME\?|NUM!|NULL!|SPILL!|CALC!|FIELD!|BLOCKED!|UNKNOWN!|GETTING_DATA)"
 # The code list a coded field's values are read through (the same as translate's).
 CODED = {"relation": "relation", "sex": "sex", "ethnicity": "ethnicity", "poverty_category": "poverty_category",
          "area": "area"}
@@ -50,6 +51,8 @@ def column_fit(field: str, values: pd.Series, own: dict | None = None, edition: 
                bare: dict | None = None) -> Fit:
     """How well a column's values (raw cells) fit `field`. own: the source's own codes for it."""
     text = text_of(values).dropna()
+    # A cell whose formula broke (#REF!) holds no value at all: it says nothing about the column.
+    text = text[~text.str.fullmatch(EXCEL_ERRORS).fillna(False)]
     if text.empty:
         return Fit(1.0, 0, [])
     if field in CODED or field.startswith(INDICATOR_PREFIX):

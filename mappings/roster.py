@@ -197,8 +197,11 @@ def _fields_by_values(header, body: list[list], keep, mapping: Mapping, bare) ->
                 continue
             fit = column_fit(name, values, mapping.values.get(name), mapping.ethnicity_edition, bare) \
                 if name in vocabulary() and vocabulary()[name]["level"] not in ("ignore", "unstored") else None
-            # A header that names one field is taken on fewer than 3 values: they prove too little.
-            if fit is None or fit.ok or (len(names) == 1 and fit.values < 3):
+            # A header that names one field is taken on fewer than 3 values (they prove too little), and
+            # whatever its values when the field has no code list: its unreadable cells are then rejected
+            # on their rows with their reason, never dropped with the column. A code column that fits no
+            # code (sex 0/1) is a source's own codes, which provincial IT declares: the column is named.
+            if fit is None or fit.ok or (len(names) == 1 and (fit.values < 3 or name not in _CODED)):
                 fitting.append(name)
                 if how != "ambiguous":
                     break

@@ -222,7 +222,7 @@ def map_validate(run_id: str) -> dict:
     if options.get("partial") and not (raw["row"].astype(int) > 1).any():
         return _nothing_changed(run_id, source)
     roster = map_roster.map_roster(raw, mapping, source, source.assessment_year, province_pre2025,
-                                   config.bare_values.get("relation"), read_counts)
+                                   config.bare_values.get("relation"), read_counts, options.get("read") or source.id)
     del raw
     reports, fixups, accounts = roster.reports, roster.fixups, roster.accounts
     frame = roster.frame
@@ -253,6 +253,11 @@ def map_validate(run_id: str) -> dict:
     # A person's identity inside the household: the ID number, else the folded name and birth year.
     mapped["member_key"] = mapped["id_number"].where(mapped["id_kind"].notna(), mapped["name_key"] + "|" +
                                                      mapped["birth_year"].astype("string").fillna(""))
+    # Two people of one household with one name and birth year (told apart by their full birth dates): the
+    # date joins the key, as the reconcile keys such a person (mis.reconcile).
+    clash = mapped.duplicated(["household_code", "member_key"], keep=False) & mapped["id_kind"].isna() \
+        & mapped["birth_date"].notna()
+    mapped.loc[clash, "member_key"] = mapped.loc[clash, "member_key"] + "|" + mapped.loc[clash, "birth_date"]
     # Each record's own district decides whose fix-up workbook it goes to; after the reform, its commune.
     mapped["district_code"] = mapped["district_code_pre2025"].fillna(source.district_code)
     failures = _with_lineage(failures, mapped)

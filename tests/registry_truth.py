@@ -206,10 +206,11 @@ def build(seed: int = 7, households_a: int = 40, households_b: int = 20) -> Scen
     a2.append(split)
     mark(truth_a, h, "changed")
     mark(truth_a, split, "conflict", {p.name: "conflict" for p in split.people})
-    # a15: a new household written under a code that district B still uses.
+    # a15: a new household written under a code that district B also uses: codes are unique within their
+    # district only, so it is another household (its key is qualified by its district), new, never B's.
     h = _household(people, rng, "B005", COMMUNES_A[1], 1)
     a2.append(h)
-    mark(truth_a, h, "conflict", {p.name: "conflict" for p in h.people})
+    mark(truth_a, h, "new", {p.name: "new" for p in h.people})
     # a16: a person added with the ID number of a person district B still lists.
     h = by_code["A016"]
     other = copy.deepcopy(b1[6].people[1])

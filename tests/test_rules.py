@@ -206,6 +206,12 @@ def test_unique_members(check):
     f, held = check(head(), wife(), wife(birth_date="06/05/2008", full_name="Trần Thị Bình", relation="Con",
                                         id_number=None))
     assert_passes(f, held, "household.duplicate_member")
+    # One name, one birth year, two full birth dates: two children (the younger named after the elder).
+    son = dict(full_name="Nguyễn Văn Út", relation="Con", sex="Nam", id_number=None)
+    f, held = check(head(), wife(**son, birth_date="02/01/2005"), wife(**son, birth_date="30/11/2005"))
+    assert_passes(f, held, "household.duplicate_member")
+    f, _ = check(head(), wife(**son, birth_date="02/01/2005"), wife(**son, birth_date="2005"))
+    assert "được ghi hai lần" in only(f, "household.duplicate_member")["message_vi"]
 
 
 def test_all_members_in_one_commune(check):

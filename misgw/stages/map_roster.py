@@ -29,7 +29,8 @@ class MappedRoster:
 
 
 def map_roster(raw: pd.DataFrame, mapping: Mapping, source, configured_year: int | None,
-               province_code: str | None, bare: dict | None, read_counts: dict | None = None) -> MappedRoster:
+               province_code: str | None, bare: dict | None, read_counts: dict | None = None,
+               describe: str = "the source") -> MappedRoster:
     """Map every sheet of the run's raw table. Raises MappingError when no sheet can be read as a roster,
     or a sheet cannot go on without a person (unknown headers, two fields competing for a column).
 
@@ -73,8 +74,8 @@ def map_roster(raw: pd.DataFrame, mapping: Mapping, source, configured_year: int
     accounts = pd.DataFrame(accounts, columns=ACCOUNT_COLUMNS)
     stopping = [r for r in reports if r["missing_fields"] or r.get("stop")]
     if not reports:
-        raise MappingError(f"Source '{source.id}': nothing to read: no sheet holds any data. Check that the right "
-                           "file was sent.")
+        raise MappingError(f"Source '{source.id}': nothing to read: no sheet of {describe} holds any data. Check "
+                           "that the right file was sent.")
     if stopping or not frames:
         problems = "; ".join(f"{r['file']} / {r['sheet']}: {r['reason']}" for r in (stopping or reports))
         what = ("cannot go on without a person" if any(r.get("stop") for r in stopping) else
