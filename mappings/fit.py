@@ -32,13 +32,17 @@ class Fit:
     share: float                 # of the non-blank values, the part that parses
     values: int                  # non-blank values
     examples: list[str]          # a few values that do not parse, as written
+    codes: bool = False          # every value that does not parse looks like a code ("0", "K", "HN2")
 
     @property
     def ok(self) -> bool:
-        """FIT_MIN of the values parse; on a small sheet one typo among good values is still a typo (one
-        bad sex of five is a row to fix, not a column that means something else)."""
+        """FIT_MIN of the values parse. On a small sheet one typo among good values is still a typo (one bad
+        sex of five is a row to fix, not a column that means something else); so is a minority of words
+        the list does not know ("Không rõ"). A column whose other values are codes (sex 1 and 0) holds the
+        source's own codes, which provincial IT declares."""
         bad = round(self.values * (1 - self.share))
-        return self.values == 0 or self.share >= FIT_MIN or (bad <= 1 and self.values - bad >= 1)
+        return (self.values == 0 or self.share >= FIT_MIN or (bad <= 1 and self.values - bad >= 1)
+                or (self.share >= 0.5 and not self.codes))
 
 
 def text_of(values: pd.Series) -> pd.Series:
@@ -64,8 +68,9 @@ def column_fit(field: str, values: pd.Series, own: dict | None = None, edition: 
     good = _parses(field, distinct, own, edition or "2008", bare).to_numpy()
     total = int(counts.sum())
     share = float(counts.to_numpy()[good].sum()) / total
-    bad = [str(v) for v in distinct[~good].head(4)]
-    return Fit(share, total, bad)
+    unread = distinct[~good]
+    codes = bool(len(unread)) and bool(unread.str.fullmatch(r"[0-9A-Za-z]{1,3}").fillna(False).all())
+    return Fit(share, total, [str(v) for v in unread.head(4)], codes)
 
 
 def _parses(field: str, distinct: pd.Series, own, edition: str, bare) -> pd.Series:

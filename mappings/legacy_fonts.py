@@ -655,28 +655,33 @@ def _people_column(verdicts: list[_Verdict], distinct) -> bool:
     return bool(read) and 2 * sum(w in family for w in read) >= len(read)
 
 
-def _legacy_reading_likelier(text: str, alternatives: tuple[str, ...], people: bool) -> bool:
-    """A cell of standard syllables in a Unicode column, kept as written unless a legacy reading of it
-    is likelier, which then holds it back (`decode_series`):
-      - the reading has more common syllables than the text as written (TCVN3 "Tõ Tè Huy" reads "Từ
-        Tố Huy", two to one; "Khóc Kim Nga" reads "Khúc Kim Nga");
-      - in a column of people's names, as many, and the reading opens with a family name the text as
-        written does not open with (VNI "Hoà Gia Oanh" reads "Hồ Gia Oanh": Hoà is a given name, Hồ one
-        of the commonest family names; a Unicode name opening with Hoà is rare).
+def _legacy_reading_likelier(text: str, alternatives: tuple[str, ...], people: bool) -> str | None:
+    """How a cell of standard syllables in a Unicode column that also shows a legacy font is read, when not as
+    written (`decode_series`); None keeps it as written ("Má", "Lý Sô Phol": their readings are no likelier):
+      - in a column of people's names, a legacy reading of more common syllables that opens with a family
+        name where the text as written opens with none is that encoding: TCVN3 "Vò Thu Linh" is "Vũ Thu
+        Linh", "Tõ Tè Huy" "Từ Tố Huy", "Khóc Kim Nga" "Khúc Kim Nga" (a name, read where a family name
+        stands, decides it, not the neighbours);
+      - otherwise a reading of more common syllables, or in a column of people's names one of as many that
+        opens with a family name the text as written does not ("Hoà Gia Oanh", VNI for "Hồ Gia Oanh"), is
+        'uncertain': held back with its reason, never converted (a Khmer "Sô Phia" beside VNI cells is not
+        turned into "Sơ Phia").
     """
     written = unicodedata.normalize("NFC", text)
     score = _common_words(written)
+    family = _family_names()
+    verdict = None
     for alt in alternatives:
         if alt not in LEGACY:
             continue
         reading = to_unicode(text, alt)
         other = _common_words(reading)
-        if other > score:
-            return True
-        if (people and other == score and _first_word(reading) != _first_word(written)
-                and _first_word(reading) in _family_names()):
-            return True
-    return False
+        names_family = _first_word(reading) != _first_word(written) and _first_word(reading) in family
+        if other > score and people and names_family and _first_word(written) not in family:
+            return alt
+        if other > score or (people and other == score and names_family):
+            verdict = "uncertain"
+    return verdict
 
 
 def decode_series(values: pd.Series, *, proper_names: bool = False) -> tuple[pd.Series, pd.Series]:
@@ -686,10 +691,10 @@ def decode_series(values: pd.Series, *, proper_names: bool = False) -> tuple[pd.
     are). A cell plausible in more than one reading follows the column:
       - in a column with definite Unicode (a Vietnamese word with a letter beyond Windows-1252,
         "Nguyễn Văn Tư"), a cell of standard Vietnamese syllables as written, with no symbol, pair or
-        broken case, is never converted, whatever else the column holds: 'unicode' ("Má" stays "Má",
-        not TCVN3 "Mỏ"), or 'uncertain', as written, when its reading in a legacy font the column's
-        unambiguous cells are in is likelier (`_legacy_reading_likelier`: TCVN3 "Tõ Tè Huy" reads "Từ
-        Tố Huy", of more common syllables);
+        broken case, stays as written ("Má" stays "Má", not TCVN3 "Mỏ"), unless its reading in a legacy
+        font the column's unambiguous cells are in is a likelier name (`_legacy_reading_likelier`: TCVN3
+        "Tõ Tè Huy" is "Từ Tố Huy", of more common syllables), or as likely and opens with a family name
+        ('uncertain', held back);
       - otherwise, and for a cell that reads as written only leniently, its readings are compared with
         the encodings the column's unambiguous Vietnamese cells are in. One match decides it ("Sè" in a
         column of TCVN3 cells is "Số"; "Vâ Minh Long" is "Võ Minh Long"); none leaves it Unicode if it
@@ -712,15 +717,15 @@ def decode_series(values: pd.Series, *, proper_names: bool = False) -> tuple[pd.
     unicode_column = any(v.definite for v in verdicts)
     # When it also holds cells in a legacy font, a legacy cell of standard syllables would stay as written
     # there, wrongly ("Tõ Tè Huy" for TCVN3 "Từ Tố Huy"): a cell whose reading in a font the column shows
-    # is likelier is held back as 'uncertain', never converted. A column that shows no legacy font holds
-    # back nothing: its Unicode names stay Unicode however their legacy readings go ("Kim Sô Phal", VNI
-    # "Kim Sơ Phal"), and so would a lone two-way legacy cell in it.
+    # is a likelier name is read in that font. A column that shows no legacy font converts nothing: its
+    # Unicode names stay Unicode however their legacy readings go ("Kim Sô Phal", VNI "Kim Sơ Phal"), and
+    # so would a lone two-way legacy cell in it.
     fonts = evidence.intersection(LEGACY)
     people = (bool(fonts) and unicode_column and any(v.standard and v.alternatives for v in verdicts)
               and _people_column(verdicts, distinct))
     labels = [v.label if not v.alternatives
-              else ("uncertain" if _legacy_reading_likelier(text, tuple(a for a in v.alternatives if a in fonts), people)
-                    else "unicode")
+              else (_legacy_reading_likelier(text, tuple(a for a in v.alternatives if a in fonts), people)
+                    or "unicode")
               if v.standard and unicode_column
               else _resolve(v.alternatives, evidence, text)
               for v, text in zip(verdicts, distinct)]

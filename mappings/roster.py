@@ -293,8 +293,8 @@ def household_groups(frame: pd.DataFrame) -> pd.Series:
         if name in frame:
             commune = commune.fillna(on_distinct(clean_series(frame[name]), _no_point_zero))
     commune = commune.groupby(blocks).transform("first")
-    label = (frame["source_file"].astype("string") + "|" + frame["source_sheet"].astype("string") + "|" +
-             fold_series(commune).fillna("") + "|" + fold_series(codes))
+    # Not the file: a workbook renamed or split in two holds the same households (mis.snapshot digests).
+    label = frame["source_sheet"].astype("string") + "|" + fold_series(commune).fillna("") + "|" + fold_series(codes)
     return label.where(codes.notna())
 
 

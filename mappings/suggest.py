@@ -32,7 +32,16 @@ def suggest_columns(rows: list[list], mapping: Mapping) -> dict:
 
 
 def _guess(text: str, mapping: Mapping) -> tuple[str | None, float, str | None]:
-    names, how = mapping.fields_for(text)
+    names, how = mapping.fields_for(text, fuzzy=False)
+    if not names and not text.isascii():
+        from mappings.legacy_fonts import legacy_candidates, to_unicode
+
+        for encoding in legacy_candidates(text):
+            names, how = mapping.fields_for(clean(to_unicode(text, encoding)), fuzzy=False)
+            if names:
+                break
+    if not names:
+        names, how = mapping.fields_for(text)
     if names and how.startswith("fuzzy"):
         return names[0], float(how.split()[1]), None
     if names and how == "ambiguous":

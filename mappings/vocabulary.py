@@ -106,17 +106,18 @@ class Mapping:
         names, how = self.fields_for(header)
         return (names[0] if names else None), how
 
-    def fields_for(self, header) -> tuple[list[str], str]:
+    def fields_for(self, header, fuzzy: bool = True) -> tuple[list[str], str]:
         """The fields a header may name, in order, and how: yaml, vocabulary, expansion, fuzzy 0.93,
-        ambiguous (two fields compete: the source stops and asks), ignored or unrecognised."""
-        key = fold(header)
+        ambiguous (two fields compete: the source stops and asks), ignored or unrecognised.
+        fuzzy=False: exact wordings only (before a legacy-font header is decoded, say)."""
+        key = (fold(header), fuzzy)
         if key in self._cache:
             return self._cache[key]
-        found = self._fields_for(header, key)
+        found = self._fields_for(header, key[0], fuzzy)
         self._cache[key] = found
         return found
 
-    def _fields_for(self, header, key: str) -> tuple[list[str], str]:
+    def _fields_for(self, header, key: str, fuzzy: bool = True) -> tuple[list[str], str]:
         if not key or key in self.ignore:
             return [], "ignored"
         if key in self.columns:
@@ -131,7 +132,7 @@ class Mapping:
             if wide in self.aliases:
                 return list(self.aliases[wide]), "expansion"
             key = wide
-        if len(key) < 6:
+        if len(key) < 6 or not fuzzy:
             return [], "unrecognised"
         from rapidfuzz import fuzz, process
 
@@ -276,15 +277,17 @@ def _read_header(cells: list[tuple[int, object]], index: int, n_rows: int, mappi
         text = clean(cell)
         if text is None:
             continue
-        names, origin = mapping.fields_for(text)
+        names, origin = mapping.fields_for(text, fuzzy=False)
         if not names and not text.isascii():
             # A header typed in a legacy font ("Hä vµ tªn", "Sè CCCD") is read as the wording it matches.
             for encoding in legacy_candidates(text):
                 decoded = clean(to_unicode(text, encoding))
-                decoded_names, decoded_origin = mapping.fields_for(decoded)
+                decoded_names, decoded_origin = mapping.fields_for(decoded, fuzzy=False)
                 if decoded_names:
                     text, names, origin = decoded, decoded_names, decoded_origin
                     break
+        if not names:
+            names, origin = mapping.fields_for(text)        # a wording a letter or two away
         texts[col] = text
         if not names:
             ignored[col] = text

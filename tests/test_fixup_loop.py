@@ -73,7 +73,8 @@ def test_a_province_wide_source_writes_one_workbook_per_district(tmp_path, mis_d
     write_roster(tmp_path / "d" / "tinh.xlsx", rows=rows + other, header=header, sheet="Danh sách")
     cfg = write_config(tmp_path / "misgw.yaml", [{"id": "cantho", "kind": "spreadsheet", "path": "d"}])
     [s] = json.loads(misgw("sync", "--config", str(cfg), "--json", env_url=mis_db).stdout)
-    assert s["status"] == "success" and set(s["fixup_workbooks"]) == {"925", "926"}, s
+    # Every household turned back: the run completes, and says it needs a person.
+    assert s["status"] == "attention" and set(s["fixup_workbooks"]) == {"925", "926"}, s
     for district, codes in (("926", {"31300-0001", "31300-0002"}), ("925", {"31222-0009"})):
         wb = load_workbook(s["fixup_workbooks"][district])
         ws = wb["Cần sửa"]

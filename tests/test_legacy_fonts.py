@@ -500,18 +500,19 @@ def test_mixed_columns_of_thirty_thousand_generated_names(encoding):
     assert len(figures["held"]) <= expected["held"]
 
 
-def test_beside_unicode_a_legacy_cell_whose_reading_is_likelier_is_held_back_never_converted():
+def test_beside_unicode_a_legacy_cell_whose_reading_is_a_likelier_name_is_read_in_that_font():
     proof = ["Nguyễn Văn Tư", "Trần Thị Bình"]                   # definite Unicode: the column holds Unicode
     # TCVN3 "Tõ Tè Huy" is "Từ Tố Huy", "Khóc Kim Nga" "Khúc Kim Nga": standard syllables as written, but the
-    # reading has more common syllables (Từ Tố, Khúc). "Má" / "Mỏ", "Lý Sô Phol" / "Lý Sụ Phol", "Lê Thanh Tâm" /
-    # "Lờ Thanh Tõm", "Sè" / "Số": no likelier reading, so Unicode. "Tè" / "Tố" is a real Unicode word too, and is
-    # held back (the price: turned back with a reason, never converted).
+    # reading has more common syllables and a family name where the name opens (Từ, Khúc): read in TCVN3.
+    # "Má" / "Mỏ", "Lý Sô Phol" / "Lý Sụ Phol", "Lê Thanh Tâm" / "Lờ Thanh Tõm", "Sè" / "Số": no likelier reading,
+    # so Unicode. "Tè" / "Tố": likelier, but no family name decides it: held back (turned back with a reason,
+    # never converted).
     tcvn3 = [from_unicode(n, "tcvn3") for n in ["Nguyễn Văn An", "Lê Thị Hoa", "Phạm Văn Tư"]]
     cells = [*proof, *tcvn3, "Tõ Tè Huy", "Khóc Kim Nga", "Má", "Lý Sô Phol", "Lê Thanh Tâm", "Sè", "Tè"]
     text, label = decode_series(pd.Series(cells), proper_names=True)
     got = dict(zip(cells, zip(text, label)))
-    for cell in ["Tõ Tè Huy", "Khóc Kim Nga", "Tè"]:
-        assert got[cell] == (cell, "uncertain"), cell
+    assert got["Tõ Tè Huy"] == ("Từ Tố Huy", "tcvn3") and got["Khóc Kim Nga"] == ("Khúc Kim Nga", "tcvn3")
+    assert got["Tè"] == ("Tè", "uncertain")
     for cell in ["Má", "Lý Sô Phol", "Lê Thanh Tâm", "Sè", *proof]:
         assert got[cell] == (cell, "unicode"), cell
     assert [got[c] for c in tcvn3] == [(n, "tcvn3") for n in ["Nguyễn Văn An", "Lê Thị Hoa", "Phạm Văn Tư"]]

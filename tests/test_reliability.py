@@ -472,7 +472,7 @@ def test_each_district_s_fixup_workbook_holds_only_its_own_households(tmp_path, 
     cfg = write_config(tmp_path / "misgw.yaml", [{"id": "ct", "kind": "spreadsheet", "path": "ct"}])
     out = misgw("sync", "--config", str(cfg), "--json", env_url=mis_db)
     [s] = json.loads(out.stdout)
-    assert s["status"] == "success" and s["households_rejected"] == 4, s
+    assert s["status"] == "attention" and s["households_rejected"] == 4 and s["households_accepted"] == 0, s
     assert sorted(s["fixup_workbooks"]) == ["925", "926"], s["fixup_workbooks"]
     own = {"926": {"31300-0001", "31300-0002"}, "925": {"31222-0001", "31222-0002"}}
     for district, path in s["fixup_workbooks"].items():
