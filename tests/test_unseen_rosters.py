@@ -137,6 +137,9 @@ def test_a_roster_without_a_year_stops_that_file_and_the_others_go_on(tmp_path, 
     assert acc["stopped"] == acc["held"] == 3 and acc["loaded"] == 0
     balanced(s)
     assert {r["local_code"] for r in rows_of(mis_db, "SELECT local_code FROM mis.household")} == {"001", "002"}
+    # A file that stopped is not remembered as read: the next run reads it again (and says so again).
+    code, [s], _ = sync(cfg, mis_db)
+    assert not s["unchanged_at_source"] and "vinh-trinh.xlsx" in s["files_stopped"] and s["status"] == "attention"
     # The source's assessment_year, when set, wins: the file loads.
     cfg = config(tmp_path, [{"id": "vinh-thanh", "kind": "spreadsheet", "path": "vt", "district_code": "924",
                              "assessment_year": 2025}])
