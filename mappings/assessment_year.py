@@ -20,8 +20,8 @@ YEAR_MIN, YEAR_MAX = 2000, 2100
 # 2025-12-15), legal references ("Nghị định 07/2021/NĐ-CP", "Quyết định số 24/2021/QĐ-TTg") and the
 # standard's period ("giai đoạn 2022-2025").
 _NOT_THE_YEAR = [re.compile(p) for p in (
-    r"ngay\s*\d{1,2}\s*thang\s*\d{1,2}\s*nam\s*\d{4}",
-    r"thang\s*\d{1,2}\s*(?:nam|/)\s*\d{4}",
+    r"ngay[\s.…_\d]*thang[\s.…_\d]*nam\s*\d{4}",          # dated, or with the day left blank ("ngày .... tháng")
+    r"thang[\s.…_\d]*(?:nam|/)\s*\d{4}",
     r"\d{1,2}\s*[/.\-]\s*\d{1,2}\s*[/.\-]\s*\d{4}",
     r"\d{4}\s*[/.\-]\s*\d{1,2}\s*[/.\-]\s*\d{1,2}",
     r"\d+\s*/\s*\d{4}\s*/\s*[a-z]",
@@ -64,6 +64,18 @@ PLACES = {"title": "the title", "sheet": "the sheet name", "file": "the file nam
 
 def decide(file: str, sheets: dict[str, SheetYears], source_id: str, configured: int | None
            ) -> tuple[dict[str, int], str | None, list[str]]:
+    """See _decide; the sentence that stops a file is said in Vietnamese, then in English."""
+    years, stop, notes = _decide(file, sheets, source_id, configured)
+    if stop:
+        why = ("không nơi nào trong tệp ghi năm rà soát" if ": no assessment year:" in stop
+               else "các nơi trong tệp ghi năm rà soát không khớp nhau")
+        stop = (f"Tệp «{file}» chưa được nạp vì {why}; cán bộ tỉnh khai báo năm rà soát (assessment_year) cho "
+                f"nguồn, hoặc sửa tệp. / {stop}")
+    return years, stop, notes
+
+
+def _decide(file: str, sheets: dict[str, SheetYears], source_id: str, configured: int | None
+            ) -> tuple[dict[str, int], str | None, list[str]]:
     """({sheet: year for its blank cells}, the sentence that stops the file or None, notes).
 
     configured (the source's `assessment_year`) wins. Otherwise a sheet's year is its column where
