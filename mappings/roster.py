@@ -63,7 +63,7 @@ def map_sheet(file: str, sheet: str, rows: list[list], mapping: Mapping,
     province_code: the source's pre-2025 province (which ethnicity list its codes likely follow).
     bare: how the province reads a bare value two codes share ({"ba": "04"}).
     """
-    rows_read = sum(1 for r in rows if _first_text(r) is not None)
+    rows_read = sum(1 for r in rows if r)                        # a connector delivers non-empty rows only
     header = locate_header(rows, mapping)
     if header is None:
         return None, SheetMapping(file, sheet, roster=False, rows_read=rows_read,
@@ -75,10 +75,12 @@ def map_sheet(file: str, sheet: str, rows: list[list], mapping: Mapping,
     report.years = {"title": sorted({y for r in title for v in r if isinstance(v, str) for y in years_in(v)}),
                     "sheet": years_in(sheet)}
 
+    # The body's cells once, in every recognised column, and what each row is (computed once, per row).
+    cells = _cells(body, sorted(header.candidates), first_row)
+    features = _row_features(body, cells.index)
     # A header is a claim; the column's values decide among the fields it may name.
-    provisional = _frame(body, header.fields, first_row)
-    keep, _ = _data_rows(provisional, body)
-    fields, report.unfit, report.stop = _fields_by_values(header, body, keep.to_numpy(), mapping, bare)
+    keep, _ = _data_rows(_frame(cells, header.fields), features)
+    fields, report.unfit, report.stop = _fields_by_values(header, cells[keep.to_numpy()], mapping, bare)
     if report.stop:
         report.roster = False
         report.reason = report.stop
@@ -102,8 +104,9 @@ def map_sheet(file: str, sheet: str, rows: list[list], mapping: Mapping,
         [f"{header.texts[c]} (duplicate of {header.candidates[c][0]})" for c in header.candidates
          if c not in used and not any(u["column"] == _letter(c) for u in report.unfit)]
 
-    frame = _frame(body, fields, first_row)
-    keep, skip = _data_rows(frame, body)
+    frame = _frame(cells, fields)
+    del cells
+    keep, skip = _data_rows(frame, features)
     for reason, mask in skip.items():
         rows_skipped = [int(i) for i in frame.index[mask]]
         if rows_skipped:
@@ -139,34 +142,47 @@ def map_sheet(file: str, sheet: str, rows: list[list], mapping: Mapping,
 UNSTORED = set(unstored_fields())
 
 
-def _frame(body: list[list], fields: dict[int, str], first_row: int) -> pd.DataFrame:
-    """The body's cells in the columns of `fields`, named by field, indexed by Excel row number."""
-    width = max(fields, default=-1) + 1
+def _cells(body: list[list], columns: list[int], first_row: int) -> pd.DataFrame:
+    """The body's cells in these columns (labelled by column index), indexed by Excel row number."""
+    width = max(columns, default=-1) + 1
     data = [(r + [None] * width)[:width] for r in body]
     frame = pd.DataFrame(data, dtype=object, columns=range(width))  # columns even when no row follows
-    frame = frame[list(fields)].rename(columns=fields)
+    frame = frame[columns]
     frame.index = np.arange(first_row, first_row + len(frame))
+    return frame
+
+
+def _frame(cells: pd.DataFrame, fields: dict[int, str]) -> pd.DataFrame:
+    """The columns of `fields`, named by field (the STT column left out)."""
+    frame = cells[list(fields)].rename(columns=fields)
     return frame.drop(columns=[c for c in frame.columns if c == "row_number"])
 
 
-def _data_rows(frame: pd.DataFrame, body: list[list]) -> tuple[pd.Series, dict[str, pd.Series]]:
+def _row_features(body: list[list], index) -> pd.DataFrame:
+    """Per row, what its cells say whatever the columns mean: its first text, whether it is the row of
+    column numbers, whether it is the date line above the signatures."""
+    return pd.DataFrame({"first_text": pd.Series([_first_text(r) for r in body], index=index, dtype=object),
+                         "numbering": pd.Series([_is_column_numbers(r) for r in body], index=index, dtype=bool),
+                         "dated": pd.Series([_place_and_date(r) for r in body], index=index, dtype=bool)})
+
+
+def _data_rows(frame: pd.DataFrame, features: pd.DataFrame) -> tuple[pd.Series, dict[str, pd.Series]]:
     """Which rows are data (a name, a household code or an ID), and why each other row is skipped:
     blank, the column-number row, subtotals ("Cộng", "Tổng cộng") and the signature block below the table."""
-    first_text = pd.Series([_first_text(r) for r in body], index=frame.index, dtype=object)
+    first_text = features["first_text"]
     key_cols = [c for c in ("full_name", "household_code", "id_number") if c in frame]
     has_key = frame[key_cols].notna().any(axis=1) if key_cols else pd.Series(False, index=frame.index)
     blank = frame.isna().all(axis=1) & first_text.isna()
     folded = first_text.fillna("").map(fold)
     # The signature block opens with a title ("Người lập biểu") or a place and date ("Vĩnh Châu, ngày 10
     # tháng 12 năm 2024"), in whichever column the template put it.
-    dated = pd.Series([_place_and_date(r) for r in body], index=frame.index, dtype=bool)
-    footer_start = folded.str.startswith(_FOOTER) | dated
+    footer_start = folded.str.startswith(_FOOTER) | features["dated"]
     after_footer = footer_start.cummax()
     # "Cộng", "Cộng hộ 1", "Tổng cộng", "Tổng số": a label and counts, never a person's sex or birth date.
     person_cols = [c for c in ("sex", "birth_date", "id_number") if c in frame]
     has_person = frame[person_cols].notna().any(axis=1) if person_cols else pd.Series(False, index=frame.index)
     subtotal = folded.str.match(r"^(tongcong|tongso|cong)") & ~has_person
-    numbering = pd.Series([_is_column_numbers(r) for r in body], index=frame.index, dtype=bool)
+    numbering = features["numbering"]
     no_key = ~has_key & ~blank
     skip = {"blank": blank & ~after_footer, "footer": after_footer & ~blank,
             "column numbers": numbering & ~after_footer,
@@ -176,16 +192,16 @@ def _data_rows(frame: pd.DataFrame, body: list[list]) -> tuple[pd.Series, dict[s
     return keep, skip
 
 
-def _fields_by_values(header, body: list[list], keep, mapping: Mapping, bare) -> tuple[dict[int, str], list[dict], str | None]:
+def _fields_by_values(header, cells: pd.DataFrame, mapping: Mapping, bare) -> tuple[dict[int, str], list[dict], str | None]:
     """Each recognised column's field: the first of its header's fields that its values fit and no column
-    before it took. Returns (column -> field, the columns whose values fit none, why the sheet must stop)."""
+    before it took. cells: the data rows' cells by column index. Returns (column -> field, the columns whose
+    values fit none, why the sheet must stop)."""
     fields: dict[int, str] = {}
     unfit: list[dict] = []
     taken: set[str] = set()
-    rows = [r for r, k in zip(body, keep) if k]
     for col in sorted(header.candidates):
         names, how = header.candidates[col], header.how[col]
-        values = pd.Series([r[col] if col < len(r) else None for r in rows], dtype=object)
+        values = cells[col]
         if how == "yaml":
             if names[0] not in taken:
                 fields[col] = names[0]

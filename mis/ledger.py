@@ -226,3 +226,14 @@ def aging(conn) -> list[dict]:
         SELECT district_code, source_id, CASE {buckets} END AS age, count(*) AS entries
         FROM open GROUP BY 1, 2, 3 ORDER BY 1, 2, min(age)""")).mappings().all()
     return [dict(r) for r in rows]
+
+
+def run_rejects(conn, run_id: str) -> dict:
+    """What a run turned back: the rules most often named (rule -> rows) and how many ledger entries it
+    opened (problems no earlier run had seen)."""
+    top = conn.execute(sa.text("""
+        SELECT rule, count(*) FROM mis.reject WHERE run_id = :r AND severity = 'reject'
+        GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3"""), {"r": run_id}).all()
+    opened = conn.execute(sa.text("SELECT count(*) FROM mis.reject_entry WHERE first_run_id = :r"),
+                          {"r": run_id}).scalar()
+    return {"top_rules": {rule: int(n) for rule, n in top}, "entries_opened": int(opened)}

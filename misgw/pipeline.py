@@ -587,7 +587,8 @@ def report(run_id: str) -> dict:
 
 def _attention(run: dict) -> str | None:
     """Why a run that completed is not a plain success, or None: a file that stopped (its year unclear), or
-    rows judged and none accepted. A night with nothing new judges nothing and is a plain success."""
+    rows judged and none accepted with a problem no earlier run had seen. A night with nothing new (no
+    change at the source, or only the households still held from before, read again) is a plain success."""
     reasons = []
     stopped = (run.get("notices") or {}).get("files_stopped") or {}
     reasons += [f"File not read: {sentence}" for sentence in stopped.values()]
@@ -595,14 +596,13 @@ def _attention(run: dict) -> str | None:
     judged = totals["loaded"] + totals["rejected"] + totals["held"] - totals["stopped"]
     if judged and not totals["loaded"]:
         with db.get_engine().connect() as conn:
-            top = conn.execute(sa.text("""
-                SELECT rule, count(*) FROM mis.reject WHERE run_id = :r AND severity = 'reject'
-                GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3"""), {"r": run["run_id"]}).all()
-        why = ", ".join(f"{rule} ({n})" for rule, n in top) or "households held back"
-        reasons.append(f"{judged} rows judged and none accepted: {totals['rejected']} rejected, "
-                       f"{totals['held'] - totals['stopped']} held (most often: {why}). Check the fix-up workbook; "
-                       "a whole district turned back usually means a column was read wrongly (`misgw runs show "
-                       f"{run['run_id']}`).")
+            turned_back = ledger.run_rejects(conn, run["run_id"])
+        if run["dry_run"] or turned_back["entries_opened"]:
+            why = ", ".join(f"{rule} ({n})" for rule, n in turned_back["top_rules"].items()) or "households held back"
+            reasons.append(f"{judged} rows judged and none accepted: {totals['rejected']} rejected, "
+                           f"{totals['held'] - totals['stopped']} held (most often: {why}). Check the fix-up "
+                           "workbook; a whole district turned back usually means a column was read wrongly "
+                           f"(`misgw runs show {run['run_id']}`).")
     return " ".join(reasons) or None
 
 

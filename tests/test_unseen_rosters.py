@@ -363,6 +363,14 @@ def test_a_legacy_database_with_its_own_codes_and_mysql_zero_dates(tmp_path, mis
         report = rows_of(mis_db, "SELECT mapping_report FROM mis.sync_run WHERE run_id = :r", r=s["run_id"])[0]
         fields = {c["header"]: c["field"] for c in report["mapping_report"][0]["columns"]}
         assert fields["MA_DT"] == "ethnicity" and fields["HO_TEN"] == "full_name" and fields["NAM"] == "assessment_year"
+        # The next night: nothing changed, the two held households are read again and still turned back.
+        # Nothing is new, so it is a plain success, not a run that "accepted none".
+        again = subprocess.run([sys.executable, "-m", "misgw.cli", "sync", "--config", str(cfg), "--json"],
+                               capture_output=True, text=True, timeout=300,
+                               env=dict(os.environ, MISGW_DATABASE_URL=mis_db, **env))
+        [s] = json.loads(again.stdout)
+        assert again.returncode == 0 and s["status"] == "success" and s["attention"] is None, s["attention"]
+        assert s["households_accepted"] == 0 and s["rows_rejected"] == 2
     finally:
         admin.cursor().execute(f"DROP DATABASE IF EXISTS {database}")
         admin.close()
