@@ -9,7 +9,6 @@ import json
 import logging
 import secrets
 import time
-from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
@@ -19,11 +18,11 @@ from expectations import validate
 from expectations.validate import judge
 from mappings.roster import household_groups, one_row_per_household, translate, unit_codes
 from mappings.text import fold, fold_series
-from mappings.vocabulary import MappingError, load_mapping
-from mis import accounts, db, households, ledger, load as mis_load, poverty, reconcile as mis_reconcile, snapshot, staging, units
+from mappings.vocabulary import load_mapping
+from mis import accounts, db, ledger, load as mis_load, poverty, reconcile as mis_reconcile, snapshot, staging
 from misgw.config import Config, Source, load_config
 from misgw.errors import SourceBusy, UserError
-from misgw.stages import household_scope, map_roster
+from misgw.stages import household_scope, map_roster, outcome
 
 log = logging.getLogger("misgw")
 
@@ -216,7 +215,7 @@ def map_validate(run_id: str) -> dict:
     with engine.begin() as conn:
         raw = staging.read_frame(conn, run_id, "raw")
         read_counts = staging.counts_by_sheet(conn, run_id, "read") if options.get("keyed") else None
-    placement, province_pre2025 = _placement(engine, config, source)
+    placement, province_pre2025 = map_roster.placement_for(engine, config, source)
     # A partial read (a watermark, or only changed households) of a database or a web service that
     # brought no record (row 1 is the header) found nothing new.
     if options.get("partial") and not (raw["row"].astype(int) > 1).any():
@@ -241,7 +240,8 @@ def map_validate(run_id: str) -> dict:
     mapped = translate(frame, mapping, placement, source.district_code, province, source.unit_era,
                        households_one_row, bare=config.bare_values.get("relation"), indicator_columns=indicators)
     del frame
-    mapped, scope_note = _household_keys(run_id, run, config, source, mapped, unit_codes(placement))
+    mapped, scope_note = household_scope.apply(run_id, run, config, source, mapped, unit_codes(placement),
+                                               _operator())
     with engine.connect() as conn:
         registry_ids = ledger.registry_ids(conn, mapped["id_number"].where(mapped["id_kind"].notna()).dropna())
     docs_dir = config.output_dir / "data-docs"
@@ -262,7 +262,7 @@ def map_validate(run_id: str) -> dict:
     mapped["district_code"] = mapped["district_code_pre2025"].fillna(source.district_code)
     failures = _with_lineage(failures, mapped)
     members = mapped[_MEMBER_STAGE_COLUMNS]
-    notices = _notices(reports, roster, mapped, indicators, scope_note)
+    notices = map_roster.notices(reports, roster, mapped, indicators, scope_note)
     with engine.begin() as conn:
         staging.write_frame(conn, run_id, "members", members)
         staging.write_frame(conn, run_id, "failures", failures)
@@ -274,77 +274,6 @@ def map_validate(run_id: str) -> dict:
     log.info("[%s] map/validate: %d rows, %d households accepted, %d rows rejected",
              source.id, counts["rows_read"], counts["households_accepted"], counts["rows_rejected"])
     return {"run_id": run_id, **counts}
-
-
-def _placement(engine, config: Config, source: Source) -> tuple[pd.DataFrame, str | None]:
-    """The units a source's records are placed in, and its pre-2025 province. A merged province's sources
-    come from districts of several old provinces: each district's own old province is read."""
-    if source.unit_era == "current":
-        placement = units.current_communes(engine, config.province_code_current)
-        province = source.district_code and units.province_of_district(engine, source.district_code)
-        return placement, province or config.province_code
-    if source.district_code:
-        province = units.province_of_district(engine, source.district_code)
-        if province is None and not units.current_communes(engine, config.province_code_current).empty:
-            raise UserError(f"Source '{source.id}': district_code {source.district_code} is no pre-2025 district "
-                            "in the MIS's unit tables. Check the code (3 digits, before 1 July 2025).")
-        provinces = [province or config.province_code]
-    else:
-        provinces = sorted({config.province_code, *units.old_provinces(engine, config.province_code_current)})
-    placement = units.placement(engine, provinces)
-    if placement.empty:
-        raise UserError("The MIS has no administrative units for province "
-                        f"{config.province_code}: run `misgw admin-units import` first.")
-    return placement, provinces[0] if len(provinces) == 1 else config.province_code
-
-
-def _household_keys(run_id: str, run: dict, config: Config, source: Source, mapped: pd.DataFrame,
-                    communes: set[str]) -> tuple[pd.DataFrame, dict | None]:
-    """Qualify the roster's local household codes by the source's scope (misgw.stages.household_scope).
-
-    The scope is decided on the source's first full read and kept; a dry run or a partial read uses the
-    decision without keeping it. Households the source loaded before keys were qualified are re-keyed
-    once, when the scope is first kept, before this run is reconciled against them.
-    """
-    with db.get_engine().connect() as conn:
-        scope = households.get_scope(conn, source.id)
-    note = None
-    if scope is None:
-        scope, evidence = household_scope.decide(mapped, source.unit_era)
-        options = run["options"]
-        whole = not (options.get("files") or options.get("partial"))
-        note = {"scope": scope, "decided": bool(whole and not run["dry_run"]), **evidence}
-        if whole and not run["dry_run"]:
-            local = pd.DataFrame({"local_code": mapped["local_code"].astype("string"),
-                                  "commune": mapped["commune_code_pre2025"].astype("string")
-                                  .fillna(mapped["commune_code"].astype("string"))}).dropna().drop_duplicates()
-            shared = local.groupby("local_code")["commune"].agg(lambda c: ", ".join(sorted(c)))
-            shared = shared[local.groupby("local_code")["commune"].nunique() > 1]
-            with db.get_engine().begin() as conn:
-                mis_load.lock(conn, source.id)
-                households.set_scope(conn, source.id, scope, run_id, evidence)
-                note.update(households.rekey(conn, source.id, scope, config.province_code_current, run_id,
-                                             _operator(), shared.reset_index(name="communes")))
-            log.info("[%s] household codes are unique within each %s: kept for the source (%s)", source.id, scope,
-                     ", ".join(f"{k} {v}" for k, v in note.items() if k not in ("examples", "scope")))
-    if scope != "commune":
-        mapped["household_code"] = household_scope.rekey(mapped, scope, config.province_code_current, communes)
-    return mapped, note
-
-
-def _notices(reports: list[dict], roster, mapped: pd.DataFrame, indicators: set[str], scope_note) -> dict:
-    """What the run could not store or check, named with its count, for the summary and `runs show`."""
-    from expectations.domain import checks_not_run
-
-    not_stored = [{"file": r["file"], "sheet": r["sheet"], **c} for r in reports for c in r.get("not_stored") or []]
-    unfit = [{"file": r["file"], "sheet": r["sheet"], **{k: v for k, v in c.items() if k != "why"}, "why": c["why"]}
-             for r in reports for c in r.get("unfit") or []]
-    expanded = [{"file": r["file"], "sheet": r["sheet"], "column": c["column"], "header": c["header"],
-                 "field": c["field"], "how": c["how"]}
-                for r in reports if r["roster"] for c in r["columns"] if c["how"] not in ("vocabulary", "yaml")]
-    return {"files_stopped": roster.stopped, "year_notes": roster.notes, "not_stored": not_stored,
-            "unfit_columns": unfit, "matched_by_expansion": expanded,
-            "checks_not_run": checks_not_run(mapped, indicators), "household_scope": scope_note}
 
 
 def _unchanged_households_out(run_id: str, source: Source, frame: pd.DataFrame, groups: pd.Series,
@@ -528,24 +457,12 @@ def load(run_id: str) -> dict:
                                                          bool((run["options"].get("narrowed") or {}).get("narrowed")),
                                                          keyed=bool(run["options"].get("keyed")))
             if run["options"].get("bookmark"):
-                ledger.save_bookmark(conn, source.id, run_id, _without_stopped(run))
+                ledger.save_bookmark(conn, source.id, run_id, outcome.bookmark_to_keep(run))
     if counts.get("members_written", 0) + counts.get("households_written", 0) > BULK_ROWS:
         mis_load.analyze(db.get_engine())
     log.info("[%s] load%s: %s", source.id, " (dry run: nothing written)" if run["dry_run"] else "",
              _nonzero(counts) or "nothing to write")
     return {"run_id": run_id, "dry_run": run["dry_run"], **counts}
-
-
-def _without_stopped(run: dict) -> dict:
-    """The bookmark to keep: files that stopped (their year unclear) are left out, so that the next run reads
-    them again instead of finding them unchanged."""
-    bookmark = run["options"]["bookmark"]
-    stopped = (run.get("notices") or {}).get("files_stopped") or {}
-    files = (bookmark.get("connector") or {}).get("files")
-    if not stopped or not isinstance(files, dict):
-        return bookmark
-    return {**bookmark, "connector": {**bookmark["connector"],
-                                      "files": {k: v for k, v in files.items() if k not in stopped}}}
 
 
 @_timed
@@ -569,7 +486,7 @@ def report(run_id: str) -> dict:
                                        district_code=source.district_code,
                                        source_id=None if source.district_code else source.id)
             ledger.update_run(conn, run_id, reconcile={**(run["reconcile"] or {}), "poverty_movement": figures})
-        attention = _attention(ledger.get_run(conn, run_id))
+        attention = outcome.attention(ledger.get_run(conn, run_id))
         ledger.update_run(conn, run_id, status="attention" if attention else "success", stage="done",
                           attention=attention, finished_at=dt.datetime.now(dt.timezone.utc),
                           fixup_workbooks={d: str(p) for d, p in workbooks.items()})
@@ -583,27 +500,6 @@ def report(run_id: str) -> dict:
                     "attention", attention, {"source_id": source.id, "run_id": run_id, "summary": summary})
     log.info("[%s] done: %s", source.id, _one_line(summary))
     return summary
-
-
-def _attention(run: dict) -> str | None:
-    """Why a run that completed is not a plain success, or None: a file that stopped (its year unclear), or
-    rows judged and none accepted with a problem no earlier run had seen. A night with nothing new (no
-    change at the source, or only the households still held from before, read again) is a plain success."""
-    reasons = []
-    stopped = (run.get("notices") or {}).get("files_stopped") or {}
-    reasons += [f"File not read: {sentence}" for sentence in stopped.values()]
-    totals = accounts.totals(run.get("row_accounts") or [])
-    judged = totals["loaded"] + totals["rejected"] + totals["held"] - totals["stopped"]
-    if judged and not totals["loaded"]:
-        with db.get_engine().connect() as conn:
-            turned_back = ledger.run_rejects(conn, run["run_id"])
-        if run["dry_run"] or turned_back["entries_opened"]:
-            why = ", ".join(f"{rule} ({n})" for rule, n in turned_back["top_rules"].items()) or "households held back"
-            reasons.append(f"{judged} rows judged and none accepted: {totals['rejected']} rejected, "
-                           f"{totals['held'] - totals['stopped']} held (most often: {why}). Check the fix-up "
-                           "workbook; a whole district turned back usually means a column was read wrongly "
-                           f"(`misgw runs show {run['run_id']}`).")
-    return " ".join(reasons) or None
 
 
 def fail_run(run_id: str, error: str) -> None:

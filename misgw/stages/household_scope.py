@@ -8,9 +8,14 @@ only on purpose (`misgw households scope`): a later delivery cannot flip it.
 """
 from __future__ import annotations
 
+import logging
+
 import pandas as pd
 
 from mappings.roster import household_keys
+from mis import db, households, load as mis_load
+
+log = logging.getLogger("misgw")
 
 
 def decide(mapped: pd.DataFrame, era: str) -> tuple[str, dict]:
@@ -40,3 +45,37 @@ def rekey(mapped: pd.DataFrame, scope: str, province_code: str, communes: set[st
     return household_keys(mapped["local_code"], mapped["commune_code"], mapped["commune_code_pre2025"],
                           mapped["district_code_pre2025"], province_code, scope,
                           unknown_place=mapped.get("raw_commune_any"), communes=communes)
+
+
+def apply(run_id: str, run: dict, config, source, mapped: pd.DataFrame, communes: set[str], operator: str
+          ) -> tuple[pd.DataFrame, dict | None]:
+    """Qualify the roster's local household codes by the source's scope (misgw.stages.household_scope).
+
+    The scope is decided on the source's first full read and kept; a dry run or a partial read uses the
+    decision without keeping it. Households the source loaded before keys were qualified are re-keyed
+    once, when the scope is first kept, before this run is reconciled against them.
+    """
+    with db.get_engine().connect() as conn:
+        scope = households.get_scope(conn, source.id)
+    note = None
+    if scope is None:
+        scope, evidence = decide(mapped, source.unit_era)
+        options = run["options"]
+        whole = not (options.get("files") or options.get("partial"))
+        note = {"scope": scope, "decided": bool(whole and not run["dry_run"]), **evidence}
+        if whole and not run["dry_run"]:
+            local = pd.DataFrame({"local_code": mapped["local_code"].astype("string"),
+                                  "commune": mapped["commune_code_pre2025"].astype("string")
+                                  .fillna(mapped["commune_code"].astype("string"))}).dropna().drop_duplicates()
+            shared = local.groupby("local_code")["commune"].agg(lambda c: ", ".join(sorted(c)))
+            shared = shared[local.groupby("local_code")["commune"].nunique() > 1]
+            with db.get_engine().begin() as conn:
+                mis_load.lock(conn, source.id)
+                households.set_scope(conn, source.id, scope, run_id, evidence)
+                note.update(households.rekey(conn, source.id, scope, config.province_code_current, run_id,
+                                             operator, shared.reset_index(name="communes")))
+            log.info("[%s] household codes are unique within each %s: kept for the source (%s)", source.id, scope,
+                     ", ".join(f"{k} {v}" for k, v in note.items() if k not in ("examples", "scope")))
+    if scope != "commune":
+        mapped["household_code"] = rekey(mapped, scope, config.province_code_current, communes)
+    return mapped, note

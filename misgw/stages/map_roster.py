@@ -11,6 +11,8 @@ import pandas as pd
 from mappings import assessment_year
 from mappings.roster import household_groups, map_sheet
 from mappings.vocabulary import Mapping, MappingError
+from mis import units
+from misgw.errors import UserError
 
 log = logging.getLogger("misgw")
 
@@ -172,3 +174,40 @@ def _dense_rows(part: pd.DataFrame) -> list[list]:
     for n, cells in zip(numbers, part["cells"]):
         rows[n - 1] = json.loads(cells)
     return rows
+
+
+def placement_for(engine, config, source) -> tuple[pd.DataFrame, str | None]:
+    """The units a source's records are placed in, and its pre-2025 province. A merged province's sources
+    come from districts of several old provinces: each district's own old province is read."""
+    if source.unit_era == "current":
+        placement = units.current_communes(engine, config.province_code_current)
+        province = source.district_code and units.province_of_district(engine, source.district_code)
+        return placement, province or config.province_code
+    if source.district_code:
+        province = units.province_of_district(engine, source.district_code)
+        if province is None and not units.current_communes(engine, config.province_code_current).empty:
+            raise UserError(f"Source '{source.id}': district_code {source.district_code} is no pre-2025 district "
+                            "in the MIS's unit tables. Check the code (3 digits, before 1 July 2025).")
+        provinces = [province or config.province_code]
+    else:
+        provinces = sorted({config.province_code, *units.old_provinces(engine, config.province_code_current)})
+    placement = units.placement(engine, provinces)
+    if placement.empty:
+        raise UserError("The MIS has no administrative units for province "
+                        f"{config.province_code}: run `misgw admin-units import` first.")
+    return placement, provinces[0] if len(provinces) == 1 else config.province_code
+
+
+def notices(reports: list[dict], roster, mapped: pd.DataFrame, indicators: set[str], scope_note) -> dict:
+    """What the run could not store or check, named with its count, for the summary and `runs show`."""
+    from expectations.domain import checks_not_run
+
+    not_stored = [{"file": r["file"], "sheet": r["sheet"], **c} for r in reports for c in r.get("not_stored") or []]
+    unfit = [{"file": r["file"], "sheet": r["sheet"], **{k: v for k, v in c.items() if k != "why"}, "why": c["why"]}
+             for r in reports for c in r.get("unfit") or []]
+    expanded = [{"file": r["file"], "sheet": r["sheet"], "column": c["column"], "header": c["header"],
+                 "field": c["field"], "how": c["how"]}
+                for r in reports if r["roster"] for c in r["columns"] if c["how"] not in ("vocabulary", "yaml")]
+    return {"files_stopped": roster.stopped, "year_notes": roster.notes, "not_stored": not_stored,
+            "unfit_columns": unfit, "matched_by_expansion": expanded,
+            "checks_not_run": checks_not_run(mapped, indicators), "household_scope": scope_note}

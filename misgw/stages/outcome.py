@@ -1,0 +1,37 @@
+"""Report stage, after the load: whether a run that completed needs a person, and the bookmark it keeps."""
+from __future__ import annotations
+
+from mis import accounts, db, ledger
+
+
+def bookmark_to_keep(run: dict) -> dict:
+    """The bookmark to keep: files that stopped (their year unclear) are left out, so that the next run reads
+    them again instead of finding them unchanged."""
+    bookmark = run["options"]["bookmark"]
+    stopped = (run.get("notices") or {}).get("files_stopped") or {}
+    files = (bookmark.get("connector") or {}).get("files")
+    if not stopped or not isinstance(files, dict):
+        return bookmark
+    return {**bookmark, "connector": {**bookmark["connector"],
+                                      "files": {k: v for k, v in files.items() if k not in stopped}}}
+
+
+def attention(run: dict) -> str | None:
+    """Why a run that completed is not a plain success, or None: a file that stopped (its year unclear), or
+    rows judged and none accepted with a problem no earlier run had seen. A night with nothing new (no
+    change at the source, or only the households still held from before, read again) is a plain success."""
+    reasons = []
+    stopped = (run.get("notices") or {}).get("files_stopped") or {}
+    reasons += [f"File not read: {sentence}" for sentence in stopped.values()]
+    totals = accounts.totals(run.get("row_accounts") or [])
+    judged = totals["loaded"] + totals["rejected"] + totals["held"] - totals["stopped"]
+    if judged and not totals["loaded"]:
+        with db.get_engine().connect() as conn:
+            turned_back = ledger.run_rejects(conn, run["run_id"])
+        if run["dry_run"] or turned_back["entries_opened"]:
+            why = ", ".join(f"{rule} ({n})" for rule, n in turned_back["top_rules"].items()) or "households held back"
+            reasons.append(f"{judged} rows judged and none accepted: {totals['rejected']} rejected, "
+                           f"{totals['held'] - totals['stopped']} held (most often: {why}). Check the fix-up "
+                           "workbook; a whole district turned back usually means a column was read wrongly "
+                           f"(`misgw runs show {run['run_id']}`).")
+    return " ".join(reasons) or None
