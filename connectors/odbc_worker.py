@@ -40,10 +40,11 @@ def main() -> int:
         return 3
     if any(name in job.get("driver", "").lower() for name in ("maria", "mysql")):
         # MariaDB's Connector/ODBC sends wide text as UTF-8 and miscounts it (the last letter of "Hộ nghèo" is
-        # lost); as pyodbc advises for MySQL, read and write text as UTF-8.
+        # lost): read text as UTF-8. The SQL itself stays wide (UTF-16): sent as narrow text, the driver
+        # reads it in the process's locale, and under a locale that is not UTF-8 a Vietnamese column or
+        # table name arrives as mojibake.
         conn.setdecoding(pyodbc.SQL_CHAR, encoding="utf-8")
         conn.setdecoding(pyodbc.SQL_WCHAR, encoding="utf-8")
-        conn.setencoding(encoding="utf-8")
     for sql_type, convert in ((pyodbc.SQL_TYPE_TIMESTAMP, _timestamp), (pyodbc.SQL_TYPE_DATE, _date),
                               (pyodbc.SQL_TYPE_TIME, _time)):
         # Legacy databases hold impossible dates (Access writes 1900-01-00): read the parts as they are,

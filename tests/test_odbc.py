@@ -133,7 +133,7 @@ def test_mariadb_without_watermark_proves_by_hash_that_nothing_changed(tmp_path,
 
     # A household's row changes and another household is deleted from the legacy database.
     conn = pyodbc.connect(mariadb_connection(mariadb_db), autocommit=True)
-    conn.setencoding(encoding="utf-8")      # MariaDB's driver garbles wide-character SQL text otherwise
+    # SQL text goes wide (UTF-16): as narrow UTF-8 the driver reads it in the locale, which CI's is not.
     conn.cursor().execute(f"UPDATE {legacy_db.TABLE} SET PhanLoai = 'Hộ cận nghèo', ThuNhap = 1400000 "
                           "WHERE MaHo = '31300-0005' AND PhanLoai = 'Hộ nghèo'")
     conn.cursor().execute(f"UPDATE {legacy_db.TABLE} SET ThuNhap = ThuNhap + 1000 WHERE MaHo = '31300-0006'")
@@ -296,3 +296,31 @@ def test_a_read_that_goes_silent_is_stopped_retried_then_failed(tmp_path, mis_db
     assert run["status"] == "failed" and time.monotonic() - started < 60, run
     assert "after 2 attempt(s)" in run["error"] and mariadb_db in run["error"], run["error"]
     assert "trying again" in err
+
+
+def test_mariadb_vietnamese_table_and_column_names_under_a_locale_that_is_not_utf8(mariadb_db, monkeypatch):
+    """A legacy program named its table and columns in Vietnamese; the gateway's SQL names them (SELECT, the
+    watermark's WHERE). Under a C locale (as on a bare server or CI) the names still reach MariaDB intact."""
+    import pyodbc
+
+    from connectors.odbc import OdbcSource
+
+    conn = pyodbc.connect(mariadb_connection(mariadb_db), autocommit=True)
+    cursor = conn.cursor()
+    cursor.execute("CREATE TABLE `Hộ gia đình` (`Mã hộ` varchar(20), `Họ tên` varchar(60), "
+                   "`Ngày cập nhật` datetime)")
+    cursor.executemany("INSERT INTO `Hộ gia đình` VALUES (?, ?, ?)", [
+        ("HG-01", "Lò Thị Mến", "2025-03-01 08:00:00"), ("HG-02", "Đinh Văn Pấu", "2025-06-01 08:00:00")])
+    conn.close()
+    env = legacy_db.airflow_conn_env("vn_names", {**MARIADB, "schema": mariadb_db})
+    for name, value in {**env, "LC_ALL": "C", "LANG": "C"}.items():
+        monkeypatch.setenv(name, value)
+    options = OdbcSource.check_options({"conn_id": "vn_names", "table": "Hộ gia đình", "household_column": "Mã hộ",
+                                        "incremental_column": "Ngày cập nhật"}, "t")
+    source = OdbcSource("vn", options, Path("."))
+    plan = source.plan({"watermark": "2025-04-01 00:00:00"})
+    [sheet] = list(source.read(plan))
+    header, *data = list(sheet.rows)
+    assert header == (1, ["Mã hộ", "Họ tên", "Ngày cập nhật"])
+    # Only the household changed after the bookmark, its name as written.
+    assert [cells[:2] for _, cells in data] == [["HG-02", "Đinh Văn Pấu"]]
