@@ -459,17 +459,16 @@ def translate(frame: pd.DataFrame, mapping: Mapping, units: pd.DataFrame,
     for name in INDICATORS:
         marks = codelists.to_codes(text[name], "yes_no")
         value = marks.map({"true": True, "false": False}).astype("boolean")
-        # A blank mark under an indicator's column is "not deprived"; without the column it is unknown.
-        out[name] = value.fillna(False) if name in present else value
-        out[f"raw_mark_{name}"] = text[name].where(value.isna() & text[name].notna())
+        # A blank mark under an indicator's column is "not deprived"; a mark that cannot be read stays
+        # unknown (the rule names it); without the column it is unknown.
+        out[name] = value.mask(text[name].isna(), False) if name in present else value
     count = pd.to_numeric(_no_point_zero(text["deprivation_count"].astype("string")), errors="coerce")
     out["deprivation_count_written"] = count.astype("Float64")
-    marked = out[sorted(present)].fillna(False).astype(int).sum(axis=1).astype("Int64") if present else None
-    out["deprivation_marks"] = marked if marked is not None else pd.Series(pd.NA, index=out.index, dtype="Int64")
     # The count as written when the roster gives one, else the marks counted; unknown without either.
-    whole = count.where(count == count.round())
-    out["deprivation_count"] = whole.astype("Int64").fillna(out["deprivation_marks"]) \
-        if marked is not None else whole.astype("Int64")
+    whole = count.where(count == count.round()).astype("Int64")
+    if present:
+        whole = whole.fillna(out[sorted(present)].fillna(False).astype(int).sum(axis=1).astype("Int64"))
+    out["deprivation_count"] = whole
 
     if era == "current":
         _place_current_communes(out, text, units)
@@ -478,8 +477,6 @@ def translate(frame: pd.DataFrame, mapping: Mapping, units: pd.DataFrame,
     # The area a column gives, else the commune's type: phường and thị trấn urban, xã rural.
     by_unit = out["commune_level"].map({"Phường": "urban", "Thị trấn": "urban", "Xã": "rural", "Đặc khu": "rural"})
     out["area"] = out["area"].fillna(by_unit.astype("string"))
-    out["area_from"] = pd.Series(np.where(text["area"].notna(), "column", np.where(by_unit.notna(), "commune", None)),
-                                 index=out.index, dtype="string")
     out["unit_era"] = era
     out["province_code"] = province_code
     out["household_code"] = household_keys(local, out["commune_code"], out["commune_code_pre2025"],
@@ -498,11 +495,7 @@ _PLACE_NAMES = {"full_name", "hamlet", "commune", "address"}
 
 def _decode(values: pd.Series, name: str):
     """Legacy-font cells of one column to Unicode; names of people and places get their capitals back."""
-    import inspect
-
-    if name in _PLACE_NAMES and "proper_names" in inspect.signature(decode_series).parameters:
-        return decode_series(values, proper_names=True)
-    return decode_series(values)
+    return decode_series(values, proper_names=name in _PLACE_NAMES)
 
 
 def _place_communes(out: pd.DataFrame, text: pd.DataFrame, units: pd.DataFrame, district_code: str | None) -> None:

@@ -61,7 +61,8 @@ def check(placement):
         rows += [[p.get(k) for k in keys] for p in people]
         mapping = load_mapping(None)
         frame, report = map_sheet("ds.xlsx", "DS", rows, mapping)
-        mapped = translate(frame, mapping, placement, "926", "92")
+        # As the pipeline does: the roster's indicator columns are known (a blank mark there is "not deprived").
+        mapped = translate(frame, mapping, placement, "926", "92", indicator_columns=set(INDICATORS))
         failures, held = judge(mapped, "926", overrides, today=TODAY, indicator_columns=set(INDICATORS),
                                registry_ids=registry_ids)
         SEEN_RULES.update(failures["rule"])
