@@ -40,6 +40,27 @@ class Checks:
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["pos", "rule", "value"])
 
 
+_ROW_KEY_PROBLEMS = {
+    "key_blank": ("ô «Mã dòng» của dòng bị xóa trắng", "its key cell was emptied"),
+    "key_unknown": ("«Mã dòng» không có trong tệp đã gửi (bị sửa hoặc chép từ tệp khác)",
+                    "its key is not one the workbook was sent with"),
+    "key_copied": ("cùng một «Mã dòng» xuất hiện ở nhiều dòng (dòng bị chép đè)", "its key is on several rows"),
+    "key_moved": ("mã hộ của dòng khác với mã hộ đã gửi cho dòng này (dòng bị dán đè lên dòng khác)",
+                  "its household code is not the one sent for this row (pasted over another row)"),
+}
+
+
+def fixup_rules(c: Checks) -> None:
+    """A row of a returned fix-up workbook that its hidden key does not tie to its own record."""
+    f = c.frame
+    if "fixup_problem" not in f or not f["fixup_problem"].notna().any():
+        return
+    problem = f["fixup_problem"]
+    c.add(problem.notna(), "fixup.row_key", "fixup_problem",
+          what_vi=problem.map(lambda p: _ROW_KEY_PROBLEMS.get(p, (p, p))[0]),
+          what_en=problem.map(lambda p: _ROW_KEY_PROBLEMS.get(p, (p, p))[1]))
+
+
 def encoding_rules(c: Checks) -> None:
     """A cell in a legacy font that could not be read with confidence: say so, never guess."""
     f = c.frame

@@ -128,6 +128,7 @@ def find_failures(frame: pd.DataFrame, district_code: str | None, today: dt.date
     """
     today = today or dt.date.today()
     checks = domain.Checks(frame)
+    domain.fixup_rules(checks)
     domain.encoding_rules(checks)
     domain.formula_rules(checks)
     domain.length_rules(checks, rule_book()["format.too_long"]["limits"])

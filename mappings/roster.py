@@ -16,6 +16,8 @@ from mappings.values import normalise_ids, parse_dates
 from mappings.vocabulary import Mapping, locate_header, unstored_fields, vocabulary
 
 LINEAGE = ["source_file", "source_sheet", "source_row", "source_key"]   # source_key: a record's primary key
+ORIGIN = ["origin_file", "origin_sheet", "origin_row", "origin_digest", "origin_household", "fixup_round",
+          "fixup_run", "fixup_problem"]
 INDICATORS = ["d_employment", "d_dependants", "d_nutrition", "d_health_insurance", "d_adult_education",
               "d_child_school", "d_housing_quality", "d_floor_area", "d_water_source", "d_latrine",
               "d_telecom", "d_information_access", "d_digital_services", "d_domestic_waste"]
@@ -369,7 +371,9 @@ def translate(frame: pd.DataFrame, mapping: Mapping, units: pd.DataFrame,
     if households_one_row is None:
         households_one_row = one_row_per_household(frame)
     out = pd.DataFrame(index=frame.index)
-    lineage = LINEAGE + [c for c in ("read_sheet",) if c in frame]    # read_sheet: the sheet the row was read in
+    # read_sheet: the sheet the row was read in; origin_*: its place in the district's own roster and the
+    # round of the returned fix-up workbook it came in (misgw.stages.fixup_return).
+    lineage = LINEAGE + [c for c in ("read_sheet", *ORIGIN) if c in frame]
     for col in lineage:
         out[col] = frame[col]
     for name in vocabulary():

@@ -117,6 +117,15 @@ def record_held_rows(conn, run_id: str, source_id: str, held: pd.DataFrame) -> N
         "row": held["row"], "record_key": held["record_key"], "household_code": held["household_code"],
         "district_code": held["district_code"], "reason_vi": held["reason_vi"], "cells": held["cells"],
         "reason_en": held["reason_en"], "commune_code": held["commune_code"]})
+    # Its place in the district's own roster and the round it came in (a row the reconcile held has none
+    # of its own: the roster row it is).
+    for column, fallback in (("origin_file", "file"), ("origin_sheet", "sheet"), ("origin_row", "row"),
+                             ("origin_digest", None), ("fixup_round", None)):
+        given = held[column] if column in held else pd.Series(None, index=held.index, dtype="object")
+        given = given.where(given.notna() & (given.astype("string") != ""), None)
+        frame[column] = given.fillna(held[fallback]) if fallback else given
+    frame["fixup_round"] = pd.to_numeric(frame["fixup_round"], errors="coerce").fillna(0).astype(int)
+    frame["origin_row"] = pd.to_numeric(frame["origin_row"], errors="coerce").round().astype("Int64")
     copy_frame(conn, "mis.held_row", frame)
 
 

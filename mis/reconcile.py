@@ -60,10 +60,14 @@ def classify(conn, run_id: str, source_id: str, district_code: str | None, parti
     if partial is None:
         # A household the roster lists but whose rows were held back (rejected) is not missing: it waits
         # in the fix-up workbook.
+        # Nor is one whose roster rows are as they were when a returned fix-up workbook fixed it.
+        present = table_name(run_id, "fixed_present")
+        listed = conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": present.replace('"', '')}).scalar()
         conn.exec_driver_sql(f"""CREATE TEMP TABLE _absent ON COMMIT DROP AS
             SELECT s.household_id FROM _scope s JOIN mis.household h USING (household_id)
             WHERE NOT EXISTS (SELECT 1 FROM {table_name(run_id, 'members')} m
-                              WHERE m.household_code = h.household_code AND NOT m.accepted::boolean)""")
+                              WHERE m.household_code = h.household_code AND NOT m.accepted::boolean)
+            {f"AND h.household_code NOT IN (SELECT household_code FROM {present})" if listed else ""}""")
     else:
         exists = conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": partial.replace('"', '')}).scalar()
         conn.exec_driver_sql(f"""CREATE TEMP TABLE _absent ON COMMIT DROP AS

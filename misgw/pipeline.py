@@ -19,7 +19,7 @@ from expectations.validate import judge
 from mappings.roster import household_groups, one_row_per_household, translate, unit_codes
 from mappings.text import fold, fold_series
 from mappings.vocabulary import load_mapping
-from mis import accounts, db, ledger, load as mis_load, poverty, reconcile as mis_reconcile, snapshot, staging
+from mis import accounts, db, fixups, ledger, load as mis_load, poverty, reconcile as mis_reconcile, snapshot, staging
 from misgw.config import Config, Source, load_config
 from misgw.errors import SourceBusy, UserError
 from misgw.stages import household_scope, map_roster, outcome
@@ -220,16 +220,19 @@ def map_validate(run_id: str) -> dict:
     # brought no record (row 1 is the header) found nothing new.
     if options.get("partial") and not (raw["row"].astype(int) > 1).any():
         return _nothing_changed(run_id, source)
+    with engine.connect() as conn:
+        fixed = fixups.fixed_origins(conn, source.id)
     roster = map_roster.map_roster(raw, mapping, source, source.assessment_year, province_pre2025,
-                                   config.bare_values.get("relation"), read_counts, options.get("read") or source.id)
+                                   config.bare_values.get("relation"), read_counts, options.get("read") or source.id,
+                                   fixed=fixed)
     del raw
-    reports, fixups, accounts = roster.reports, roster.fixups, roster.accounts
+    reports, returned, accounts = roster.reports, roster.fixups, roster.accounts
     frame = roster.frame
     groups = household_groups(frame)
     households_one_row = one_row_per_household(frame, groups)
     if not options.get("keyed"):
         kept = _unchanged_households_out(run_id, source, frame, groups,
-                                         compare=options.get("compare") and not fixups)
+                                         compare=options.get("compare") and not returned)
         if kept is not None:
             accounts = map_roster._add(accounts, map_roster.count_rows(frame, kept), "unchanged")
             frame = frame[kept.to_numpy()].reset_index(drop=True)
@@ -268,6 +271,9 @@ def map_validate(run_id: str) -> dict:
         staging.write_frame(conn, run_id, "failures", failures)
         staging.write_frame(conn, run_id, "held", _held_rows(mapped, failures))
         staging.write_frame(conn, run_id, "accounts", accounts.astype("string"))
+        # Households the roster still lists as they were when a returned workbook fixed them: not missing.
+        staging.write_frame(conn, run_id, "fixed_present",
+                            pd.DataFrame({"household_code": sorted(roster.fixed_present)}, dtype="string"))
         counts = _counts(mapped, failures)
         ledger.update_run(conn, run_id, mapping_report=reports, data_docs=str(docs_dir / "index.html"),
                           notices=notices, **counts)
@@ -305,7 +311,8 @@ def _nothing_changed(run_id: str, source: Source, reports: list | None = None, a
                                                        pd.DataFrame(columns=map_roster.ACCOUNT_COLUMNS)).astype("string"))
         counts = dict.fromkeys(("rows_read", "households_accepted", "members_accepted", "rows_rejected",
                                 "households_rejected"), 0)
-        notices = {"files_stopped": roster.stopped, "year_notes": roster.notes} if roster is not None else {}
+        notices = {"files_stopped": roster.stopped, "year_notes": roster.notes,
+                   "fixup_notes": roster.fixup_notes} if roster is not None else {}
         ledger.update_run(conn, run_id, mapping_report=reports or [], notices=notices, **counts)
     log.info("[%s] map/validate: nothing changed at the source, nothing to judge", source.id)
     return {"run_id": run_id, **counts}
@@ -453,6 +460,7 @@ def load(run_id: str) -> dict:
         ledger.record_outcomes(conn, run_id)
         if not run["dry_run"]:
             counts["entries_resolved"] = ledger.resolve(conn, run_id, source.id)
+            counts["fixes_applied"] = fixups.record_applied(conn, run_id, source.id)
             counts["snapshot_records"] = snapshot.update(conn, run_id, source.id,
                                                          bool((run["options"].get("narrowed") or {}).get("narrowed")),
                                                          keyed=bool(run["options"].get("keyed")))
@@ -695,6 +703,7 @@ def summarise(run: dict) -> dict:
         "rows_held": run.get("rows_held") or 0, "attention": run.get("attention"),
         "row_accounts": run.get("row_accounts") or [],
         "files_stopped": notices.get("files_stopped") or {}, "not_stored": notices.get("not_stored") or [],
+        "fixup_notes": notices.get("fixup_notes") or [],
         "unfit_columns": notices.get("unfit_columns") or [], "checks_not_run": notices.get("checks_not_run") or [],
         "matched_by_expansion": notices.get("matched_by_expansion") or [],
         "household_scope": notices.get("household_scope"),
@@ -716,13 +725,15 @@ _MEMBER_STAGE_COLUMNS = [
     "sex", "birth_date", "birth_year", "ethnicity_code", "id_number", "id_kind", "commune_code",
     "commune_code_pre2025", "district_code_pre2025", "district_code", "name_key", "source_key", "province_code", "address", "area", "poverty_category",
     "assessment_year", "income_per_capita", *mis_load.INDICATORS, "deprivation_count",
-    "approval_decision_no", "approval_date", "accepted", "local_code", "hamlet", "read_sheet"]
+    "approval_decision_no", "approval_date", "accepted", "local_code", "hamlet", "read_sheet",
+    "origin_file", "origin_sheet", "origin_row", "origin_digest", "fixup_round"]
 
 
 FAILURE_COLUMNS = ["file", "sheet", "row", "household_code", "rule", "severity", "field", "value", "message_vi",
                    "message_en", "district_code", "record_key", "fingerprint", "commune_code"]
 HELD_COLUMNS = ["file", "sheet", "row", "household_code", "district_code", "record_key", "reason_vi", "cells",
-                "reason_en", "commune_code"]
+                "reason_en", "commune_code", "origin_file", "origin_sheet", "origin_row", "origin_digest",
+                "fixup_round"]
 
 
 def _operator() -> str:
@@ -812,7 +823,8 @@ def _reconcile_rejects(conn, run_id: str, source: Source) -> tuple[pd.DataFrame,
         "file": rows["source_file"], "sheet": rows["source_sheet"], "row": rows["source_row"],
         "household_code": rows["household_code"], "district_code": rows["district_code"],
         "record_key": rows["source_key"], "reason_vi": rows["household_code"].map(reason), "cells": cells,
-        "reason_en": rows["household_code"].map(reason_en), "commune_code": rows["commune_code"]})
+        "reason_en": rows["household_code"].map(reason_en), "commune_code": rows["commune_code"],
+        **{c: rows[c] for c in ("origin_file", "origin_sheet", "origin_row", "origin_digest", "fixup_round")}})
     return failures[FAILURE_COLUMNS].astype("string"), held[HELD_COLUMNS].astype("string")
 
 
@@ -875,7 +887,9 @@ def _held_rows(mapped: pd.DataFrame, failures: pd.DataFrame) -> pd.DataFrame:
         "cells": [json.dumps({k: v for k, v in rec.items() if v is not None and not pd.isna(v)}, ensure_ascii=False)
                   for rec in cells.to_dict("records")],
         "reason_en": reasons_en.reindex(keys).fillna(rule["en"]).to_numpy(),
-        "commune_code": held["commune_code"].to_numpy()})
+        "commune_code": held["commune_code"].to_numpy(),
+        **{c: held[c].to_numpy() for c in ("origin_file", "origin_sheet", "origin_row", "origin_digest",
+                                            "fixup_round")}})
 
 
 def _counts(mapped: pd.DataFrame, failures: pd.DataFrame) -> dict:

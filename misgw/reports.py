@@ -1,7 +1,10 @@
 """What people read: the district's fix-up workbook (in Vietnamese) and the run summary table."""
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import json
+import re
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -10,6 +13,7 @@ from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
 
 from mappings.vocabulary import vocabulary
 
@@ -17,6 +21,11 @@ HIDDEN_SHEET = "_misgw"
 FIX_SHEET = "Cần sửa"
 HELP_SHEET = "Hướng dẫn"
 MISSING_SHEET = "Hộ không có trong DS"
+REASON_HEADER = "Lý do cần sửa"
+KEY_HEADER = "Mã dòng (không sửa)"      # the hidden column that ties a returned row to its record
+FORMAT = 2                               # the hidden sheet's layout: 2 = rows matched by key, not position
+LEAD_FIELDS = ["household_code", "full_name"]
+REASON_WIDTH = 60
 NO_DISTRICT = "-"        # the key of a source's records with no district (current units have none)
 _HIGHLIGHT = PatternFill("solid", fgColor="FFF2A8")
 _HEADER = PatternFill("solid", fgColor="D9E1F2")
@@ -26,10 +35,13 @@ INSTRUCTIONS = [
     "",
     "1. Trang «Cần sửa» liệt kê các hộ chưa được nhận vào cơ sở dữ liệu. Mỗi hộ có ít nhất một ô sai.",
     "2. Ô tô màu vàng là ô cần sửa. Di chuột vào ô để xem lý do; cột «Lý do cần sửa» ghi lại lý do của từng dòng.",
-    "3. Sửa trực tiếp trong các ô. Không xóa dòng, không đổi tên hay thứ tự các cột.",
+    "3. Sửa trực tiếp trong các ô. Có thể sắp xếp, lọc, thêm cột ghi chú. Không xóa dòng, không đổi tên cột.",
+    "   Dòng bị xóa hay cột bị xóa không làm thay đổi dữ liệu đã có: hệ thống giữ nguyên giá trị đã gửi.",
+    "   Cột ẩn «Mã dòng» gắn mỗi dòng với hồ sơ của nó: không sửa, không chép đè lên cột này.",
     "4. Những dòng không tô vàng là thành viên khác của hộ: giữ nguyên để cả hộ được nhận cùng lúc.",
     "5. Lưu tệp (định dạng .xlsx) và gửi lại cho cán bộ tỉnh, hoặc chép vào thư mục nguồn của huyện.",
-    "6. Không xóa trang ẩn «_misgw»: hệ thống dùng trang này để nhận ra tệp đã sửa.",
+    "6. Không xóa trang ẩn «_misgw»: hệ thống dùng trang này để nhận ra tệp đã sửa. Tệp sửa lần sau thay cho "
+    "tệp sửa lần trước; có thể để cả hai tệp trong thư mục.",
     f"7. Trang «{MISSING_SHEET}» (nếu có) liệt kê các hộ có trong cơ sở dữ liệu nhưng không có trong danh sách "
     "gửi lên. Hộ không bị xóa. Nếu hộ vẫn thuộc diện, bổ sung hộ vào danh sách của huyện; nếu hộ đã chuyển đi "
     "hoặc không còn thuộc diện, báo lý do cho cán bộ tỉnh. Trang này không được đọc lại khi gửi tệp.",
@@ -71,7 +83,12 @@ def write_fixup_workbooks(engine, run_id: str, out_dir: Path, by: str = "distric
 
 def write_fixup_workbook(engine, run_id: str, district: str, path: Path, by: str | None = None) -> Path | None:
     """The workbook of one run's held-back and missing households of one district (or, by="commune", one
-    commune), or None when there are none. by: None reads how the run addressed its records."""
+    commune), or None when there are none. by: None reads how the run addressed its records.
+
+    Each row carries its key in a hidden column (the record's place in the district's own roster, the same
+    in every round), and the hidden sheet keeps what was sent: a returned workbook is matched row by row
+    by key, however its rows were sorted, filtered or deleted (misgw.stages.fixup_return).
+    """
     params = {"r": run_id, "d": district, "none": NO_DISTRICT}
     with engine.connect() as conn:
         run = conn.execute(sa.text("SELECT source_id, mapping_report, options FROM mis.sync_run WHERE run_id = :r"),
@@ -81,8 +98,11 @@ def write_fixup_workbook(engine, run_id: str, district: str, path: Path, by: str
     in_district = f"coalesce({column}, :none) = :d"
     with engine.connect() as conn:
         held = conn.execute(sa.text(f"""
-            SELECT file, sheet, row, record_key, household_code, reason_vi, cells FROM mis.held_row
-            WHERE run_id = :r AND {in_district} ORDER BY file, sheet, row"""), params).mappings().all()
+            SELECT file, sheet, row, record_key, household_code, reason_vi, cells,
+                   coalesce(origin_file, file) AS origin_file, coalesce(origin_sheet, sheet) AS origin_sheet,
+                   coalesce(origin_row, row) AS origin_row, origin_digest, fixup_round
+            FROM mis.held_row WHERE run_id = :r AND {in_district}
+            ORDER BY origin_file, origin_sheet, origin_row, file, row"""), params).mappings().all()
         rejects = conn.execute(sa.text(f"""
             SELECT file, sheet, row, field, message_vi FROM mis.reject
             WHERE run_id = :r AND severity = 'reject' AND {in_district}"""), params).mappings().all()
@@ -101,61 +121,149 @@ def write_fixup_workbook(engine, run_id: str, district: str, path: Path, by: str
     present = set()
     for h in held:
         present.update(_cells(h).keys())
-    # Laid out like the district's own roster: its column order and its own header wording.
+    # The district's own header wording; code, name and the reason first (frozen), then the roster's order.
     own = _district_headers(run["mapping_report"])
     fields = sorted((f for f in vocabulary() if f in present),
-                    key=lambda f: (own[f][0] if f in own else 10_000, list(vocabulary()).index(f)))
+                    key=lambda f: (f not in LEAD_FIELDS, LEAD_FIELDS.index(f) if f in LEAD_FIELDS else 0,
+                                   own[f][0] if f in own else 10_000, list(vocabulary()).index(f)))
+    lead = sum(1 for f in fields if f in LEAD_FIELDS)
+    labels = [own[f][1] if f in own else field_label(f) for f in fields]
+    keyed = any(h["record_key"] for h in held)
+    origin = ["Nguồn", "Bảng", "Khóa bản ghi"] if keyed else ["Tệp gốc", "Trang tính", "Dòng gốc"]
+    headers = labels[:lead] + [REASON_HEADER] + labels[lead:] + origin + [KEY_HEADER]
+    reason_at = lead
     bad: dict[tuple, dict[str, list[str]]] = {}
     for r in rejects:
         bad.setdefault((r["file"], r["sheet"], r["row"]), {}).setdefault(r["field"] or "", []).append(r["message_vi"])
+    fix_round = 1 + max((h["fixup_round"] or 0 for h in held), default=0)
+
+    table = []
+    for h in held:
+        values = _cells(h)
+        sent = [values.get(f) for f in fields]
+        reason = _unmasked(h["reason_vi"] or "Hộ có thành viên khác bị lỗi; giữ nguyên dòng này.", values)
+        place = [h["origin_file"], h["origin_sheet"], h["record_key"] if keyed else h["origin_row"]]
+        key = row_key(run["source_id"], h["origin_file"], h["origin_sheet"], h["origin_row"])
+        table.append((h, key, sent, reason, place))
 
     # Write-only: rows stream to the file as they are made, so a district with thousands of held-back
     # households costs neither the memory nor the time of a workbook held whole.
     wb = Workbook(write_only=True)
-    help_ws = wb.create_sheet(HELP_SHEET)
-    help_ws.column_dimensions["A"].width = 110
-    title = WriteOnlyCell(help_ws, INSTRUCTIONS[0])
-    title.font = Font(bold=True, size=14)
-    help_ws.append([title])
-    for line in INSTRUCTIONS[1:]:
-        help_ws.append([line])
+    _instructions(wb)
     ws = wb.create_sheet(FIX_SHEET)
-    for col, width in zip("ABC", (28, 18, 9)):
-        ws.column_dimensions[col].width = width
-    ws.freeze_panes = "D2"
+    # Widths from the values (a header wraps over up to three lines); the reason wraps in a wide column.
+    widths = [max(len(w) for w in str(t).split()) if t else 0 for t in headers]
+    widths = [max(w, (len(str(t)) + 2) // 3) for w, t in zip(widths, headers)]
+    for _, _, sent, reason, place in table:
+        for i, v in enumerate(sent[:lead] + [reason] + sent[lead:] + place):
+            shown = v.strftime("%d/%m/%Y") if isinstance(v, dt.date) else v
+            widths[i] = max(widths[i], len(str(shown)) if v is not None else 0)
+    for i, width in enumerate(widths):
+        letter = get_column_letter(i + 1)
+        ws.column_dimensions[letter].width = min(max(width + 2, 8), REASON_WIDTH if i == reason_at else 40)
+    ws.column_dimensions[get_column_letter(len(headers))].hidden = True
+    ws.freeze_panes = f"{get_column_letter(reason_at + 2)}2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(table) + 1}"
+    ws.print_title_rows = "1:1"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = "9"   # A4
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.row_dimensions[1].height = 45
+    ws.append(_header_cells(ws, headers))
+
     hidden = wb.create_sheet(HIDDEN_SHEET)
     hidden.sheet_state = "hidden"
-    # A database or web-service record is found by its key; a workbook row by its number.
-    keyed = any(h["record_key"] for h in held)
-    origin = ["Nguồn", "Bảng", "Khóa bản ghi"] if keyed else ["Tệp gốc", "Trang tính", "Dòng gốc"]
-    headers = origin + [own[f][1] if f in own else field_label(f) for f in fields] + ["Lý do cần sửa"]
-    ws.append(_header_cells(ws, headers))
-    hidden.append(["source_id", run["source_id"], "run_id", run_id, "district_code", district])
-    hidden.append(["fixup_row", "file", "sheet", "row", "household_code"] + fields)
-    for i, h in enumerate(held, start=2):
-        values = _cells(h)
-        row = [_safe(ws, v) for v in [h["file"], h["sheet"], h["record_key"] if keyed else h["row"]] +
-               [values.get(f) for f in fields] +
-               [h["reason_vi"] or "Hộ có thành viên khác bị lỗi; giữ nguyên dòng này."]]
+    hidden.append(["source_id", run["source_id"], "run_id", run_id, "district_code", district,
+                   "round", fix_round, "format", FORMAT,
+                   "code_header", labels[fields.index("household_code")] if "household_code" in fields else None])
+    hidden.append(["key", "origin_file", "origin_sheet", "origin_row", "origin_digest", "household_code",
+                   "fixup_row"] + labels)
+    for n, (h, key, sent, reason, place) in enumerate(table, start=2):
+        cells = [_typed(ws, f, v) for f, v in zip(fields, sent)]
         for f, messages in bad.get((h["file"], h["sheet"], h["row"]), {}).items():
             if f in fields:
-                at = 3 + fields.index(f)
-                cell = _as_cell(ws, row[at])
+                at = fields.index(f)
+                cell = _as_cell(ws, cells[at])
                 cell.fill = _HIGHLIGHT
-                cell.comment = Comment("\n".join(messages), "MIS Gateway")
-                row[at] = cell
-        ws.append(row)
-        hidden.append([i, h["file"], h["sheet"], h["row"], h["household_code"]])
+                text = _unmasked("\n".join(messages), _cells(h))
+                cell.comment = Comment(text, "MIS Gateway", width=320, height=max(90, 18 * (len(text) // 45 + 2)))
+                cells[at] = cell
+        why = _as_cell(ws, _safe(ws, reason))
+        why.alignment = Alignment(wrap_text=True, vertical="top")
+        # Rows written ahead of time keep no automatic height: as many lines as the reason wraps to.
+        ws.row_dimensions[n].height = 15 * max(1, -(-len(reason) // int(REASON_WIDTH * 1.1)))
+        ws.append(cells[:lead] + [why] + cells[lead:] + [_safe(ws, v) for v in place] + [key])
+        hidden.append([key, h["origin_file"], h["origin_sheet"], h["origin_row"], h["origin_digest"],
+                       h["household_code"], n] + [_safe(hidden, v) for v in sent])
     if missing:
         gone = wb.create_sheet(MISSING_SHEET)
         for col, width in zip("ABCDEF", (16, 26, 22, 8, 40, 90)):
             gone.column_dimensions[col].width = width
+        gone.page_setup.orientation = "landscape"
         gone.append(_header_cells(gone, MISSING_HEADERS))
         for values in missing:
             gone.append([_safe(gone, v) for v in values])
     wb.active = 1
     wb.save(path)
     return path
+
+
+def _unmasked(text: str, values: dict) -> str:
+    """The district's own workbook shows its people's full ID where a message quotes it masked: the
+    digits a message talks about are the ones to check. Every other output keeps IDs masked."""
+    from expectations.validate import mask_id
+
+    full = values.get("id_number")
+    masked = mask_id(full) if full else None
+    return text.replace(masked, str(full)) if masked and "*" in masked else text
+
+
+def row_key(source_id: str, file: str, sheet: str, row) -> str:
+    """A record's key in every round's workbook: its place in the district's own roster, hashed short."""
+    return "K" + hashlib.sha1(f"{source_id}\x1f{file}\x1f{sheet}\x1f{int(row)}".encode()).hexdigest()[:11].upper()
+
+
+def _instructions(wb) -> None:
+    help_ws = wb.create_sheet(HELP_SHEET)
+    help_ws.column_dimensions["A"].width = 110
+    help_ws.page_setup.orientation = "portrait"
+    help_ws.page_setup.paperSize = "9"   # A4
+    help_ws.page_setup.fitToWidth, help_ws.page_setup.fitToHeight = 1, 1
+    help_ws.sheet_properties.pageSetUpPr.fitToPage = True
+    title = WriteOnlyCell(help_ws, INSTRUCTIONS[0])
+    title.font = Font(bold=True, size=14)
+    help_ws.append([title])
+    for line in INSTRUCTIONS[1:]:
+        cell = WriteOnlyCell(help_ws, line)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        help_ws.append([cell])
+
+
+_DATE_FIELDS = {"birth_date", "approval_date"}
+_NUMBER_FIELDS = {"income_per_capita", "assessment_year", "member_count", "deprivation_count"}
+
+
+def _typed(ws, field: str, value):
+    """A value as Excel should hold it: a real date shown dd/mm/yyyy, a number as a number, an ID as text.
+    A value that is no date or number (what the person must fix) stays as written."""
+    if isinstance(value, str) and field in _DATE_FIELDS:
+        try:
+            day = dt.datetime.strptime(value.strip(), "%d/%m/%Y")
+        except ValueError:
+            return _safe(ws, value)
+        cell = WriteOnlyCell(ws, day)
+        cell.number_format = "DD/MM/YYYY"
+        return cell
+    if isinstance(value, str) and field in _NUMBER_FIELDS and re.fullmatch(r"\d{1,12}", value.strip()):
+        cell = WriteOnlyCell(ws, int(value.strip()))
+        cell.number_format = "#,##0" if field == "income_per_capita" else "0"
+        return cell
+    if field == "id_number" and value is not None:
+        cell = WriteOnlyCell(ws, str(value))
+        cell.number_format = "@"
+        return cell
+    return _safe(ws, value)
 
 
 def _header_cells(ws, headers: list[str]) -> list:
@@ -259,7 +367,7 @@ def summary_table(summaries: list[dict], with_run: bool = False) -> str:
 
 def notice_lines(s: dict) -> list[str]:
     """What a run could not store, check or read the usual way, each with its count: nothing in silence."""
-    out = []
+    out = list(s.get("fixup_notes") or [])
     for c in s.get("not_stored") or []:
         out.append(f"column {c['column']} «{c['header']}» ({c['file']} / {c['sheet']}) is recognised as {c['field']}, "
                    f"which the MIS does not keep: {c['rows']} row(s) with a value not stored")

@@ -13,6 +13,7 @@ from mappings.roster import household_groups, map_sheet
 from mappings.vocabulary import Mapping, MappingError
 from mis import units
 from misgw.errors import UserError
+from misgw.stages import fixup_return
 
 log = logging.getLogger("misgw")
 
@@ -26,23 +27,26 @@ class MappedRoster:
     reports: list[dict]                        # the mapping report, one entry per sheet
     fixups: dict                               # returned fix-up workbooks: file -> lineage
     stopped: dict[str, str] = field(default_factory=dict)     # file -> the sentence that stopped it
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)             # how each file's year was read
     accounts: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ACCOUNT_COLUMNS))
+    fixup_notes: list[str] = field(default_factory=list)       # what a returned workbook's editing changed
+    fixed_present: set[str] = field(default_factory=set)       # MIS households listed, as fixed before
 
 
 def map_roster(raw: pd.DataFrame, mapping: Mapping, source, configured_year: int | None,
                province_code: str | None, bare: dict | None, read_counts: dict | None = None,
-               describe: str = "the source") -> MappedRoster:
+               describe: str = "the source", fixed: pd.DataFrame | None = None) -> MappedRoster:
     """Map every sheet of the run's raw table. Raises MappingError when no sheet can be read as a roster,
     or a sheet cannot go on without a person (unknown headers, two fields competing for a column).
 
     read_counts: (file, sheet) -> records read, for a keyed source whose unchanged records were left out
     of the raw table already (mis.snapshot.narrow): the difference counts as unchanged.
+    fixed: the records returned fix-up workbooks fixed before (mis.fixups.fixed_origins).
     """
-    from misgw.reports import FIX_SHEET, fixup_lineage
+    from misgw.reports import FIX_SHEET
 
-    fixups = fixup_lineage(raw, source.id)
-    frames, reports, accounts = [], [], []
+    fixups = fixup_return.read_returns(raw, source.id)
+    frames, reports, accounts, fixup_notes, stopped = [], [], [], [], {}
     for (file, sheet), part in raw.groupby(["file", "sheet"], sort=False):
         delivered = int(len(part))
         if file in fixups and sheet != FIX_SHEET:
@@ -51,24 +55,38 @@ def map_roster(raw: pd.DataFrame, mapping: Mapping, source, configured_year: int
             accounts.append((file, sheet, delivered, delivered, 0, 0, 0))
             continue
         rows = _dense_rows(part)
+        digests = fixup_return.digests(part)
+        repaired = None
+        if file in fixups:
+            repaired = fixup_return.repair(fixups[file], rows)
+            fixup_notes += repaired.notes
+            if repaired.stop:
+                stopped[file] = repaired.stop
+                log.warning("[%s] %s", source.id, repaired.stop)
+                accounts.append((file, sheet, delivered, 0, 0, 0, delivered))
+                continue
+            rows = repaired.rows
         keys = dict(zip(part["row"].astype(int), part["key"])) if part["key"].notna().any() else None
         mapped, report = map_sheet(file, sheet, rows, mapping, keys, province_code=province_code, bare=bare)
         del rows, part  # a province-sized sheet: its cells as Python lists are the largest thing held
-        read = delivered
+        read = delivered + (repaired.restored_rows if repaired else 0)
         unchanged = 0
         if read_counts and (file, sheet) in read_counts:
             # Keyed records read but left out as unchanged (plus the header row, which is delivered).
             unchanged = int(read_counts[(file, sheet)]) - (delivered - 1)
             read = delivered + unchanged
         data = 0 if mapped is None else int(len(mapped))
-        accounts.append((file, sheet, read, delivered - data, 0, unchanged, 0))
-        if file in fixups and mapped is not None:
-            # A returned fix-up workbook is read in its rows' original sheets: a roster with one sheet
-            # per commune names the commune by its sheet.
-            lineage = fixups[file].set_index(fixups[file]["fixup_row"].astype(int))
-            mapped["source_sheet"] = mapped["source_row"].map(lineage["sheet"]).fillna(mapped["source_sheet"])
-            report.reason = "fix-up workbook returned by the district: its rows replace the rows they fix"
+        accounts.append((file, sheet, read, read - unchanged - data, 0, unchanged, 0))
         if mapped is not None:
+            _origin(mapped, repaired, digests)
+            if repaired is not None:
+                # A returned fix-up workbook is read in its rows' original sheets: a roster with one sheet
+                # per commune names the commune by its sheet.
+                # A row its key does not tie to a record is read in the sheet most of the file's rows came from.
+                usual = mapped["origin_sheet"].mode()
+                mapped["source_sheet"] = mapped["origin_sheet"].fillna(usual.iloc[0] if len(usual) else
+                                                                       mapped["source_sheet"])
+                report.reason = "fix-up workbook returned by the district: its rows replace the rows they fix"
             mapped["read_sheet"] = sheet
         reports.append(report.as_dict())
         if mapped is not None and len(mapped):
@@ -87,16 +105,34 @@ def map_roster(raw: pd.DataFrame, mapping: Mapping, source, configured_year: int
                            "proposes one.")
     frame = pd.concat(frames, ignore_index=True)
     del frames
-    frame, stopped, notes = _years(frame, reports, source.id, configured_year)
-    if stopped:
-        gone = frame["source_file"].isin(list(stopped))
+    frame, year_stopped, notes = _years(frame, reports, source.id, configured_year)
+    if year_stopped:
+        stopped.update(year_stopped)
+        gone = frame["source_file"].isin(list(year_stopped))
         accounts = _add(accounts, count_rows(frame, ~gone), "stopped")
         frame = frame[~gone].reset_index(drop=True)
         if frame.empty:
             raise MappingError(" ".join(stopped.values()))
-    frame, superseded = _supersede(frame, fixups)
+    frame, superseded, fixed_present = _supersede(frame, fixed)
     accounts = _add(accounts, superseded, "superseded")
-    return MappedRoster(frame, reports, fixups, stopped, notes, accounts)
+    return MappedRoster(frame, reports, fixups, stopped, notes, accounts, fixup_notes, fixed_present)
+
+
+def _origin(mapped: pd.DataFrame, repaired, digests: dict[int, str]) -> None:
+    """Each row's place in the district's own roster and the round it came in (0: the roster itself)."""
+    rows = mapped["source_row"].astype(int)
+    if repaired is None:
+        mapped["origin_file"], mapped["origin_sheet"] = mapped["source_file"], mapped["source_sheet"]
+        mapped["origin_row"] = rows
+        mapped["origin_digest"] = rows.map(digests)
+        mapped["origin_household"] = None
+        mapped["fixup_round"], mapped["fixup_run"], mapped["fixup_problem"] = 0, "", None
+        return
+    info = repaired.info.reindex(rows)
+    for column in fixup_return.ROW_INFO:
+        mapped[column] = info[column].to_numpy()
+    mapped["fixup_round"] = mapped["fixup_round"].fillna(0).astype(int)
+    mapped["origin_row"] = pd.to_numeric(mapped["origin_row"], errors="coerce").astype("Int64")
 
 
 def _years(frame: pd.DataFrame, reports: list[dict], source_id: str, configured: int | None
@@ -132,22 +168,17 @@ def _years(frame: pd.DataFrame, reports: list[dict], source_id: str, configured:
     return frame, stopped, notes
 
 
-def _supersede(frame: pd.DataFrame, fixups: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Drop the roster rows a returned fix-up workbook replaces: the rows its lineage names, and the other
-    rows of those rows' households. Returns the frame and the count of rows dropped per file and sheet."""
-    if not fixups:
-        return frame, pd.DataFrame(columns=["file", "sheet", "n"])
-    lineage = pd.concat(fixups.values(), ignore_index=True)
-    replaced = set(zip(lineage["file"], lineage["sheet"], lineage["row"].astype(int)))
-    is_fix = frame["source_file"].isin(list(fixups))
-    keys = pd.MultiIndex.from_arrays([frame["source_file"], frame["source_sheet"], frame["source_row"].astype(int)])
-    named = pd.Series(keys.isin(list(replaced)), index=frame.index) & ~is_fix
-    groups = household_groups(frame)
-    old = ~is_fix & (named | groups.isin(set(groups[named].dropna())).fillna(False))
-    log.info("fix-up workbook(s) %s replace %d roster rows", ", ".join(fixups), int(old.sum()))
+def _supersede(frame: pd.DataFrame, fixed: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame, set[str]]:
+    """Drop the rows a later version replaces (misgw.stages.fixup_return.supersede). Returns the frame,
+    the count of rows dropped per file and sheet, and the MIS households the dropped rows stand for."""
+    if not (frame["fixup_round"] > 0).any() and (fixed is None or fixed.empty):
+        return frame, pd.DataFrame(columns=["file", "sheet", "n"]), set()
+    old, present = fixup_return.supersede(frame, household_groups(frame), fixed)
+    if old.any():
+        log.info("%d rows give way to a later version (returned fix-up workbooks)", int(old.sum()))
     counts = frame[old].groupby(["source_file", "read_sheet"]).size().reset_index()
     counts.columns = ["file", "sheet", "n"]
-    return frame[~old].reset_index(drop=True), counts
+    return frame[~old].reset_index(drop=True), counts, present
 
 
 def _add(accounts: pd.DataFrame, counts: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -208,6 +239,7 @@ def notices(reports: list[dict], roster, mapped: pd.DataFrame, indicators: set[s
     expanded = [{"file": r["file"], "sheet": r["sheet"], "column": c["column"], "header": c["header"],
                  "field": c["field"], "how": c["how"]}
                 for r in reports if r["roster"] for c in r["columns"] if c["how"] not in ("vocabulary", "yaml")]
-    return {"files_stopped": roster.stopped, "year_notes": roster.notes, "not_stored": not_stored,
+    return {"files_stopped": roster.stopped, "year_notes": roster.notes, "fixup_notes": roster.fixup_notes,
+            "not_stored": not_stored,
             "unfit_columns": unfit, "matched_by_expansion": expanded,
             "checks_not_run": checks_not_run(mapped, indicators), "household_scope": scope_note}
