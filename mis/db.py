@@ -31,10 +31,16 @@ def embedded_url(data_dir: str | os.PathLike | None = None) -> str:
     data_dir = Path(data_dir or os.environ.get(EMBEDDED_DIR_ENV) or Path.cwd() / "var" / "pgdata").resolve()
     key = str(data_dir)
     if key not in _embedded_servers:
+        import warnings
+
         import pgserver  # imported late: it is only needed when no server is configured
 
         data_dir.mkdir(parents=True, exist_ok=True)
-        _embedded_servers[key] = pgserver.get_server(str(data_dir), cleanup_mode=None)
+        with warnings.catch_warnings():
+            # platformdirs warns on every command where XDG_RUNTIME_DIR is unset (a server, CI); the
+            # embedded server's socket place is chosen well without it.
+            warnings.simplefilter("ignore")
+            _embedded_servers[key] = pgserver.get_server(str(data_dir), cleanup_mode=None)
     uri = _embedded_servers[key].get_uri()
     return uri.replace("postgresql://", "postgresql+psycopg://", 1)
 

@@ -70,18 +70,22 @@ def _parser() -> argparse.ArgumentParser:
     ls.add_argument("--run")
     ls.add_argument("--status", choices=["open", "resolved", "waived", "all"], default="open")
     ls.add_argument("--json", action="store_true")
+    _config_option(ls)
     ls.set_defaults(func=cmd_rejects_list)
     wv = rj.add_parser("waive", help="close an open entry on purpose, with a reason")
     wv.add_argument("entry_id", type=int, help="the entry's id, as `rejects list` shows it")
     wv.add_argument("--reason", required=True)
+    _config_option(wv)
     wv.set_defaults(func=cmd_rejects_waive)
     ag = rj.add_parser("aging", help="open entries per district and age")
     ag.add_argument("--json", action="store_true")
+    _config_option(ag)
     ag.set_defaults(func=cmd_rejects_aging)
     ex = rj.add_parser("export", help="write the fix-up workbook of a source's last run")
     ex.add_argument("--source", required=True)
     ex.add_argument("--district", help="the district's workbook, for a source that covers several")
     ex.add_argument("--out", type=Path, required=True)
+    _config_option(ex)
     ex.set_defaults(func=cmd_rejects_export)
 
     rn = sub.add_parser("runs", help="the run ledger").add_subparsers(required=True, metavar="ACTION")
@@ -89,12 +93,14 @@ def _parser() -> argparse.ArgumentParser:
     rl.add_argument("--source")
     rl.add_argument("--limit", type=int, default=20)
     rl.add_argument("--json", action="store_true")
+    _config_option(rl)
     rl.set_defaults(func=cmd_runs_list)
     rs = rn.add_parser("show", help="one run: counts, reconcile, and the mapping report per sheet")
     rs.add_argument("run_id")
     rs.add_argument("--changes", action="store_true",
                     help="also list every household and person the run found new, changed, moved, missing or in conflict")
     rs.add_argument("--json", action="store_true")
+    _config_option(rs)
     rs.set_defaults(func=cmd_runs_show)
 
     hi = sub.add_parser("history", help="what changed in a household, when, by whom and from which file")
@@ -102,6 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     hi.add_argument("--commune", help="the household's commune code (pre-2025 or current): local codes such as "
                                       "001 repeat in every commune")
     hi.add_argument("--json", action="store_true")
+    _config_option(hi)
     hi.set_defaults(func=cmd_history)
 
     hh = sub.add_parser("households", help="household keys").add_subparsers(required=True, metavar="ACTION")
@@ -114,6 +121,7 @@ def _parser() -> argparse.ArgumentParser:
     rv = hh.add_parser("review", help="households left for a person to look at (merged by the old keying rule)")
     rv.add_argument("--source")
     rv.add_argument("--json", action="store_true")
+    _config_option(rv)
     rv.set_defaults(func=cmd_households_review)
 
     pv = sub.add_parser("poverty", help="poverty figures").add_subparsers(required=True, metavar="ACTION")
@@ -154,6 +162,29 @@ def _parser() -> argparse.ArgumentParser:
     de.add_argument("--json", action="store_true")
     de.set_defaults(func=cmd_demo)
     return p
+
+
+def _config_option(parser) -> None:
+    parser.add_argument("--config", help="sources file (default: misgw.yaml, or $MISGW_CONFIG): names the "
+                                         "sources a --source may be")
+
+
+def _known_source(conn, source_id: str | None, config_path: str | None = None) -> None:
+    """A --source that names no source is an error naming those that exist, never "0 record(s)"."""
+    import sqlalchemy as sa
+
+    if source_id is None:
+        return
+    known = set(conn.execute(sa.text("SELECT DISTINCT source_id FROM mis.sync_run")).scalars())
+    if config_path or os.environ.get("MISGW_CONFIG") or Path("misgw.yaml").is_file():
+        try:
+            from misgw.config import load_config
+
+            known |= {s.id for s in load_config(config_path).sources}
+        except Exception:  # the sources file is optional here: the ledger alone names the sources
+            pass
+    if source_id not in known:
+        raise UserError(f"No source '{source_id}'. Sources: {', '.join(sorted(known)) or 'none yet'}.")
 
 
 def _engine():
@@ -202,6 +233,7 @@ def cmd_rejects_list(args) -> int:
     from mis import ledger
 
     with _engine().connect() as conn:
+        _known_source(conn, args.source, args.config)
         rows = ledger.list_rejects(conn, args.source, args.run, args.status)
     for r in rows:
         r["id"] = r.pop("entry_id", None)
@@ -248,20 +280,24 @@ def cmd_rejects_export(args) -> int:
 
     engine = _engine()
     with engine.connect() as conn:
+        _known_source(conn, args.source, args.config)
         run = conn.execute(sa.text("""
-            SELECT run_id, fixup_workbooks FROM mis.sync_run WHERE source_id = :s AND status IN ('success', 'attention')
+            SELECT run_id, options FROM mis.sync_run WHERE source_id = :s AND status IN ('success', 'attention')
             AND NOT dry_run ORDER BY started_at DESC LIMIT 1"""), {"s": args.source}).mappings().first()
     if run is None:
         raise UserError(f"No completed run of source '{args.source}' yet: run `misgw sync --source {args.source}`.")
-    districts = sorted(run["fixup_workbooks"] or {})
+    # What is open in the ledger, whatever the last run judged: a night with no new file changes nothing.
+    by = (run["options"] or {}).get("addressed_by") or "district"
+    with engine.connect() as conn:
+        districts = reports.fixup_addressees(conn, args.source, by)
     if not districts:
-        print(f"Nothing to fix: the last run of '{args.source}' ({run['run_id']}) held no household back.")
+        print(f"Nothing to fix: no record of '{args.source}' is held back, missing or warned.")
         return 0
     district = args.district or (districts[0] if len(districts) == 1 else None)
     if district not in districts:
-        raise UserError(f"The last run of '{args.source}' has fix-up records for districts {', '.join(districts)}: "
+        raise UserError(f"'{args.source}' has records to fix for {by}s {', '.join(districts)}: "
                         "choose one with --district (a workbook never mixes districts).")
-    path = reports.write_fixup_workbook(engine, run["run_id"], district, args.out)
+    path = reports.write_fixup_workbook(engine, args.source, district, args.out, by=by)
     print(f"Fix-up workbook written: {path}")
     return 0
 
@@ -272,6 +308,7 @@ def cmd_runs_list(args) -> int:
     from misgw import pipeline, reports
 
     with _engine().connect() as conn:
+        _known_source(conn, args.source, args.config)
         runs = conn.execute(sa.text("""
             SELECT * FROM mis.sync_run WHERE (CAST(:s AS text) IS NULL OR source_id = :s)
             ORDER BY started_at DESC LIMIT :n"""), {"s": args.source, "n": args.limit}).mappings().all()
@@ -322,6 +359,10 @@ def cmd_history(args) -> int:
 
     with _engine().connect() as conn:
         found = households.find(conn, args.household_code, args.commune)
+    if not found:
+        raise UserError(f"No household {args.household_code}" + (f" in commune {args.commune}" if args.commune else "")
+                        + " in the MIS. Give the code as the district writes it (with --commune) or the MIS key, "
+                          "as `misgw rejects list` or the fix-up workbook shows it.")
     if len(found) > 1:
         shown = "; ".join(f"{h['household_code']} ({h['head_name'] or '-'}, xã {h['commune_code_pre2025'] or h['commune_code']})"
                           for h in found[:10])
@@ -397,6 +438,7 @@ def cmd_households_review(args) -> int:
     from mis import households
 
     with _engine().connect() as conn:
+        _known_source(conn, args.source, args.config)
         rows = households.reviews(conn, args.source)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from expectations.validate import mask_id
 from mis import db, ledger, poverty
 from misgw.config import Config, load_config
+from misgw.reports import fixup_addressees
 
 
 def cross_district_conflicts(conn, province_code: str) -> list[dict]:
@@ -44,7 +45,7 @@ def overview(conn, config: Config) -> dict:
             SELECT * FROM mis.sync_run WHERE source_id = :s ORDER BY started_at DESC LIMIT 1"""),
             {"s": source.id}).mappings().first()
         loaded = conn.execute(sa.text("""
-            SELECT run_id, finished_at, fixup_workbooks FROM mis.sync_run
+            SELECT run_id, finished_at, options FROM mis.sync_run
             WHERE source_id = :s AND status IN ('success', 'attention') AND NOT dry_run ORDER BY started_at DESC LIMIT 1"""),
             {"s": source.id}).mappings().first()
         sources.append({
@@ -58,7 +59,10 @@ def overview(conn, config: Config) -> dict:
                 "reconcile": (last["reconcile"] or {}).get("households", {}), "error": last["error"],
                 "unchanged_at_source": bool((last["options"] or {}).get("unchanged"))},
             "last_load": None if loaded is None else {"run_id": loaded["run_id"], "finished_at": loaded["finished_at"],
-                                                      "fixup_districts": sorted(loaded["fixup_workbooks"] or {})},
+                                                      # what the ledger holds open, as the download builds it
+                                                      "fixup_districts": fixup_addressees(
+                                                          conn, source.id, (loaded["options"] or {}).get(
+                                                              "addressed_by") or "district")},
             "open_rejects": aging.get(source.id, {}),
             "poverty": movement.get(source.district_code) if source.district_code else None,
         })

@@ -21,6 +21,7 @@ HIDDEN_SHEET = "_misgw"
 FIX_SHEET = "Cần sửa"
 HELP_SHEET = "Hướng dẫn"
 MISSING_SHEET = "Hộ không có trong DS"
+WARNING_SHEET = "Cảnh báo (không chặn)"
 REASON_HEADER = "Lý do cần sửa"
 KEY_HEADER = "Mã dòng (không sửa)"      # the hidden column that ties a returned row to its record
 FORMAT = 2                               # the hidden sheet's layout: 2 = rows matched by key, not position
@@ -46,8 +47,12 @@ INSTRUCTIONS = [
     "gửi lên. Hộ không bị xóa. Nếu hộ vẫn thuộc diện, bổ sung hộ vào danh sách của huyện; nếu hộ đã chuyển đi "
     "hoặc không còn thuộc diện, báo lý do cho cán bộ tỉnh. Trang này không được đọc lại khi gửi tệp.",
     "",
+    f"8. Trang «{WARNING_SHEET}» (nếu có) liệt kê những điểm nên kiểm tra ở các hộ đã được nhận. Các hộ này "
+    "không bị giữ lại; sửa trong danh sách của huyện ở lần gửi sau. Trang này không được đọc lại khi gửi tệp.",
+    "",
     "Số CCCD có 12 chữ số; hãy định dạng ô là Văn bản (Text) để Excel không làm mất số 0 ở đầu.",
 ]
+WARNING_HEADERS = ["Mã hộ", "Chủ hộ", "Tệp / trang / dòng", "Cảnh báo (hồ sơ đã được nhận; nên kiểm tra lại)"]
 MISSING_HEADERS = ["Mã hộ", "Chủ hộ", "Xã/phường", "Số thành viên", "Lần cuối có trong tệp", "Việc cần làm"]
 
 
@@ -56,65 +61,114 @@ def field_label(name: str) -> str:
 
 
 def write_fixup_workbooks(engine, run_id: str, out_dir: Path, by: str = "district") -> dict[str, Path]:
-    """One fix-up workbook per addressee of the run's held-back and missing households: addressee -> path.
+    """One fix-up workbook per addressee of what is open for the run's source: addressee -> path. A dry run
+    writes its own held-back and missing households only (its ledger entries are not kept).
 
     by: "district" (a roster in the pre-2025 units) or "commune" (a roster made after the reform, when the
     district is gone and the commune fixes its own records). A workbook never holds another addressee's
     records; records whose addressee is unknown go in one workbook of their own ("-").
     """
-    column = "commune_code" if by == "commune" else "district_code"
     with engine.connect() as conn:
-        addressees = conn.execute(sa.text(f"""
-            SELECT DISTINCT coalesce({column}, :none) FROM mis.held_row WHERE run_id = :r
-            UNION SELECT DISTINCT coalesce({column}, :none) FROM mis.reject
-            WHERE run_id = :r AND rule = 'reconcile.missing' ORDER BY 1"""),
-            {"r": run_id, "none": NO_DISTRICT}).scalars().all()
-        source_id = conn.execute(sa.text("SELECT source_id FROM mis.sync_run WHERE run_id = :r"),
-                                 {"r": run_id}).scalar()
+        run = conn.execute(sa.text("SELECT source_id, dry_run FROM mis.sync_run WHERE run_id = :r"),
+                           {"r": run_id}).mappings().one()
+    source_id = run["source_id"]
+    of_run = run_id if run["dry_run"] else None
+    with engine.connect() as conn:
+        addressees = fixup_addressees(conn, source_id, by, of_run)
     out = {}
     for addressee in addressees:
         name = f"sua-loi_{source_id}_{run_id}.xlsx" if len(addressees) == 1 and by == "district" else \
             f"sua-loi_{source_id}_{addressee}_{run_id}.xlsx"
-        path = write_fixup_workbook(engine, run_id, addressee, Path(out_dir) / name, by=by)
+        path = write_fixup_workbook(engine, source_id, addressee, Path(out_dir) / name, by=by, run_id=of_run)
         if path:
             out[addressee] = path
     return out
 
 
-def write_fixup_workbook(engine, run_id: str, district: str, path: Path, by: str | None = None) -> Path | None:
-    """The workbook of one run's held-back and missing households of one district (or, by="commune", one
-    commune), or None when there are none. by: None reads how the run addressed its records.
+def fixup_addressees(conn, source_id: str, by: str = "district", run_id: str | None = None) -> list[str]:
+    """The districts (by="commune": communes) with records to fix: open in the ledger, or of one run."""
+    column = "commune_code" if by == "commune" else "district_code"
+    held, missing, warnings = _fixup_sources(run_id)
+    return list(conn.execute(sa.text(f"""
+        SELECT DISTINCT coalesce({column}, :none) FROM ({held}) h
+        UNION SELECT DISTINCT coalesce({column}, :none) FROM ({missing}) m
+        UNION SELECT DISTINCT coalesce({column}, :none) FROM ({warnings}) w ORDER BY 1"""),
+        {"r": run_id, "s": source_id, "none": NO_DISTRICT}).scalars().all())
+
+
+def _fixup_sources(run_id: str | None) -> tuple[str, str, str]:
+    """SQL for the held rows, missing households and warnings a workbook lists: one run's, or (run_id
+    None) what the ledger holds open for the source, each household from the last run that judged it."""
+    if run_id is not None:
+        return ("SELECT * FROM mis.held_row WHERE run_id = :r",
+                "SELECT * FROM mis.reject WHERE run_id = :r AND rule = 'reconcile.missing'",
+                "SELECT * FROM mis.reject WHERE run_id = :r AND severity = 'warning'")
+    held = """
+        SELECT h.* FROM mis.held_row h JOIN (
+            SELECT DISTINCT ON (h.household_code) h.household_code, h.run_id
+            FROM mis.held_row h JOIN mis.sync_run s USING (run_id)
+            WHERE h.source_id = :s AND NOT s.dry_run AND h.household_code IN (
+                SELECT household_code FROM mis.reject_entry
+                WHERE source_id = :s AND status = 'open' AND rule <> 'reconcile.missing')
+            ORDER BY h.household_code, s.started_at DESC) l USING (run_id, household_code)
+        UNION ALL
+        SELECT h.* FROM mis.held_row h WHERE h.household_code IS NULL AND h.run_id = (
+            SELECT run_id FROM mis.sync_run WHERE source_id = :s AND NOT dry_run
+            AND status IN ('success', 'attention') AND rows_read > 0 ORDER BY started_at DESC LIMIT 1)"""
+    opened = """
+        SELECT r.* FROM mis.reject r JOIN mis.reject_entry e ON e.entry_id = r.entry_id AND e.last_run_id = r.run_id
+        WHERE e.source_id = :s AND e.status = 'open' AND """
+    return held, opened + "r.rule = 'reconcile.missing'", opened + "r.severity = 'warning'"
+
+
+def write_fixup_workbook(engine, source_id: str, district: str, path: Path, by: str | None = None,
+                         run_id: str | None = None) -> Path | None:
+    """The workbook of one district's (by="commune": one commune's) records to fix, or None when there
+    are none: the held-back households, the missing ones and the warnings open in the ledger (run_id: of
+    that run only). by: None reads how the source's last run addressed its records.
 
     Each row carries its key in a hidden column (the record's place in the district's own roster, the same
     in every round), and the hidden sheet keeps what was sent: a returned workbook is matched row by row
     by key, however its rows were sorted, filtered or deleted (misgw.stages.fixup_return).
     """
-    params = {"r": run_id, "d": district, "none": NO_DISTRICT}
+    params = {"r": run_id, "s": source_id, "d": district, "none": NO_DISTRICT}
     with engine.connect() as conn:
-        run = conn.execute(sa.text("SELECT source_id, mapping_report, options FROM mis.sync_run WHERE run_id = :r"),
-                           params).mappings().one()
+        run = conn.execute(sa.text("""
+            SELECT run_id, source_id, mapping_report, options FROM mis.sync_run
+            WHERE CASE WHEN CAST(:r AS text) IS NOT NULL THEN run_id = CAST(:r AS text)
+                       ELSE source_id = :s AND NOT dry_run AND mapping_report IS NOT NULL END
+            ORDER BY started_at DESC LIMIT 1"""), params).mappings().first()
+    if run is None:
+        return None
     by = by or (run["options"] or {}).get("addressed_by") or "district"
     column = "commune_code" if by == "commune" else "district_code"
     in_district = f"coalesce({column}, :none) = :d"
+    held_sql, missing_sql, warnings_sql = _fixup_sources(run_id)
     with engine.connect() as conn:
         held = conn.execute(sa.text(f"""
-            SELECT file, sheet, row, record_key, household_code, reason_vi, cells,
+            SELECT run_id, file, sheet, row, record_key, household_code, reason_vi, cells,
                    coalesce(origin_file, file) AS origin_file, coalesce(origin_sheet, sheet) AS origin_sheet,
                    coalesce(origin_row, row) AS origin_row, origin_digest, fixup_round
-            FROM mis.held_row WHERE run_id = :r AND {in_district}
+            FROM ({held_sql}) h WHERE {in_district}
             ORDER BY origin_file, origin_sheet, origin_row, file, row"""), params).mappings().all()
         rejects = conn.execute(sa.text(f"""
-            SELECT file, sheet, row, field, message_vi FROM mis.reject
-            WHERE run_id = :r AND severity = 'reject' AND {in_district}"""), params).mappings().all()
+            SELECT run_id, file, sheet, row, field, message_vi FROM mis.reject
+            WHERE run_id IN (SELECT DISTINCT run_id FROM ({held_sql}) h) AND severity = 'reject'
+            AND {in_district}"""), params).mappings().all()
         missing = conn.execute(sa.text(f"""
             SELECT coalesce(h.local_code, r.household_code), h.head_name,
                    coalesce(c.name, h.commune_code_pre2025, h.commune_code) AS commune,
                    h.member_count, concat_ws(' / ', r.file, r.sheet, 'dòng ' || r.row) AS last_seen, r.message_vi
-            FROM mis.reject r LEFT JOIN mis.household h USING (household_code)
+            FROM ({missing_sql}) r LEFT JOIN mis.household h USING (household_code)
             LEFT JOIN mis.commune_pre2025 c ON c.commune_code = h.commune_code_pre2025
-            WHERE r.run_id = :r AND r.rule = 'reconcile.missing' AND coalesce(r.{column}, :none) = :d
+            WHERE coalesce(r.{column}, :none) = :d
             ORDER BY r.household_code"""), params).all()
-    if not held and not missing:
+        warnings = conn.execute(sa.text(f"""
+            SELECT coalesce(h.local_code, r.household_code), h.head_name,
+                   concat_ws(' / ', r.file, r.sheet, 'dòng ' || r.row), r.message_vi
+            FROM ({warnings_sql}) r LEFT JOIN mis.household h USING (household_code)
+            WHERE coalesce(r.{column}, :none) = :d ORDER BY r.household_code, r.file, r.row"""), params).all()
+    if not held and not missing and not warnings:
         return None
     path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -134,7 +188,8 @@ def write_fixup_workbook(engine, run_id: str, district: str, path: Path, by: str
     reason_at = lead
     bad: dict[tuple, dict[str, list[str]]] = {}
     for r in rejects:
-        bad.setdefault((r["file"], r["sheet"], r["row"]), {}).setdefault(r["field"] or "", []).append(r["message_vi"])
+        bad.setdefault((r["run_id"], r["file"], r["sheet"], r["row"]), {}).setdefault(r["field"] or "", []) \
+            .append(r["message_vi"])
     fix_round = 1 + max((h["fixup_round"] or 0 for h in held), default=0)
 
     table = []
@@ -174,14 +229,16 @@ def write_fixup_workbook(engine, run_id: str, district: str, path: Path, by: str
 
     hidden = wb.create_sheet(HIDDEN_SHEET)
     hidden.sheet_state = "hidden"
-    hidden.append(["source_id", run["source_id"], "run_id", run_id, "district_code", district,
+    # The run a round is ranked by: the latest that judged the workbook's records.
+    latest_run = max((h["run_id"] for h in held), default=run["run_id"])
+    hidden.append(["source_id", run["source_id"], "run_id", latest_run, "district_code", district,
                    "round", fix_round, "format", FORMAT,
                    "code_header", labels[fields.index("household_code")] if "household_code" in fields else None])
     hidden.append(["key", "origin_file", "origin_sheet", "origin_row", "origin_digest", "household_code",
                    "fixup_row"] + labels)
     for n, (h, key, sent, reason, place) in enumerate(table, start=2):
         cells = [_typed(ws, f, v) for f, v in zip(fields, sent)]
-        for f, messages in bad.get((h["file"], h["sheet"], h["row"]), {}).items():
+        for f, messages in bad.get((h["run_id"], h["file"], h["sheet"], h["row"]), {}).items():
             if f in fields:
                 at = fields.index(f)
                 cell = _as_cell(ws, cells[at])
@@ -204,6 +261,14 @@ def write_fixup_workbook(engine, run_id: str, district: str, path: Path, by: str
         gone.append(_header_cells(gone, MISSING_HEADERS))
         for values in missing:
             gone.append([_safe(gone, v) for v in values])
+    if warnings:
+        notes = wb.create_sheet(WARNING_SHEET)
+        for col, width in zip("ABCD", (16, 26, 34, 100)):
+            notes.column_dimensions[col].width = width
+        notes.page_setup.orientation = "landscape"
+        notes.append(_header_cells(notes, WARNING_HEADERS))
+        for values in warnings:
+            notes.append([_safe(notes, v) for v in values])
     wb.active = 1
     wb.save(path)
     return path

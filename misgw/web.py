@@ -46,7 +46,7 @@ def api_overview() -> dict:
 
 @app.get("/fixup/{source_id}/{district}")
 def fixup_workbook(source_id: str, district: str):
-    """The fix-up workbook of the source's last loading run, for one district, built from the ledger."""
+    """The fix-up workbook of one district: what the ledger holds open for the source, built on request."""
     import sqlalchemy as sa
 
     from mis import db
@@ -55,15 +55,17 @@ def fixup_workbook(source_id: str, district: str):
     engine = db.get_engine()
     with engine.connect() as conn:
         run = conn.execute(sa.text("""
-            SELECT run_id, fixup_workbooks FROM mis.sync_run WHERE source_id = :s AND status IN ('success', 'attention')
+            SELECT run_id, options FROM mis.sync_run WHERE source_id = :s AND status IN ('success', 'attention')
             AND NOT dry_run ORDER BY started_at DESC LIMIT 1"""), {"s": source_id}).mappings().first()
-    if run is None or district not in (run["fixup_workbooks"] or {}):
-        raise HTTPException(status_code=404, detail="No fix-up workbook for this source and district.")
-    # Built again from the ledger: the worker that wrote the run's copy may be another machine.
-    out = Path(tempfile.mkdtemp(prefix="misgw-fixup-")) / f"sua-loi_{source_id}_{district}_{run['run_id']}.xlsx"
-    path = write_fixup_workbook(engine, run["run_id"], district, out)
+    if run is None:
+        raise HTTPException(status_code=404, detail="No completed run of this source.")
+    # Built from the ledger on request: the worker that wrote a run's copy may be another machine, and a
+    # night with no new file leaves what is open as it was.
+    out = Path(tempfile.mkdtemp(prefix="misgw-fixup-")) / f"sua-loi_{source_id}_{district}.xlsx"
+    path = write_fixup_workbook(engine, source_id, district, out,
+                                by=(run["options"] or {}).get("addressed_by") or "district")
     if path is None:
-        raise HTTPException(status_code=404, detail="Nothing to fix in the last run of this source.")
+        raise HTTPException(status_code=404, detail="Nothing to fix for this source and district.")
     return FileResponse(path, filename=path.name,
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 

@@ -320,7 +320,7 @@ def test_rejects_export_writes_text_never_formulas(tmp_path, mis_db):
     cells = [c for row in ws.iter_rows(min_row=2) for c in row if isinstance(c.value, str) and c.value.startswith("=")]
     assert cells and all(c.data_type == "s" for c in cells)
     missing = misgw("rejects", "export", "--source", "nosuch", "--out", str(out_file), env_url=mis_db)
-    assert missing.returncode == 2 and "No completed run of source 'nosuch'" in missing.stderr
+    assert missing.returncode == 2 and "No source 'nosuch'. Sources: pd." in missing.stderr
 
 
 def test_province_turns_a_rule_into_a_reject_without_code(tmp_path, mis_db):
