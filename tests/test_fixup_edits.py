@@ -322,3 +322,27 @@ def test_the_district_sees_full_ids_in_its_workbook_and_nowhere_else(tmp_path, m
         ledger = conn.execute(sa.text("SELECT string_agg(message_vi || coalesce(value, ''), ' ') FROM mis.reject")).scalar()
     engine.dispose()
     assert full not in ledger and "092******777" in ledger
+
+
+def test_a_night_with_no_new_file_keeps_the_workbook_and_warnings_reach_the_district(tmp_path, mis_db):  # noqa: F811
+    rows = [list(r) for r in ROSTER]
+    rows[5][6] = "361234567"                                  # GX-15's head: an old 9-digit CMND (a warning)
+    write_roster(tmp_path / "d" / "giai-xuan.xlsx", rows=rows, sheet="Xã Giai Xuân", header=HEADER)
+    cfg = write_config(tmp_path / "misgw.yaml", [{"id": "gx", "kind": "spreadsheet", "path": "d",
+                                                  "district_code": "926"}])
+    first = _sync(cfg, mis_db)
+    assert first["reconcile"]["new"] == 1 and first["households_rejected"] == 2, first
+    night = _sync(cfg, mis_db)                                  # nothing new at the source
+    assert night["unchanged_at_source"] and night["rows_read"] == 0, night
+    out = tmp_path / "sua-loi.xlsx"
+    done = misgw("rejects", "export", "--source", "gx", "--out", str(out), env_url=mis_db)
+    assert done.returncode == 0 and "Fix-up workbook written" in done.stdout, done
+    wb = load_workbook(out)
+    assert wb[FIX].max_row == 6                                 # GX-07 and GX-12, all five rows, still open
+    notes = [[c for c in r] for r in wb["Cảnh báo (không chặn)"].iter_rows(min_row=2, values_only=True)]
+    assert [n[0] for n in notes] == ["GX-15"] and "CMND" in notes[0][3], notes
+    # The warnings sheet is never read back: returned as it is, it changes nothing.
+    before = _mis(mis_db)
+    wb.save(tmp_path / "d" / "sua-loi.xlsx")
+    back = _sync(cfg, mis_db)
+    assert back["households_rejected"] == 2 and _mis(mis_db) == before, back
