@@ -54,6 +54,10 @@ def _gx_failures(frame: pd.DataFrame, docs: tuple[str, str] | None = None) -> pd
 
     spec = suite_spec()
     data = frame[[c for c in {e["kwargs"]["column"] for e in spec["expectations"]}]].reset_index(drop=True)
+    if "id_number" in data:
+        # GX keeps and renders the values it finds unexpected: it sees each ID's shape (every digit a 9), which
+        # its regex judges exactly as the number, and never the number itself.
+        data["id_number"] = data["id_number"].astype("string").str.replace(r"\d", "9", regex=True)
     context = _gx_context()
     batch_definition = context.data_sources.get("roster").get_asset("members").get_batch_definition("all")
     if docs is None:

@@ -14,7 +14,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from connectors import base
-from expectations import validate
+from expectations import docs as data_docs, validate
 from expectations.validate import judge
 from mappings.roster import household_groups, one_row_per_household, translate, unit_codes
 from mappings.text import fold, fold_series
@@ -249,7 +249,7 @@ def map_validate(run_id: str) -> dict:
         registry_ids = ledger.registry_ids(conn, mapped["id_number"].where(mapped["id_kind"].notna()).dropna())
     docs_dir = config.output_dir / "data-docs"
     failures, held = judge(mapped, source.district_code, config.rules, indicator_columns=indicators,
-                           registry_ids=registry_ids, docs=(str(docs_dir), f"{source.id}-{run_id}"))
+                           registry_ids=registry_ids, docs=(str(docs_dir / "gx"), f"{source.id}-{run_id}"))
     mapped = mapped.reset_index(drop=True)
     mapped["accepted"] = ~held
     mapped["name_key"] = fold_series(mapped["full_name"])
@@ -264,6 +264,8 @@ def map_validate(run_id: str) -> dict:
     # Each record's own district decides whose fix-up workbook it goes to; after the reform, its commune.
     mapped["district_code"] = mapped["district_code_pre2025"].fillna(source.district_code)
     failures = _with_lineage(failures, mapped)
+    docs_page = data_docs.write_run_page(docs_dir, f"{source.id}-{run_id}", source.id, run_id, failures,
+                                         len(mapped), int(mapped.loc[~mapped["accepted"], "household_code"].nunique()))
     members = mapped[_MEMBER_STAGE_COLUMNS]
     notices = map_roster.notices(reports, roster, mapped, indicators, scope_note)
     with engine.begin() as conn:
@@ -275,7 +277,7 @@ def map_validate(run_id: str) -> dict:
         staging.write_frame(conn, run_id, "fixed_present",
                             pd.DataFrame({"household_code": sorted(roster.fixed_present)}, dtype="string"))
         counts = _counts(mapped, failures)
-        ledger.update_run(conn, run_id, mapping_report=reports, data_docs=str(docs_dir / "index.html"),
+        ledger.update_run(conn, run_id, mapping_report=reports, data_docs=str(docs_page),
                           notices=notices, **counts)
     log.info("[%s] map/validate: %d rows, %d households accepted, %d rows rejected",
              source.id, counts["rows_read"], counts["households_accepted"], counts["rows_rejected"])

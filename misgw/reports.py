@@ -425,8 +425,10 @@ def summary_table(summaries: list[dict], with_run: bool = False) -> str:
         for path in (s.get("fixup_workbooks") or {}).values():
             if not s.get("error"):
                 out.append(f"  {s['source_id']}: fix-up workbook {path}")
-    docs = sorted({s["data_docs"] for s in summaries if s.get("data_docs") and not s.get("error")})
-    out.extend(f"  Data Docs (Great Expectations): {d}" for d in docs)
+    # Each run has its page (runs/<source>-<run>.html); the index lists them all.
+    docs = sorted({str(Path(s["data_docs"]).parent.parent / "index.html") if Path(s["data_docs"]).parent.name == "runs"
+                   else s["data_docs"] for s in summaries if s.get("data_docs") and not s.get("error")})
+    out.extend(f"  Data Docs: {d}" for d in docs)
     return "\n".join(out)
 
 

@@ -110,8 +110,11 @@ def test_sync_loads_a_roster_and_a_rerun_changes_nothing(tmp_path, mis_db):
     assert set(s1["stage_seconds"]) == {"extract", "map_validate", "reconcile", "load", "report"}
     assert all(v >= 0 for v in s1["stage_seconds"].values())
     docs = s1["data_docs"]
-    assert docs.endswith("out/data-docs/index.html")
-    assert f"validations/roster_basic/pd-{s1['run_id']}/" in open(docs, encoding="utf-8").read()
+    assert docs.endswith(f"out/data-docs/runs/pd-{s1['run_id']}.html")
+    index = docs.replace(f"runs/pd-{s1['run_id']}.html", "index.html")
+    assert f"runs/pd-{s1['run_id']}.html" in open(index, encoding="utf-8").read()
+    gx_index = index.replace("index.html", "gx/index.html")
+    assert f"validations/roster_basic/pd-{s1['run_id']}/" in open(gx_index, encoding="utf-8").read()
     assert s1["mapping"] == [{"file": "phong-dien.xlsx", "sheet": "Xã Nhơn Ái", "roster": True, "header_row": 4,
                               "columns_mapped": 12, "ignored_columns": [], "skipped_rows": {"blank": 1, "footer": 1}}]
     before = dump_checksum(mis_db)

@@ -1,0 +1,65 @@
+"""Data Docs as a person opens them: offline, one page per run, Excel rows, Vietnamese reasons, IDs masked."""
+from __future__ import annotations
+
+import json
+import shutil
+
+from rosters import write_config, write_roster
+from test_fixup_edits import HEADER, ROSTER
+from test_pipeline import mis_db, misgw  # noqa: F401  (mis_db is a fixture)
+
+
+def _chromium_offline(root):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    # No network at all: every host name fails to resolve and every request goes to a closed proxy.
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=http://127.0.0.1:9",
+                 "--window-size=1400,1000", f"--user-data-dir={root / 'chromium'}"):
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"),
+                            options=options)
+
+
+def test_data_docs_open_offline_one_page_per_run_with_excel_rows_and_masked_ids(tmp_path, mis_db):  # noqa: F811
+    rows = [list(r) for r in ROSTER]
+    rows[4][6] = 9219000888                                   # a CCCD typed into a number cell: its zero lost
+    write_roster(tmp_path / "d" / "giai-xuan.xlsx", rows=rows, sheet="Xã Giai Xuân", header=HEADER)
+    cfg = write_config(tmp_path / "misgw.yaml", [{"id": "gx", "kind": "spreadsheet", "path": "d",
+                                                  "district_code": "926"}])
+    [first] = json.loads(misgw("sync", "--config", str(cfg), "--json", env_url=mis_db).stdout)
+    [second] = json.loads(misgw("sync", "--config", str(cfg), "--json", "--full", env_url=mis_db).stdout)
+    assert first["data_docs"] != second["data_docs"]           # each run its own page, both kept
+    docs = tmp_path / "out" / "data-docs"
+    # No full ID anywhere in the Data Docs folder: our pages, GX's site and its stored results.
+    for path in docs.rglob("*"):
+        if path.is_file() and path.suffix in (".html", ".json"):
+            text = path.read_text(encoding="utf-8", errors="replace")
+            for row in rows:
+                assert str(row[6]) not in text, (path, row[6])
+
+    driver = _chromium_offline(tmp_path)
+    try:
+        driver.get((docs / "index.html").as_uri())
+        index = driver.page_source
+        assert first["run_id"] in index and second["run_id"] in index
+        driver.get(f"file://{first['data_docs']}")
+        page = driver.page_source
+        external = driver.execute_script(
+            "return [...document.querySelectorAll('link[href],script[src],img[src]')]"
+            ".map(e => e.href || e.src).filter(u => !u.startsWith('file:'))")
+        styled = driver.execute_script(
+            "return getComputedStyle(document.querySelector('th')).backgroundColor")
+        driver.save_screenshot(str(tmp_path / "data-docs.png"))
+    finally:
+        driver.quit()
+    assert external == [] and styled == "rgb(232, 238, 247)", (external, styled)
+    # The reasons in Vietnamese, by Excel row, the ID masked; the GX suite beside the domain rules.
+    assert "Ngày sinh «30/02/1972» không phải là ngày có thật" in page
+    assert "<td>giai-xuan.xlsx</td><td>Xã Giai Xuân</td><td class=\"n\">6</td>" in page, page[:3000]
+    assert "009******888" in page and "Great Expectations: expect_column_values_to_match_regex" in page
+    assert "quy tắc nghiệp vụ" in page and "giờ Việt Nam" in page
