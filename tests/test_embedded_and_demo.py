@@ -61,7 +61,9 @@ def test_demo_rejects_exactly_the_truth_files_rows(tmp_path, fresh_db):
 
     co_do = next(r for r in runs if r["source_id"] == "cantho-co-do")
     headers = [c.value for c in load_workbook(co_do["fixup_workbooks"]["925"])["Cần sửa"][1]]
-    assert headers[3:7] == ["Mã HGĐ", "Họ tên", "QH với CH", "Nam/Nữ"], headers
+    # Code, name and the reason first; then the district's own wording and order; the origin and key last.
+    assert headers[:5] == ["Mã HGĐ", "Họ tên", "Lý do cần sửa", "QH với CH", "Nam/Nữ"], headers
+    assert headers[-4:] == ["Tệp gốc", "Trang tính", "Dòng gốc", "Mã dòng (không sửa)"], headers
     # A second demo run reuses the generated province: every household unchanged.
     again = json.loads(_run(["demo", "--dir", str(tmp_path / "demo"), "--pre2025", str(PRE2025_CSV),
                              "--crosswalk", str(CROSSWALK_CSV), "--json"], env).stdout)
