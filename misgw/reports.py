@@ -353,27 +353,6 @@ def _district_headers(report) -> dict[str, tuple[int, str]]:
     return out
 
 
-def fixup_lineage(raw, source_id: str) -> dict:
-    """Fix-up workbooks of this source among the raw rows, recognised by their hidden sheet.
-
-    Returns {file name: DataFrame(fixup_row, file, sheet, row, household_code)}: for each row of the
-    fix-up sheet, the district roster row it replaces. A workbook whose hidden sheet was removed, or
-    that belongs to another source, is an ordinary roster.
-    """
-    import pandas as pd
-
-    out = {}
-    for file, part in raw[raw["sheet"] == HIDDEN_SHEET].groupby("file"):
-        rows = {int(r): json.loads(c) for r, c in zip(part["row"], part["cells"])}
-        head = rows.get(1) or []
-        if len(head) < 2 or head[0] != "source_id" or head[1] != source_id:
-            continue
-        body = [rows[r][:5] for r in sorted(rows) if r > 2 and len(rows[r]) >= 4]
-        out[file] = pd.DataFrame(body, columns=["fixup_row", "file", "sheet", "row", "household_code"][:len(body[0])]
-                                 if body else ["fixup_row", "file", "sheet", "row", "household_code"])
-    return out
-
-
 def _cells(h) -> dict:
     cells = h["cells"]
     return json.loads(cells) if isinstance(cells, str) else dict(cells)
