@@ -222,6 +222,9 @@ def _error_text(kind: str, driver: str, target: str, text: str, attempts: int) -
     if kind == "driver":
         return (f"The ODBC driver {driver} is not installed or not registered with unixODBC (odbcinst.ini): "
                 f"{text}. See the README's ODBC section for the Debian package.")
+    if kind == "refused":
+        return (f"{target} refused the login through the ODBC driver {driver} (not tried again: repeated attempts "
+                f"can lock the account). Check the user and password in the Airflow connection: {text}")
     if kind in ("connect", "timeout"):
         return f"Cannot reach {target} through the ODBC driver {driver} after {attempts} attempt(s): {text}"
     return f"Reading {target} through the ODBC driver {driver} failed: {text}"

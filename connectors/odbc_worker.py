@@ -10,8 +10,9 @@ timeouts. This process answers, one JSON object per line:
     {"done": N, "watermark": ...}      N rows read; the largest watermark value seen
     {"error": {"kind": ..., "state": ..., "message": ...}}   and exit code 3
 
-kind is "connect" (the database did not answer: worth a retry), "timeout", "driver" (the driver is
-not installed) or "query" (the table, columns or SQL are wrong: retrying cannot help).
+kind is "connect" (the database did not answer: worth a retry), "refused" (the database answered and
+refused the login: never retried, since retries can lock the account), "timeout", "driver" (the
+driver is not installed) or "query" (the table, columns or SQL are wrong: retrying cannot help).
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def main() -> int:
         conn = pyodbc.connect(job["connection"], timeout=job.get("login_timeout", 15), autocommit=True)
     except pyodbc.Error as exc:
         state = _state(exc)
-        kind = "driver" if state.startswith("IM") else "connect"
+        kind = "driver" if state.startswith("IM") else "refused" if _refused(state, exc) else "connect"
         _send(out, {"error": {"kind": kind, "state": state, "message": _message(exc)}})
         return 3
     if any(name in job.get("driver", "").lower() for name in ("maria", "mysql")):
@@ -57,6 +58,16 @@ def main() -> int:
         kind = "timeout" if state.startswith("HYT") else "connect" if state.startswith("08") else "query"
         _send(out, {"error": {"kind": kind, "state": state, "message": _message(exc)}})
         return 3
+
+
+# Login refused: SQLSTATE 28xxx (MariaDB, psqlODBC 28P01, SQL Server), or a driver that reports it
+# under a general state with the server's own words.
+_REFUSED_WORDS = ("access denied", "password authentication failed", "login failed", "authentication failed",
+                  "invalid password", "not authorized")
+
+
+def _refused(state: str, exc: Exception) -> bool:
+    return state.startswith("28") or any(w in _message(exc).lower() for w in _REFUSED_WORDS)
 
 
 def _read(conn, job: dict, out) -> int:

@@ -247,6 +247,17 @@ def test_a_database_that_does_not_answer_is_retried_then_fails_clearly(tmp_path,
     assert "s3cret-pw" not in json.dumps(run) + err
 
 
+def test_a_refused_login_is_not_retried_and_says_refused(tmp_path, mis_db, mariadb_db):  # noqa: F811
+    """A wrong password is answered at once by the server: trying again can only lock the account."""
+    cfg = write_config(tmp_path / "misgw.yaml", [_odbc_source("wrongpw", retries=3, login_timeout=5)])
+    env = legacy_db.airflow_conn_env("wrongpw", {**MARIADB, "login": "misgw_nobody", "password": "wr0ng-pw",
+                                                 "schema": mariadb_db})
+    code, [run], err = sync(cfg, mis_db, env=env)
+    assert run["status"] == "failed" and "refused the login" in run["error"], run
+    assert "Cannot reach" not in run["error"] and "trying again" not in err, (run["error"], err)
+    assert "wr0ng-pw" not in json.dumps(run) + err
+
+
 def test_a_missing_airflow_connection_is_one_sentence(tmp_path, mis_db):  # noqa: F811
     cfg = write_config(tmp_path / "misgw.yaml", [_odbc_source("nowhere")])
     code, [run], err = sync(cfg, mis_db)
