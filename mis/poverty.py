@@ -12,7 +12,10 @@ def movement(conn, year: int, level: str = "province", district_code: str | None
 
     escaped: poor the year before, assessed and not poor this year; newly_poor: poor this year, not
     the year before, and never poor earlier; fell_back (tái nghèo): poor this year, not the year
-    before, but poor in an earlier year. Rates are shares of the households assessed this year.
+    before, but poor in an earlier year. Rates are shares of the households assessed this year (in the
+    registry), not of every household living in the unit. A unit with no household assessed the year
+    before has no movement to show: escaped, newly_poor and fell_back are None there (not "all new"),
+    with movement_note saying why.
     """
     unit = LEVELS[level]
     rows = conn.execute(sa.text(f"""
@@ -24,6 +27,7 @@ def movement(conn, year: int, level: str = "province", district_code: str | None
                count(cur.c) AS assessed,
                count(*) FILTER (WHERE cur.c = 'poor') AS poor,
                count(*) FILTER (WHERE cur.c = 'near_poor') AS near_poor,
+               count(prev.c) AS assessed_before,
                count(*) FILTER (WHERE prev.c = 'poor' AND cur.c IS NOT NULL AND cur.c <> 'poor') AS escaped,
                count(*) FILTER (WHERE cur.c = 'poor' AND coalesce(prev.c, '') <> 'poor'
                                 AND ever.household_id IS NULL) AS newly_poor,
@@ -41,5 +45,9 @@ def movement(conn, year: int, level: str = "province", district_code: str | None
         r["year"] = year
         r["poor_rate"] = round(100.0 * r["poor"] / r["assessed"], 2) if r["assessed"] else None
         r["near_poor_rate"] = round(100.0 * r["near_poor"] / r["assessed"], 2) if r["assessed"] else None
+        r["movement_note"] = None
+        if not r["assessed_before"]:
+            r.update(escaped=None, newly_poor=None, fell_back=None,
+                     movement_note=f"no {year - 1} assessment in the registry: movement cannot be computed")
         out.append(r)
     return out

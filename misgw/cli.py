@@ -465,13 +465,21 @@ def cmd_poverty_movement(args) -> int:
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
-    head = f"{args.by:10} {'assessed':>8} {'poor':>6} {'near':>6} {'poor %':>7} {'near %':>7} " \
+    def n(value):
+        return "-" if value is None else value
+
+    head = f"{args.by:10} {'assessed':>8} {'poor':>6} {'near':>6} {'poor/assessed %':>16} {'near/assessed %':>16} " \
            f"{'escaped':>8} {'new poor':>9} {'fell back':>9}"
-    print(f"Poverty movement {args.year - 1} -> {args.year}")
+    print(f"Poverty movement {args.year - 1} -> {args.year} (shares are of the households assessed in the registry)")
+    if not rows:
+        print(f"No household assessed for {args.year} or {args.year - 1}.")
+        return 0
     print(head)
     for r in rows:
-        print(f"{str(r['unit']):10} {r['assessed']:>8} {r['poor']:>6} {r['near_poor']:>6} {r['poor_rate'] or 0:>7} "
-              f"{r['near_poor_rate'] or 0:>7} {r['escaped']:>8} {r['newly_poor']:>9} {r['fell_back']:>9}")
+        print(f"{str(r['unit']):10} {r['assessed']:>8} {r['poor']:>6} {r['near_poor']:>6} {n(r['poor_rate']):>16} "
+              f"{n(r['near_poor_rate']):>16} {n(r['escaped']):>8} {n(r['newly_poor']):>9} {n(r['fell_back']):>9}")
+    for note in sorted({r["movement_note"] for r in rows if r["movement_note"]}):
+        print(f"- ({note}: shown as -)")
     return 0
 
 

@@ -88,8 +88,9 @@ def page() -> str:
         links = " ".join(f'<a href="fixup/{html.escape(s["source_id"])}/{html.escape(d)}">{html.escape(d)}.xlsx</a>'
                          for d in ((s.get("last_load") or {}).get("fixup_districts") or [])) or "—"
         pov = s.get("poverty") or {}
-        poverty = (f"{pov.get('poor_rate')}% nghèo · thoát {pov.get('escaped')} · mới {pov.get('newly_poor')} · "
-                   f"tái {pov.get('fell_back')}") if pov else "—"
+        poverty = (f"{pov.get('poor_rate')}% số hộ được đánh giá là hộ nghèo · " + (
+            f"thoát {pov.get('escaped')} · mới {pov.get('newly_poor')} · tái {pov.get('fell_back')}"
+            if pov.get("escaped") is not None else "chưa có năm trước để so sánh")) if pov else "—"
         error = "".join(f'<div class=err>{html.escape(text)}</div>'
                         for text in (last.get("error"), last.get("attention")) if text)
         rows.append(
@@ -115,12 +116,20 @@ border-radius:6px;padding:8px 12px;margin:0 12px 16px 0}}
 <h1>Cổng MIS – tỉnh {html.escape(data['province_code'])}</h1>
 <p class=lead>MIS Gateway: lần đồng bộ cuối của mỗi huyện, hồ sơ chờ sửa, sổ sửa lỗi và biến động hộ nghèo
 (năm đánh giá {data.get('assessment_year') or '—'}).</p>
-<div class=box>Tỷ lệ hộ nghèo toàn tỉnh / province poor rate: <b>{province.get('poor_rate', '—')}%</b></div>
-<div class=box>Thoát nghèo / escaped: <b>{province.get('escaped', '—')}</b> · Nghèo mới / newly poor:
-<b>{province.get('newly_poor', '—')}</b> · Tái nghèo / fell back: <b>{province.get('fell_back', '—')}</b></div>
+<div class=box>Hộ nghèo trong số hộ được đánh giá / poor share of assessed households:
+<b>{province.get('poor_rate', '—')}%</b></div>
+<div class=box>Thoát nghèo / escaped: <b>{_figure(province.get('escaped'))}</b> · Nghèo mới / newly poor:
+<b>{_figure(province.get('newly_poor'))}</b> · Tái nghèo / fell back: <b>{_figure(province.get('fell_back'))}</b>
+{'<br><small>Chưa có đánh giá năm trước: chưa tính được biến động / no earlier year to compare</small>'
+ if province and province.get('escaped') is None else ''}</div>
 <div class=box>Trùng số định danh giữa các huyện / same ID in two districts: <b>{len(conflicts)}</b></div>
 <table><thead><tr><th>Nguồn</th><th>Huyện</th><th>Lần chạy cuối</th><th>Kết quả</th><th>Đối chiếu</th>
 {head}<th>Sổ sửa lỗi</th><th>Biến động nghèo</th></tr>
 <tr class=sub><th></th><th></th><th></th><th></th><th></th><th colspan=4>Hồ sơ chờ sửa theo thời gian / open rejects by age</th>
 <th></th><th></th></tr></thead>
 <tbody>{''.join(rows)}</tbody></table></body></html>"""
+
+
+def _figure(value) -> str:
+    """A movement figure, or a dash where none could be computed (no earlier year)."""
+    return "—" if value is None else str(value)

@@ -560,7 +560,12 @@ def test_poverty_movement_year_over_year(tmp_path, mis_db):
         return s
 
     poor, near, avg = ("Hộ nghèo", 1000000), ("Hộ cận nghèo", 1400000), ("Hộ có mức sống trung bình", 2000000)
-    roster(2023, [("D", *poor)])
+    # The first year in the registry: nothing to compare with, so no household is "newly poor".
+    [first] = roster(2023, [("D", *poor)])["poverty_movement"]
+    assert (first["poor"], first["escaped"], first["newly_poor"], first["fell_back"]) == (1, None, None, None)
+    assert "no 2022 assessment" in first["movement_note"]
+    shown = misgw("poverty", "movement", "--year", "2023", "--by", "district", env_url=mis_db).stdout
+    assert "poor/assessed %" in shown and "movement cannot be computed" in shown, shown
     roster(2024, [("A", *poor), ("B", *poor), ("C", *near), ("D", *avg)])
     s = roster(2025, [("A", *avg), ("B", *poor), ("C", *poor), ("D", *poor), ("E", *poor)])
     [fig] = s["poverty_movement"]
