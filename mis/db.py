@@ -26,21 +26,33 @@ def safe_url(url: str) -> str:
         return re.sub(r"//[^@/]*@", "//***@", url)
 
 
+def embedded_dir() -> Path:
+    """Where the embedded PostgreSQL keeps its data: MISGW_EMBEDDED_PG_DIR, else the user's data directory
+    (~/.local/share/misgw/pgdata), so every command finds the same MIS whatever folder it runs in."""
+    configured = os.environ.get(EMBEDDED_DIR_ENV)
+    if configured:
+        return Path(configured).expanduser().resolve()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("misgw")) / "pgdata"
+
+
 def embedded_url(data_dir: str | os.PathLike | None = None) -> str:
-    """Start (or reuse) the embedded PostgreSQL under var/ and return its SQLAlchemy URL."""
-    data_dir = Path(data_dir or os.environ.get(EMBEDDED_DIR_ENV) or Path.cwd() / "var" / "pgdata").resolve()
+    """Start (or reuse) the embedded PostgreSQL and return its SQLAlchemy URL. The server stops when the
+    last process using it ends (pgserver counts them), so no command leaves one running."""
+    data_dir = Path(data_dir).resolve() if data_dir else embedded_dir()
     key = str(data_dir)
     if key not in _embedded_servers:
         import warnings
-
-        import pgserver  # imported late: it is only needed when no server is configured
 
         data_dir.mkdir(parents=True, exist_ok=True)
         with warnings.catch_warnings():
             # platformdirs warns on every command where XDG_RUNTIME_DIR is unset (a server, CI); the
             # embedded server's socket place is chosen well without it.
             warnings.simplefilter("ignore")
-            _embedded_servers[key] = pgserver.get_server(str(data_dir), cleanup_mode=None)
+            import pgserver  # imported late: it is only needed when no server is configured
+
+            _embedded_servers[key] = pgserver.get_server(str(data_dir), cleanup_mode="stop")
     uri = _embedded_servers[key].get_uri()
     return uri.replace("postgresql://", "postgresql+psycopg://", 1)
 

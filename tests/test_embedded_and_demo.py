@@ -18,19 +18,43 @@ def _run(args, env, timeout=900):
                           env=env, timeout=timeout)
 
 
+def _postmaster_running(pgdata: Path) -> bool:
+    pid_file = pgdata / "postmaster.pid"
+    if not pid_file.is_file():
+        return False
+    pid = int(pid_file.read_text().split()[0])
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 @pytest.mark.slow
 def test_embedded_postgres_when_no_database_is_configured(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "MISGW_DATABASE_URL"}
-    env["MISGW_EMBEDDED_PG_DIR"] = str(tmp_path / "pgdata")
-    out = _run(["db", "upgrade"], env)
+    """No server configured: the MIS lives in the user's data directory, is found from any folder, and
+    no command leaves its server running."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MISGW_DATABASE_URL", "MISGW_EMBEDDED_PG_DIR")}
+    env["XDG_DATA_HOME"] = str(tmp_path / "data")
+    pgdata = tmp_path / "data" / "misgw" / "pgdata"
+    first, second = tmp_path / "office", tmp_path / "home" / "elsewhere"
+    first.mkdir()
+    second.mkdir(parents=True)
+    out = subprocess.run([sys.executable, "-m", "misgw.cli", "db", "upgrade"], capture_output=True, text=True,
+                         env=env, cwd=first, timeout=900)
     assert out.returncode == 0, out.stderr
     assert "MIS schema up to date (0001_initial" in out.stdout
-    assert (tmp_path / "pgdata" / "PG_VERSION").is_file()
-    again = _run(["db", "upgrade"], env)         # the second process finds the same server and data
+    assert out.stderr.strip() == "", out.stderr                   # no warnings in normal use
+    assert (pgdata / "PG_VERSION").is_file() and not (first / "var").exists()
+    assert not _postmaster_running(pgdata), "the embedded server was left running"
+    # Another folder, another process: the same server and data, started again and stopped again.
+    again = subprocess.run([sys.executable, "-m", "misgw.cli", "db", "upgrade"], capture_output=True, text=True,
+                           env=env, cwd=second, timeout=900)
     assert again.returncode == 0 and "no new migrations" in again.stdout, again.stderr
+    assert not (second / "var").exists() and not _postmaster_running(pgdata)
     import pgserver
 
-    server = pgserver.get_server(str(tmp_path / "pgdata"), cleanup_mode="stop")
+    server = pgserver.get_server(str(pgdata), cleanup_mode="stop")
     engine = sa.create_engine(server.get_uri().replace("postgresql://", "postgresql+psycopg://"))
     with engine.connect() as conn:
         from mis.db import migrations
