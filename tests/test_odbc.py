@@ -312,17 +312,14 @@ def test_a_read_that_goes_silent_is_stopped_retried_then_failed(tmp_path, mis_db
 def test_mariadb_vietnamese_table_and_column_names_under_a_locale_that_is_not_utf8(mariadb_db, monkeypatch):
     """A legacy program named its table and columns in Vietnamese; the gateway's SQL names them (SELECT, the
     watermark's WHERE). Under a C locale (as on a bare server or CI) the names still reach MariaDB intact."""
-    import pyodbc
-
     from connectors.odbc import OdbcSource
 
-    conn = pyodbc.connect(mariadb_connection(mariadb_db), autocommit=True)
-    cursor = conn.cursor()
-    cursor.execute("CREATE TABLE `Hộ gia đình` (`Mã hộ` varchar(20), `Họ tên` varchar(60), "
-                   "`Ngày cập nhật` datetime)")
-    cursor.executemany("INSERT INTO `Hộ gia đình` VALUES (?, ?, ?)", [
-        ("HG-01", "Lò Thị Mến", "2025-03-01 08:00:00"), ("HG-02", "Đinh Văn Pấu", "2025-06-01 08:00:00")])
-    conn.close()
+    # Set up with MariaDB's own client, not pyodbc in this process: what earlier tests loaded here (Airflow,
+    # other drivers) can change this process's locale, and with it how MariaDB's driver converts wide SQL.
+    subprocess.run(["mariadb", "-h", "127.0.0.1", "-u", "root", "--default-character-set=utf8mb4", mariadb_db, "-e",
+                    "CREATE TABLE `Hộ gia đình` (`Mã hộ` varchar(20), `Họ tên` varchar(60), `Ngày cập nhật` datetime);"
+                    "INSERT INTO `Hộ gia đình` VALUES ('HG-01', 'Lò Thị Mến', '2025-03-01 08:00:00'),"
+                    "('HG-02', 'Đinh Văn Pấu', '2025-06-01 08:00:00');"], check=True, timeout=60)
     env = legacy_db.airflow_conn_env("vn_names", {**MARIADB, "schema": mariadb_db})
     for name, value in {**env, "LC_ALL": "C", "LANG": "C"}.items():
         monkeypatch.setenv(name, value)
