@@ -154,6 +154,7 @@ def build(source, config) -> DAG:
                 return "no_approval"
             from misgw import pipeline
 
+            figures["wait_days"] = RESPONSE_TIMEOUT.days
             ti.xcom_push("approval", figures)
             ti.xcom_push("approval_body", pipeline.approval_text(figures))
             return "approve"
@@ -189,6 +190,10 @@ def build(source, config) -> DAG:
             if summary["dry_run"] or summary["unchanged_at_source"]:
                 from airflow.sdk.exceptions import AirflowSkipException
 
+                from misgw import province
+
+                # No province run follows, yet this district's last attempt changed: the summary says so.
+                province.report(CONFIG, trigger=f"source:{source.id}:{summary['run_id']}")
                 raise AirflowSkipException("the registry did not change")
 
         @task(trigger_rule="all_skipped", retries=0)
@@ -212,6 +217,7 @@ def build(source, config) -> DAG:
 
             from misgw import alerts, pipeline
             from misgw.config import load_config
+            from misgw.reasons import vietnamese
 
             errors = [e for e in ti.xcom_pull(task_ids=["start", *STAGES, "brake", "load", "report"], key="error")
                       if e]
@@ -219,8 +225,14 @@ def build(source, config) -> DAG:
             sync_run = ti.xcom_pull(task_ids="start")
             if sync_run:
                 pipeline.fail_run(sync_run, reason)
+            try:   # the province summary shows the failure now, not after the next load
+                from misgw import province
+
+                province.report(CONFIG, trigger=f"failed:{source.id}:{sync_run or '-'}")
+            except Exception as exc:  # the failure's own reason and alert matter more
+                log.warning("province summary not refreshed: %s", exc)
             alerts.send(load_config(CONFIG).alerts, "failed", f"[MIS Gateway] {source.id}: đồng bộ thất bại / sync failed",
-                        f"Nguồn {source.id}, lần chạy {sync_run or '-'}: {reason}",
+                        f"Nguồn {source.id}, lần chạy {sync_run or '-'}: {vietnamese(reason)}\n\n{reason}",
                         {"source_id": source.id, "sync_run": sync_run, "dag_id": dag_run.dag_id,
                          "dag_run_id": dag_run.run_id, "error": reason})
             raise AirflowFailException(f"Sync run {sync_run or '(not started)'} failed: {reason}")

@@ -16,6 +16,8 @@ from expectations import domain
 from mappings import codelists
 
 log = logging.getLogger(__name__)
+# GX logs hundreds of INFO lines as it registers its functions on import: quiet before any import of it.
+logging.getLogger("great_expectations").setLevel(logging.WARNING)
 FAILURE_COLUMNS = ["pos", "rule", "field", "value"]
 
 

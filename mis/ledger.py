@@ -237,6 +237,26 @@ def aging(conn) -> list[dict]:
     return [dict(r) for r in rows]
 
 
+def open_counts(conn) -> list[dict]:
+    """What the ledger holds open, counted apart, per source and addressee (its district; its commune for a
+    roster made after the reform): rejected records, the households they hold back, warnings (which do not
+    block) and households missing from the roster. The same entries as aging() and the fix-up workbook."""
+    rows = conn.execute(sa.text("""
+        SELECT e.source_id, coalesce(e.district_code, e.commune_code, '-') AS addressee,
+               count(*) FILTER (WHERE coalesce(s.severity, 'reject') = 'reject'
+                                AND e.rule <> 'reconcile.missing') AS rejects,
+               count(DISTINCT e.household_code) FILTER (WHERE coalesce(s.severity, 'reject') = 'reject'
+                                                        AND e.rule <> 'reconcile.missing') AS households_held,
+               count(*) FILTER (WHERE s.severity = 'warning') AS warnings,
+               count(*) FILTER (WHERE e.rule = 'reconcile.missing') AS missing
+        FROM mis.reject_entry e
+        LEFT JOIN LATERAL (SELECT r.severity FROM mis.reject r WHERE r.entry_id = e.entry_id
+                           ORDER BY r.reject_id DESC LIMIT 1) s ON true
+        WHERE e.status = 'open'
+        GROUP BY 1, 2 ORDER BY 1, 2""")).mappings().all()
+    return [dict(r) for r in rows]
+
+
 def run_rejects(conn, run_id: str) -> dict:
     """What a run turned back: the rules most often named (rule -> rows) and how many ledger entries it
     opened (problems no earlier run had seen)."""

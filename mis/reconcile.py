@@ -465,6 +465,11 @@ def _household_outcomes(conn, run_id: str) -> None:
                             "ELSE ARRAY[]::text[] END" for c in HOUSEHOLD_COLUMNS)
     pa_fields = " || ".join(f"CASE WHEN p.{c} IS DISTINCT FROM {merged(c, 's', 'p')} THEN ARRAY['{c}'] "
                             "ELSE ARRAY[]::text[] END" for c in ASSESSMENT_COLUMNS)
+    # Before and after of each changed household field, for the person who approves a large change.
+    hh_values, pa_values = ("jsonb_strip_nulls(jsonb_build_object(" + ", ".join(
+        f"'{c}', CASE WHEN {t}.{c} IS DISTINCT FROM {merged(c, 's', t)} "
+        f"THEN jsonb_build_array({t}.{c}, {merged(c, 's', t)}) END" for c in columns) + "))"
+        for t, columns in (("m", HOUSEHOLD_COLUMNS), ("p", ASSESSMENT_COLUMNS)))
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {outcome}, {member_outcome}, _disputed")
     # Registry households that a roster household in conflict claims: in dispute, so not missing.
     conn.exec_driver_sql("""
@@ -510,7 +515,9 @@ def _household_outcomes(conn, run_id: str) -> None:
                coalesce(x.reason, pe.reason) AS reason,
                coalesce(x.candidates, pe.detail, x.registry_place) AS detail,
                x.registry_place,
-               s.source_file, s.source_sheet, s.source_row, s.source_key
+               s.source_file, s.source_sheet, s.source_row, s.source_key,
+               CASE WHEN m.household_id IS NOT NULL THEN {hh_values} || CASE WHEN p.household_id IS NOT NULL
+                    AND s.poverty_category IS NOT NULL THEN {pa_values} ELSE '{{}}'::jsonb END END AS changed_values
         FROM _hh s
         JOIN _hmatch x USING (household_code)
         LEFT JOIN mis.household m ON m.household_id = x.household_id AND x.reason IS NULL
@@ -529,6 +536,17 @@ def _household_outcomes(conn, run_id: str) -> None:
         UNION ALL
         SELECT h.household_code, 'missing', ARRAY[]::text[], h.household_id, h.household_code, NULL, h.head_name,
                concat_ws(' / ', h.source_id, h.district_code_pre2025, h.commune_code_pre2025, h.commune_code),
-               h.source_file, h.source_sheet, h.source_row, h.source_key
+               h.source_file, h.source_sheet, h.source_row, h.source_key, NULL::jsonb
         FROM mis.household h JOIN _absent USING (household_id)
         WHERE NOT EXISTS (SELECT 1 FROM _hm c WHERE c.household_id = h.household_id)""")
+
+
+def change_examples(conn, run_id: str, limit: int = 15) -> list[dict]:
+    """The run's changed, moved and missing households (before its load), each with its changed fields and,
+    for household and assessment fields, the value before and after: what a person approving reads."""
+    rows = conn.execute(sa.text(f"""
+        SELECT household_code, outcome, changed_fields, changed_values, detail
+        FROM {table_name(run_id, 'outcome')} WHERE outcome IN ('changed', 'moved', 'missing')
+        ORDER BY CASE outcome WHEN 'changed' THEN 0 WHEN 'moved' THEN 1 ELSE 2 END, household_code
+        LIMIT :n"""), {"n": limit}).mappings().all()
+    return [dict(r) for r in rows]

@@ -146,3 +146,16 @@ def old_provinces(engine: Engine, province_code: str) -> list[str]:
             JOIN mis.commune n ON n.commune_code = x.commune_code
             JOIN mis.commune_pre2025 o ON o.commune_code = x.commune_code_pre2025
             WHERE n.province_code = :p ORDER BY 1"""), {"p": str(province_code).zfill(2)}).scalars())
+
+
+def names(conn, codes: list[str] | None = None) -> dict[str, str]:
+    """Vietnamese names of provinces (both eras), pre-2025 districts and current communes, by code (their
+    code lengths differ: 2, 3 and 5 digits). codes: only these (None: all)."""
+    rows = conn.execute(sa.text("""
+        SELECT code, name FROM (
+            SELECT province_code AS code, name FROM mis.province_pre2025 UNION
+            SELECT province_code, name FROM mis.province UNION
+            SELECT district_code, name FROM mis.district_pre2025 UNION
+            SELECT commune_code, name FROM mis.commune) u
+        WHERE CAST(:codes AS text[]) IS NULL OR code = ANY(CAST(:codes AS text[]))"""), {"codes": codes}).all()
+    return {code: name for code, name in rows}

@@ -19,10 +19,10 @@ from expectations.validate import judge
 from mappings.roster import household_groups, one_row_per_household, translate, unit_codes
 from mappings.text import fold, fold_series
 from mappings.vocabulary import load_mapping
-from mis import accounts, db, fixups, ledger, load as mis_load, poverty, reconcile as mis_reconcile, snapshot, staging
+from mis import accounts, db, fixups, ledger, load as mis_load, poverty, reconcile as mis_reconcile, snapshot, staging, units
 from misgw.config import Config, Source, load_config
 from misgw.errors import SourceBusy, UserError
-from misgw.stages import household_scope, map_roster, outcome
+from misgw.stages import approval, household_scope, map_roster, outcome
 
 log = logging.getLogger("misgw")
 
@@ -377,7 +377,10 @@ def approval_needed(run_id: str) -> dict | None:
         figures = {"source_id": source.id, "district_code": source.district_code, "run_id": run_id,
                    "registry_households": registry, "affected": affected, "share": round(affected / registry, 4),
                    "threshold": source.approval_share, "households": counts,
-                   "changed_fields": (run["reconcile"] or {}).get("changed_fields", {})}
+                   "changed_fields": (run["reconcile"] or {}).get("changed_fields", {}),
+                   "district_name": units.names(conn, [source.district_code]).get(source.district_code)
+                   if source.district_code else None,
+                   "examples": json.loads(json.dumps(mis_reconcile.change_examples(conn, run_id), default=str))}
         ledger.update_run(conn, run_id, status="awaiting_approval", approval=figures)
     log.warning("[%s] this run would change %d of %d households (%.1f%%, more than %.1f%%): it waits for a person "
                 "before loading", source.id, affected, registry, 100 * figures["share"], 100 * source.approval_share)
@@ -385,22 +388,8 @@ def approval_needed(run_id: str) -> dict | None:
 
 
 def approval_text(figures: dict) -> str:
-    """What the person deciding reads (Markdown, Vietnamese then English)."""
-    c = figures["households"]
-    lines = [f"**Nguồn {figures['source_id']}** (huyện {figures['district_code'] or '-'}): lần chạy {figures['run_id']} "
-             f"sẽ thay đổi **{figures['affected']} / {figures['registry_households']} hộ "
-             f"({100 * figures['share']:.1f}%)**, vượt ngưỡng {100 * figures['threshold']:.1f}%.",
-             "",
-             f"- mới / new: {c.get('new', 0)}", f"- thay đổi / changed: {c.get('changed', 0)}",
-             f"- chuyển đi / moved: {c.get('moved', 0)}", f"- không còn trong danh sách / missing: {c.get('missing', 0)}",
-             f"- xung đột (giữ lại) / conflict (held): {c.get('conflict', 0)}",
-             f"- không đổi / unchanged: {c.get('unchanged', 0)}"]
-    if figures.get("changed_fields"):
-        lines += ["", "Trường thay đổi / changed fields: " +
-                  ", ".join(f"{k} {v}" for k, v in list(figures["changed_fields"].items())[:12])]
-    lines += ["", f"This run would change {100 * figures['share']:.1f}% of the district's households. Approve to load "
-              "it; Reject ends the run with nothing loaded. `misgw runs show RUN --changes` lists every change."]
-    return "\n".join(lines)
+    """What the person deciding reads (misgw.stages.approval)."""
+    return approval.text(figures)
 
 
 def record_approval(run_id: str, answer: dict) -> None:
@@ -506,9 +495,11 @@ def report(run_id: str) -> dict:
         from misgw import alerts
 
         log.warning("[%s] needs attention: %s", source.id, attention)
+        from misgw.reasons import vietnamese
+
         alerts.send(config.alerts, "attention", f"[MIS Gateway] {source.id}: lần chạy cần xem lại / a run needs "
-                    "attention", attention, {"source_id": source.id, "run_id": run_id, "summary": summary})
-    log.info("[%s] done: %s", source.id, _one_line(summary))
+                    "attention", f"{vietnamese(attention)}\n\n{attention}", {"source_id": source.id, "run_id": run_id, "summary": summary})
+    log.info("[%s] %s", source.id, _one_line(summary))
     return summary
 
 
@@ -912,6 +903,9 @@ def _nonzero(counts: dict) -> str:
 
 
 def _one_line(summary: dict) -> str:
-    return (f"{summary['rows_read']} rows, {summary['households_accepted']} households accepted, "
+    """The run in one line, its outcome first (what an operator scanning a log needs)."""
+    outcome = summary["status"].upper() + (" (dry run)" if summary.get("dry_run") else "") + \
+        (" (no change at source)" if summary.get("unchanged_at_source") else "")
+    return (f"{outcome}: {summary['rows_read']} rows, {summary['households_accepted']} households accepted, "
             f"{summary['rows_rejected']} rows rejected, households {_nonzero(summary['reconcile']) or 'none'}, "
             f"fix-up workbooks {', '.join(summary['fixup_workbooks'].values()) or 'none'}")

@@ -526,11 +526,27 @@ def run_note(dag_id: str, dag_run_id: str) -> str | None:
              f"accepted, {s['rows_rejected']} rows rejected, {s['rows_held']} rows held "
              f"({s['households_rejected']} households)",
              f"- households: {rc}"]
+    from misgw.reasons import vietnamese
+
+    narrowed = (run["options"] or {}).get("narrowed") or {}
+    if (run["options"] or {}).get("partial") and narrowed:
+        lines.append(f"- chỉ xét các hộ thay đổi / only changed households judged: {narrowed.get('households_changed', 0)} "
+                     f"changed, {narrowed.get('households_unchanged', 0)} unchanged not judged again")
+    answer = (run["approval"] or {}).get("answer") if run["approval"] else None
+    if answer:
+        chosen = ", ".join(answer.get("chosen") or []) or "—"
+        lines.append(f"- phê duyệt / approval: **{chosen}** bởi/by {answer.get('by')} lúc/at {answer.get('at')}"
+                     if answer.get("by") else f"- phê duyệt / approval: không ai trả lời trong thời hạn / no answer "
+                                              f"in time: **{chosen or 'Reject'}**")
     if s.get("attention"):
-        lines.append(f"- **cần xem lại / needs attention**: {s['attention']}")
+        lines.append(f"- **cần xem lại**: {vietnamese(s['attention'])}")
+        if vietnamese(s["attention"]) != s["attention"]:
+            lines.append(f"- needs attention: {s['attention']}")
     lines.extend(f"- {line}" for line in notice_lines(s))
     for district, path in (s["fixup_workbooks"] or {}).items():
         lines.append(f"- fix-up workbook ({district}): `{path}`")
     if s["error"]:
-        lines.append(f"- reason: {s['error']}")
+        lines.append(f"- **lý do**: {vietnamese(s['error'])}")
+        if vietnamese(s["error"]) != s["error"]:
+            lines.append(f"- reason: {s['error']}")
     return "\n".join(lines)
