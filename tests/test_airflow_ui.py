@@ -257,6 +257,125 @@ def test_a_failing_source_alerts_by_email_and_webhook(demo):
     assert "**failed**" in run["note"] and "ds.xlsx" in run["note"]
 
 
+def _open_entries(url: str, source: str) -> int:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        n = conn.execute(sa.text("SELECT count(*) FROM mis.reject_entry WHERE source_id = :s AND status = 'open'"),
+                         {"s": source}).scalar()
+    engine.dispose()
+    return n
+
+
+def _province_summary(url: str) -> dict:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        body = conn.execute(sa.text("SELECT body FROM mis.province_report ORDER BY created_at DESC, report_id DESC "
+                                    "LIMIT 1")).scalar()
+    engine.dispose()
+    return {s["source_id"]: s for s in body["sources"]}
+
+
+def _page_in_chromium(airflow, token: str, root: Path, name: str) -> str:
+    """The MIS Gateway page as an operator sees it in Airflow (inside its iframe); a screenshot kept."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--window-size=1600,1100", f"--user-data-dir={root / name}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"),
+                              options=options)
+    try:
+        driver.get(airflow.url + "/auth/login")
+        driver.add_cookie({"name": "_token", "value": token, "path": "/"})
+        driver.get(airflow.url + "/plugin/misgw")
+        WebDriverWait(driver, 60).until(expected_conditions.frame_to_be_available_and_switch_to_it(
+            (By.TAG_NAME, "iframe")))
+        WebDriverWait(driver, 60).until(lambda d: "data-source" in d.page_source)
+        inner = driver.page_source
+        driver.switch_to.default_content()
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
+    finally:
+        driver.quit()
+    return inner
+
+
+def _row(page: str, source: str) -> str:
+    """The page's table row of one source."""
+    start = page.index(f"data-source=\"{source}\"") if f"data-source=\"{source}\"" in page \
+        else page.index(f"data-source='{source}'")
+    return page[page.rindex("<tr", 0, start):page.index("</tr>", start)]
+
+
+def test_the_page_tells_the_truth_after_a_quiet_night_a_failure_and_a_recovery(demo):
+    """A district, then a night with no new file: its open count and its fix-up download are still on the page.
+    A source that breaks and is repaired: the province summary follows both, without any load in between."""
+    airflow, mis, root = demo["airflow"], demo["mis"], demo["root"]
+    source, dag_id = "cantho-co-do", _dag("cantho-co-do")
+    airflow.wait_for_dags([dag_id])
+    airflow.unpause(dag_id)
+    first = airflow.trigger(dag_id, {"full_reload": True})
+    assert airflow.wait_run(dag_id, first)["state"] == "success", airflow.explain(dag_id, first)
+    opened = _open_entries(mis, source)
+    assert opened > 0                                        # the demo's injected errors
+    quiet = airflow.trigger(dag_id)                          # the same files: nothing new at the source
+    run = airflow.wait_run(dag_id, quiet)
+    assert run["state"] == "success" and "no change at source" in run["note"], run["note"]
+    assert _open_entries(mis, source) == opened
+
+    token = airflow.token()
+    page = _page_in_chromium(airflow, token, root, "misgw-page-after-a-quiet-night")
+    row = _row(page, source)
+    assert "Huyện Cờ Đỏ" in row                             # the district's Vietnamese name, not only 925
+    assert f"data-open=\"{opened}\"" in row or f"data-open='{opened}'" in row, row
+    engine = sa.create_engine(mis)
+    with engine.connect() as conn:
+        shown = conn.execute(sa.text("""SELECT to_char(finished_at AT TIME ZONE 'Asia/Ho_Chi_Minh', 'DD/MM/YYYY HH24:MI')
+            FROM mis.sync_run WHERE source_id = :s ORDER BY started_at DESC LIMIT 1"""), {"s": source}).scalar()
+    engine.dispose()
+    assert "thành công" in row and shown in row and "Giờ Việt Nam" in page    # times in Vietnam time
+    assert "không có thay đổi ở nguồn" in row and 'href="fixup/cantho-co-do/925"' in row, row
+    workbook = requests.get(airflow.url + "/misgw/fixup/cantho-co-do/925", cookies={"_token": token}, timeout=60)
+    assert workbook.status_code == 200 and workbook.content[:2] == b"PK"
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(BytesIO(workbook.content))["Cần sửa"]
+    assert sheet.max_row > 1
+
+    # A source breaks (a damaged file) and is repaired: the summary follows both.
+    broken, broken_dag = "cantho-broken", _dag("cantho-broken")
+    airflow.wait_for_dags([broken_dag])
+    airflow.unpause(broken_dag)
+    failed = airflow.trigger(broken_dag)
+    assert airflow.wait_run(broken_dag, failed)["state"] == "failed"
+    summary = _province_summary(mis)[broken]
+    assert summary["last_run"]["status"] == "failed" and "ds.xlsx" in summary["last_run"]["error"]
+    page = _page_in_chromium(airflow, token, root, "misgw-page-a-source-failed")
+    assert "tệp bị hỏng hoặc không phải bảng tính Excel" in _row(page, broken)
+
+    rng = __import__("random").Random(11)
+    people = registry_truth._People(rng)
+    repaired = [registry_truth._household(people, rng, f"VT{i:03d}", "31211", 1) for i in range(6)]
+    registry_truth.write(repaired, demo["config"].parent / "districts" / "broken" / "ds.xlsx")
+    fixed = airflow.trigger(broken_dag)
+    assert airflow.wait_run(broken_dag, fixed)["state"] == "success", airflow.explain(broken_dag, fixed)
+    deadline = time.monotonic() + 180                       # the province DAG runs on the registry's Asset
+    while time.monotonic() < deadline and _province_summary(mis)[broken]["last_run"]["status"] != "success":
+        time.sleep(2)
+    summary = _province_summary(mis)[broken]
+    assert summary["last_run"]["status"] == "success" and summary["last_load"]["households_accepted"] == 6, summary
+    page = _page_in_chromium(airflow, token, root, "misgw-page-a-source-repaired")
+    assert "thành công" in _row(page, broken) and "tệp bị hỏng" not in _row(page, broken)
+
+
 def test_a_large_change_waits_for_approval_reject_loads_nothing_approve_loads(demo):
     airflow, inbox = demo["airflow"], demo["inbox"]
     dag_id = _dag("cantho-thoi-lai")
