@@ -18,6 +18,11 @@ from mappings.vocabulary import Mapping, locate_header, unstored_fields, vocabul
 LINEAGE = ["source_file", "source_sheet", "source_row", "source_key"]   # source_key: a record's primary key
 ORIGIN = ["origin_file", "origin_sheet", "origin_row", "origin_digest", "origin_household", "fixup_round",
           "fixup_run", "fixup_problem"]
+# The fields a person may clear with «xóa» (the marker the fix-up workbook's instructions name): never a
+# field a record needs (code, name, sex, birth date, relation), nor the assessment's category or year.
+CLEAR_MARK = "xoa"
+CLEARABLE = ["ethnicity", "id_number", "address", "hamlet", "area", "income_per_capita", "approval_decision_no",
+             "approval_date", "deprivation_count"]
 INDICATORS = ["d_employment", "d_dependants", "d_nutrition", "d_health_insurance", "d_adult_education",
               "d_child_school", "d_housing_quality", "d_floor_area", "d_water_source", "d_latrine",
               "d_telecom", "d_information_access", "d_digital_services", "d_domestic_waste"]
@@ -402,7 +407,14 @@ def translate(frame: pd.DataFrame, mapping: Mapping, units: pd.DataFrame,
     # An ID typed into a number cell lost its leading zero; only then is putting it back allowed.
     id_was_number = raw["id_number"].map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
     text = pd.DataFrame({name: clean_series(raw[name]) for name in raw.columns}, index=raw.index)
-    for name in text.columns:
+    # «xóa» in a cell the MIS may leave empty: the person clears the stored value (a blank cell keeps it).
+    # The cell reads as blank; the fields a row clears go on (mis.load.apply_clears writes and logs them).
+    marks = pd.DataFrame({n: fold_series(text[n]).eq(CLEAR_MARK).fillna(False).astype(bool) for n in CLEARABLE
+                          if n in text}, index=text.index)
+    out["cleared_fields"] = marks.apply(lambda r: ",".join(r.index[r]), axis=1) if marks.to_numpy().any() else ""
+    if marks.to_numpy().any():
+        text[marks.columns] = text[marks.columns].mask(marks)
+    for name in text.columns:   # a cleared cell is no malformed value for the format rules
         out[f"raw_{name}"] = text[name]
 
     # Household code: as the district writes it, carried down to the members within its sheet.

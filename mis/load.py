@@ -54,7 +54,7 @@ def project(conn, run_id: str, source_id: str, held_back: bool = False) -> None:
                birth_date::date AS birth_date, birth_year::int AS birth_year, ethnicity_code,
                id_number, id_kind, true AS listed,
                %(source)s::text AS source_id, source_file, source_sheet, source_row::int AS source_row,
-               source_key
+               source_key, nullif(s.cleared_fields, '') AS cleared_fields
         FROM {members} s WHERE {where}""", {"source": source_id})
     ind = ", ".join(f"{c}::boolean AS {c}" for c in INDICATORS)
     conn.exec_driver_sql(f"""
@@ -136,9 +136,55 @@ def merge(conn, run_id: str, source_id: str, changed_by: str = "misgw") -> dict:
         conn, "poverty_assessment", ["household_id", "assessment_year"], ASSESSMENT_COLUMNS, f"""
         SELECT h.household_id, p.assessment_year, {_list(ASSESSMENT_COLUMNS + LINEAGE, 'p')}, :run, :run
         FROM _pa p JOIN mis.household h USING (household_code)""", params)
+    counts["values_cleared"] = apply_clears(conn, params)
     counts["households_flagged_missing"] = _flag_missing(conn, outcome, params)
     conn.execute(sa.text("SELECT nextval('mis.registry_version')"))
     return counts
+
+
+# A roster field cleared with «xóa» (mappings.roster.CLEARABLE) -> where the MIS keeps it.
+CLEARS = {"ethnicity": ("member", ["ethnicity_code"]), "id_number": ("member", ["id_number", "id_kind"]),
+          "address": ("household", ["address"]), "hamlet": ("household", ["hamlet"]), "area": ("household", ["area"]),
+          "income_per_capita": ("poverty_assessment", ["income_per_capita"]),
+          "approval_decision_no": ("poverty_assessment", ["approval_decision_no"]),
+          "approval_date": ("poverty_assessment", ["approval_date"]),
+          "deprivation_count": ("poverty_assessment", ["deprivation_count"])}
+
+
+def apply_clears(conn, params: dict) -> int:
+    """Clear the stored values a roster marked «xóa» (a blank cell never clears), each clearing in the
+    history (old value -> NULL). After the upserts, on the run's projected rows (_mem, _pa). Set-based."""
+    if not conn.execute(sa.text("SELECT EXISTS (SELECT 1 FROM _mem WHERE cleared_fields IS NOT NULL)")).scalar():
+        return 0
+    conn.exec_driver_sql("""
+        CREATE TEMP TABLE _clear ON COMMIT DROP AS
+        SELECT DISTINCT m.household_code, m.member_key, f.field, m.source_file, m.source_sheet, m.source_row
+        FROM _mem m CROSS JOIN LATERAL unnest(string_to_array(m.cleared_fields, ',')) f(field)
+        WHERE m.cleared_fields IS NOT NULL""")
+    targets = {
+        "member": ("mis.member t", "JOIN mis.household h USING (household_code) "
+                   "JOIN mis.member t ON t.household_id = h.household_id AND t.member_key = c.member_key", "t.member_id",
+                   "member_id", "c.member_key, NULL::int"),
+        "household": ("mis.household t", "JOIN mis.household t USING (household_code)", "t.household_id",
+                      "household_id", "NULL, NULL::int"),
+        "poverty_assessment": ("mis.poverty_assessment t", "JOIN _pa p USING (household_code) "
+                               "JOIN mis.household h USING (household_code) JOIN mis.poverty_assessment t "
+                               "ON t.household_id = h.household_id AND t.assessment_year = p.assessment_year",
+                               "t.household_id, t.assessment_year", "(household_id, assessment_year)",
+                               "NULL, t.assessment_year")}
+    cleared = 0
+    for field, (entity, columns) in CLEARS.items():
+        table, join, key, table_key, member = targets[entity]
+        found = f"FROM _clear c {join} WHERE c.field = '{field}' AND t.{columns[0]} IS NOT NULL"
+        conn.execute(sa.text(f"""
+            INSERT INTO mis.change_log (run_id, changed_by, entity, household_code, member_key, assessment_year,
+                                        field, old_value, new_value, source_file, source_sheet, source_row)
+            SELECT DISTINCT :run, :who, '{entity}', c.household_code, {member}, '{columns[0]}', t.{columns[0]}::text,
+                   NULL, c.source_file, c.source_sheet, c.source_row {found}"""), params)
+        cleared += conn.execute(sa.text(f"""
+            UPDATE {table} SET {", ".join(f"{c} = NULL" for c in columns)}, updated_run_id = :run
+            WHERE {table_key} IN (SELECT {key} {found})"""), params).rowcount
+    return cleared
 
 
 def _recode(conn, outcome: str, params: dict) -> int:

@@ -39,6 +39,8 @@ INSTRUCTIONS = [
     "3. Sửa trực tiếp trong các ô. Có thể sắp xếp, lọc, thêm cột ghi chú. Không xóa dòng, không đổi tên cột.",
     "   Dòng bị xóa hay cột bị xóa không làm thay đổi dữ liệu đã có: hệ thống giữ nguyên giá trị đã gửi.",
     "   Cột ẩn «Mã dòng» gắn mỗi dòng với hồ sơ của nó: không sửa, không chép đè lên cột này.",
+    "   Ô để trống giữ nguyên giá trị đã có. Muốn xóa hẳn một giá trị đã lưu (dân tộc, số CCCD, địa chỉ, thôn/ấp,",
+    "   khu vực, thu nhập, số/ngày quyết định, số chỉ số thiếu hụt), ghi «xóa» vào ô đó; việc xóa được ghi vào lịch sử.",
     "4. Những dòng không tô vàng là thành viên khác của hộ: giữ nguyên để cả hộ được nhận cùng lúc.",
     "5. Lưu tệp (định dạng .xlsx) và gửi lại cho cán bộ tỉnh, hoặc chép vào thư mục nguồn của huyện.",
     "6. Không xóa trang ẩn «_misgw»: hệ thống dùng trang này để nhận ra tệp đã sửa. Tệp sửa lần sau thay cho "
