@@ -85,8 +85,8 @@ def record_rejects(conn, run_id: str, source_id: str, failures: pd.DataFrame, dr
 def resolve(conn, run_id: str, source_id: str, loaded: str = "_hh") -> int:
     """Entries that stopped failing are resolved by this run (loaded: the households it loaded, mis.load's _hh).
 
-    - An open entry of this source whose household (or, for a row with no household code, whose file)
-      this run read, and whose problem this run did not see again: fixed, or replaced by another
+    - An open entry of this source whose household (or, for a row with no household code, whose file;
+      or the household a returned fix-up row was sent under) this run read, and whose problem this run did not see again: fixed, or replaced by another
       problem of the same record, which has its own entry.
     - A "missing" entry of any source whose household this run loaded: it is listed again, here or in
       the district it moved to.
@@ -98,6 +98,8 @@ def resolve(conn, run_id: str, source_id: str, loaded: str = "_hh") -> int:
         WHERE e.status = 'open' AND e.last_run_id <> :run
           AND ((e.source_id = :source
                 AND (e.household_code IN (SELECT household_code FROM {members})
+                     -- a returned fix-up row read under a corrected household code answers for its old one
+                     OR e.household_code IN (SELECT origin_household FROM {members} WHERE origin_household IS NOT NULL)
                      OR (e.household_code IS NULL AND EXISTS (
                          SELECT 1 FROM mis.reject r WHERE r.entry_id = e.entry_id AND r.run_id = e.last_run_id
                          AND r.file IN (SELECT DISTINCT source_file FROM {members})))))

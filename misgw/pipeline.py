@@ -719,7 +719,7 @@ _MEMBER_STAGE_COLUMNS = [
     "commune_code_pre2025", "district_code_pre2025", "district_code", "name_key", "source_key", "province_code", "address", "area", "poverty_category",
     "assessment_year", "income_per_capita", *mis_load.INDICATORS, "deprivation_count",
     "approval_decision_no", "approval_date", "accepted", "local_code", "hamlet", "read_sheet",
-    "origin_file", "origin_sheet", "origin_row", "origin_digest", "fixup_round", "cleared_fields"]
+    "origin_file", "origin_sheet", "origin_row", "origin_digest", "origin_household", "fixup_round", "cleared_fields"]
 
 
 FAILURE_COLUMNS = ["file", "sheet", "row", "household_code", "rule", "severity", "field", "value", "message_vi",

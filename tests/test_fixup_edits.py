@@ -245,6 +245,25 @@ def test_values_pasted_over_a_block_of_other_rows_load_nothing_wrong(first_round
     assert "31303/GX-07" in {h for h, _ in _open(mis_db)}
 
 
+def test_a_household_code_corrected_in_the_workbook_is_a_fix_not_a_paste(first_round, mis_db):  # noqa: F811
+    """The district finds GX-07 was the wrong code and writes GX-17 on its rows: a correction, not a row pasted
+    from another household (no household of the workbook has that code)."""
+    cfg, out = first_round
+    wb, ws = _sheet(out)
+    col = _columns(ws)
+    for r in range(2, ws.max_row + 1):
+        if ws.cell(r, col["Mã HGĐ"]).value == "GX-07":
+            ws.cell(r, col["Mã HGĐ"]).value = "GX-17"
+    _set(ws, "Phan Thị Nở", "Ngày sinh", "28/02/1972")
+    _return(cfg, wb)
+    run = _sync(cfg, mis_db)
+    assert run["reconcile"]["new"] == 1 and run["households_rejected"] == 1, (dict(run), run.rejects)
+    mis = _mis(mis_db)
+    assert {n for n, r in mis.items() if r[4] == "GX-17"} == {"Huỳnh Văn Lộc", "Phan Thị Nở", "Huỳnh Thị Mai"}, mis
+    assert "GX-07" not in {r[4] for r in mis.values()}
+    assert not [h for h, _ in _open(mis_db) if h.endswith("GX-07")], _open(mis_db)
+
+
 def test_two_rounds_in_one_folder_then_the_first_removed(first_round, mis_db):  # noqa: F811
     cfg, out = first_round
     wb, ws = _sheet(out)

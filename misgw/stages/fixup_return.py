@@ -104,14 +104,17 @@ def repair(ret: Return, rows: list[list]) -> Repaired:
     problem[keys.isna()] = "key_blank"
     problem[keys.notna() & ~keys.isin(table.index)] = "key_unknown"
     problem[keys.notna() & keys.map(counts).gt(1)] = "key_copied"
-    # A row must still be its household's: a code written over a row's own is a row pasted onto another.
+    # A row must still be its household's: another household's code of this workbook written over a row's
+    # own is a row pasted onto another. A code corrected to one the workbook does not hold is a fix.
     code_label = ret.code_header
     if code_label in present and code_label in ret.sent_headers:
         at, sent_at_code = header.index(code_label), ret.sent_headers.index(code_label)
+        sent_codes = {str(v[sent_at_code]).strip() for v in ret.sent.values() if v[sent_at_code] is not None}
         for (n, r), key in zip(data, keys):
             if pd.isna(problem[n]) and key in ret.sent:
                 was, now = ret.sent[key][sent_at_code], r[at]
-                if was is not None and now is not None and str(was).strip() != str(now).strip():
+                if was is not None and now is not None and str(was).strip() != str(now).strip() \
+                        and str(now).strip() in sent_codes:
                     problem[n] = "key_moved"
     out = [header + gone]
     info = []
