@@ -5,8 +5,11 @@ import copy
 import datetime as dt
 import json
 import logging
+import re
+import time
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -77,8 +80,10 @@ def _gx_failures(frame: pd.DataFrame, docs: tuple[str, str] | None = None) -> pd
             result_format={"result_format": "COMPLETE"}))
         from great_expectations.core.run_identifier import RunIdentifier
 
+        started = time.time() - 1
         result = next(iter(checkpoint.run(batch_parameters={"dataframe": data},
                                           run_id=RunIdentifier(run_name=run_name)).run_results.values()))
+        _offline_pages(folder, started)
     # GX's execution engine keeps the last batch (the roster's checked columns) until the next one:
     # a worker going on to its next source would carry the previous roster all along.
     batches = context.data_sources.get("roster").get_execution_engine().batch_manager
@@ -95,6 +100,20 @@ def _gx_failures(frame: pd.DataFrame, docs: tuple[str, str] | None = None) -> pd
     if not parts:
         return pd.DataFrame(columns=["pos", "rule", "column"])
     return pd.concat(parts, ignore_index=True)
+
+
+# GX's pages load Bootstrap, jQuery, fonts and charts from public CDNs: with no network they stay blank.
+_REMOTE_ASSET = re.compile(r"""<(?:script|link|img)\b[^>]*\b(?:src|href)=["']https?://[^"']*["'][^>]*>(?:\s*</script>)?""",
+                           re.I)
+
+
+def _offline_pages(folder: str, since: float) -> None:
+    """Cut the remote assets out of the GX pages written since `since`: they keep GX's own stylesheet shipped
+    beside them (static/), and open offline, plain but whole, and without asking any outside server."""
+    for page in Path(folder).rglob("*.html"):
+        if page.stat().st_mtime >= since:
+            text = page.read_text(encoding="utf-8")
+            page.write_text(_REMOTE_ASSET.sub("", text), encoding="utf-8")
 
 
 def _docs_site(context, folder: str) -> str:

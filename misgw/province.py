@@ -107,3 +107,15 @@ def _run_view(run) -> dict:
         "approval": (run["approval"] or {}).get("answer") if run["approval"] else None,
         "awaiting_approval": run["status"] == "awaiting_approval",
     }
+
+
+def report(config_path: str | None = None, trigger: str | None = None) -> dict:
+    """The province-wide steps, run after its districts load: computed, kept in mis.province_report, returned."""
+    config = load_config(config_path)
+    with db.get_engine().begin() as conn:
+        body = overview(conn, config)
+        body["generated_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        conn.execute(sa.text("INSERT INTO mis.province_report (province_code, trigger, body) "
+                             "VALUES (:p, :t, CAST(:b AS jsonb))"),
+                     {"p": config.province_code, "t": trigger, "b": json.dumps(body, default=str, ensure_ascii=False)})
+    return json.loads(json.dumps(body, default=str))

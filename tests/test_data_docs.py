@@ -55,6 +55,14 @@ def test_data_docs_open_offline_one_page_per_run_with_excel_rows_and_masked_ids(
         styled = driver.execute_script(
             "return getComputedStyle(document.querySelector('th')).backgroundColor")
         driver.save_screenshot(str(tmp_path / "data-docs.png"))
+        # GX's own pages open offline too: no asset from a CDN, GX's stylesheet from beside them.
+        gx_pages = [p for p in (docs / "gx").rglob("*.html")]
+        gx_external = {}
+        for gx_page in gx_pages:
+            driver.get(gx_page.as_uri())
+            gx_external[gx_page.name] = driver.execute_script(
+                "return [...document.querySelectorAll('link[href],script[src],img[src]')]"
+                ".map(e => e.href || e.src).filter(u => !u.startsWith('file:'))")
     finally:
         driver.quit()
     assert external == [] and styled == "rgb(232, 238, 247)", (external, styled)
@@ -63,3 +71,4 @@ def test_data_docs_open_offline_one_page_per_run_with_excel_rows_and_masked_ids(
     assert "<td>giai-xuan.xlsx</td><td>Xã Giai Xuân</td><td class=\"n\">6</td>" in page, page[:3000]
     assert "009******888" in page and "Great Expectations: expect_column_values_to_match_regex" in page
     assert "quy tắc nghiệp vụ" in page and "giờ Việt Nam" in page
+    assert len(gx_pages) >= 3 and not any(gx_external.values()), gx_external
