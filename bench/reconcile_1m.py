@@ -79,10 +79,10 @@ def main() -> None:
             # The registry, set-based.
             conn.exec_driver_sql(f"""
                 INSERT INTO mis.household (household_code, head_name, commune_code, commune_code_pre2025,
-                    district_code_pre2025, province_code, address, area, member_count, source_id, created_run_id,
-                    updated_run_id)
+                    district_code_pre2025, province_code, address, area, member_count, local_code, source_id,
+                    created_run_id, updated_run_id)
                 SELECT 'H' || lpad(i::text, 7, '0'), 'Người ' || i || ' Số 0', '31315', '31300', '926', '92', 'Ấp 1',
-                       'rural', 4, 'pd', 'r0', 'r0' FROM generate_series(1, {households}) i""")
+                       'rural', 4, 'H' || lpad(i::text, 7, '0'), 'pd', 'r0', 'r0' FROM generate_series(1, {households}) i""")
             conn.exec_driver_sql("""
                 INSERT INTO mis.member (household_id, member_key, name_key, full_name, relation_code, sex, birth_date,
                     birth_year, ethnicity_code, id_number, id_kind, source_id, created_run_id, updated_run_id)
@@ -132,7 +132,7 @@ def main() -> None:
                 INSERT INTO {table} ({cols})
                 SELECT 'x.xlsx', 'DS', (2000000 + i)::text, h.household_code,
                        'nguyenthimoi' || i || '|2020', 'nguyenthimoi' || i, 'Nguyễn Thị Mới ' || i, '06', 'F', '2020',
-                       '05', NULL, NULL, '31315', '31300', '926', '92', 'Ấp 1', 'rural', 'True'
+                       '05', NULL, NULL, '31315', '31300', '926', '92', 'Ấp 1', 'rural', 'True', h.local_code, h.hamlet
                 FROM generate_series(0, {new_people * 4 - 1}) i
                 JOIN mis.household h ON h.household_id = (i / 4) * 100 + 1""")
             conn.exec_driver_sql(f"""
@@ -142,7 +142,7 @@ def main() -> None:
                        'Người Mới ' || i || ' Số ' || k, CASE k WHEN 0 THEN '01' ELSE '03' END,
                        CASE k %% 2 WHEN 0 THEN 'M' ELSE 'F' END, '1980', '01',
                        '093' || (k %% 2) || '80' || lpad((i * 4 + k)::text, 6, '0'), 'cccd', '31315', '31300', '926',
-                       '92', 'Ấp 2', 'rural', 'True'
+                       '92', 'Ấp 2', 'rural', 'True', 'N' || lpad(i::text, 7, '0'), 'Ấp 2'
                 FROM generate_series(1, {new_people}) i CROSS JOIN generate_series(0, 3) k""")
             conn.exec_driver_sql(f"ANALYZE {table}")
             staged = conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar()
