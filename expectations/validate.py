@@ -245,6 +245,8 @@ def judge(frame: pd.DataFrame, district_code: str | None, rule_overrides: dict |
     # ID numbers never leave the run unmasked: not in messages, the ledger, or logs.
     is_id = failures["field"] == "id_number"
     failures["value"] = failures["value"].astype("object").where(~is_id, failures["value"].map(mask_id))
+    # An ID typed into another column (a name cell holding a CCCD) is masked there too.
+    failures["value"] = failures["value"].map(mask_ids_in_text)
     district_en = f" of district {district_code}" if district_code else ""
     records = rows.to_dict("records")
     contexts = failures.filter(like="ctx_").rename(columns=lambda c: c[4:]).to_dict("records") \
@@ -253,6 +255,8 @@ def judge(frame: pd.DataFrame, district_code: str | None, rule_overrides: dict |
                               for r, v, row, ctx in zip(failures["rule"], failures["value"], records, contexts)]
     failures["message_en"] = [_fill(rules[r], "en", v, row, ctx, district_en, district_code)
                               for r, v, row, ctx in zip(failures["rule"], failures["value"], records, contexts)]
+    failures["message_vi"] = failures["message_vi"].map(mask_ids_in_text)
+    failures["message_en"] = failures["message_en"].map(mask_ids_in_text)
     failures = failures.drop(columns=[c for c in failures.columns if c.startswith("ctx_")])
     failures["household_code"] = rows["household_code"].to_numpy()
     bad_households = set(failures.loc[failures["severity"] == "reject", "household_code"].dropna())
@@ -287,6 +291,17 @@ def _shown(key: str, value):
         n = int(value)
         return f"{n:,}".replace(",", ".") if key in ("income", "line") else str(n)
     return value
+
+
+# A run of digits as long as a CMND (9), a CCCD (12) or a CCCD that lost its leading zero (11).
+_ID_RUN = re.compile(r"(?<!\d)(\d{12}|\d{11}|\d{9})(?!\d)")
+
+
+def mask_ids_in_text(text):
+    """Every ID-length run of digits in a text masked (mask_id); anything else as it was."""
+    if not isinstance(text, str) or not any(ch.isdigit() for ch in text):
+        return text
+    return _ID_RUN.sub(lambda m: mask_id(m.group()), text)
 
 
 def mask_id(value) -> str | None:

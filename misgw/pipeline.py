@@ -853,7 +853,8 @@ def _with_lineage(failures: pd.DataFrame, mapped: pd.DataFrame) -> pd.DataFrame:
     # One ledger entry per problem: the same rule on the same person's field in the next run is the same
     # entry, whatever the value now written there (a date fixed into another wrong date stays one entry).
     out["fingerprint"] = (out["household_code"].fillna(out["file"] + "#" + out["row"].astype(str)) + "|" +
-                          out["rule"] + "|" + out["field"].fillna("") + "|" + rows["name_key"].fillna("").to_numpy())
+                          out["rule"] + "|" + out["field"].fillna("") + "|" +
+                          rows["name_key"].fillna("").map(validate.mask_ids_in_text).to_numpy())
     return out
 
 
