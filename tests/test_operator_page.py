@@ -85,6 +85,9 @@ def test_the_page_counts_apart_names_units_speaks_vietnam_time_and_says_why_in_v
     assert "thất bại" in vt_row and "tệp bị hỏng hoặc không phải bảng tính Excel" in vt_row, vt_row
     assert "ds.xlsx" in vt_row and "chưa tải lần nào" in vt_row
     assert re.search(r"CLI: <code>misgw runs show \d{14}-\w+</code>", vt_row)   # where to look next
+    # The province summary (what the province DAG keeps) is the same overview.
+    report = misgw("province", "report", "--config", str(cfg), env_url=mis_db)
+    assert report.returncode == 0 and "Traceback" not in report.stderr, report.stderr
 
 
 def test_a_partial_run_says_it_judged_only_what_changed(tmp_path, mis_db):
