@@ -165,11 +165,15 @@ def write_fixup_workbook(engine, source_id: str, district: str, path: Path, by: 
             LEFT JOIN mis.commune_pre2025 c ON c.commune_code = h.commune_code_pre2025
             WHERE coalesce(r.{column}, :none) = :d
             ORDER BY r.household_code"""), params).all()
-        warnings = conn.execute(sa.text(f"""
+        # The person a warning is about, for the full ID its message quotes masked (_unmasked).
+        warnings = [(code, head, place, _unmasked(message, {"id_number": id_number}))
+                    for code, head, place, message, id_number in conn.execute(sa.text(f"""
             SELECT coalesce(h.local_code, r.household_code), h.head_name,
-                   concat_ws(' / ', r.file, r.sheet, 'dòng ' || r.row), r.message_vi
+                   concat_ws(' / ', r.file, r.sheet, 'dòng ' || r.row), r.message_vi,
+                   (SELECT m.id_number FROM mis.member m WHERE m.household_id = h.household_id
+                    AND m.source_file = r.file AND m.source_row = r.row LIMIT 1)
             FROM ({warnings_sql}) r LEFT JOIN mis.household h USING (household_code)
-            WHERE coalesce(r.{column}, :none) = :d ORDER BY r.household_code, r.file, r.row"""), params).all()
+            WHERE coalesce(r.{column}, :none) = :d ORDER BY r.household_code, r.file, r.row"""), params).all()]
     if not held and not missing and not warnings:
         return None
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -281,9 +285,11 @@ def _unmasked(text: str, values: dict) -> str:
     digits a message talks about are the ones to check. Every other output keeps IDs masked."""
     from expectations.validate import mask_id
 
-    full = values.get("id_number")
-    masked = mask_id(full) if full else None
-    return text.replace(masked, str(full)) if masked and "*" in masked else text
+    for value in values.values():     # the ID column, or an ID written in another cell (the name)
+        full = str(value).strip() if value is not None else ""
+        if full.isdigit() and len(full) in (9, 11, 12):
+            text = text.replace(mask_id(full), full)
+    return text
 
 
 def row_key(source_id: str, file: str, sheet: str, row) -> str:

@@ -360,6 +360,7 @@ def test_a_night_with_no_new_file_keeps_the_workbook_and_warnings_reach_the_dist
     assert wb[FIX].max_row == 6                                 # GX-07 and GX-12, all five rows, still open
     notes = [[c for c in r] for r in wb["Cảnh báo (không chặn)"].iter_rows(min_row=2, values_only=True)]
     assert [n[0] for n in notes] == ["GX-15"] and "CMND" in notes[0][3], notes
+    assert "«361234567»" in notes[0][3], notes                 # the district sees its own person's number
     # The warnings sheet is never read back: returned as it is, it changes nothing.
     before = _mis(mis_db)
     wb.save(tmp_path / "d" / "sua-loi.xlsx")
