@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.xlsx_writer import MAIN_NS, REL_NS, package_parts, shared_strings  # noqa: E402
+
 METHODS = ("iter_rows", "calamine", "read_sheets")
 FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Huỳnh", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Thạch", "Lâm"]
 MIDDLE = ["Văn", "Thị", "Hữu", "Ngọc", "Minh", "Thanh", "Quốc", "Thị Ngọc", "Văn Hoàng"]

@@ -94,10 +94,10 @@ def main() -> None:
     args = ap.parse_args()
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})     # one core, as the target says
 
+    from bench.scratch_db import scratch_database
     from expectations.validate import judge
     from mappings.roster import map_sheet, translate
     from mappings.vocabulary import load_mapping
-    from bench.scratch_db import scratch_database
     from mis import units
     from misgw.admin_units import import_admin_units
 

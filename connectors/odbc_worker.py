@@ -78,7 +78,6 @@ def _read(conn, job: dict, out) -> int:
             cursor.timeout = int(job["query_timeout"])
         except Exception:  # some drivers (MDBTools) cannot set it; the parent's watchdog still applies
             pass
-    wanted = job.get("households")          # a watermark read: whole households with a changed row
     watermark, household = job.get("watermark_column"), job.get("household_column")
     after = job.get("after")
     limited = job.get("limited_sql", False)  # MDBTools: no WHERE parameters, no ORDER BY, no aliases

@@ -9,7 +9,7 @@ of it is loaded, since the run loads only after everything was read.
 from __future__ import annotations
 
 from typing import Iterator
-from urllib.parse import urlencode, urlsplit, urlunsplit, parse_qsl
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from connectors.base import Connector, Option, Plan, RawSheet, SourceError
 

@@ -12,7 +12,6 @@ import yaml
 from mappings import codelists
 from mappings.text import fold_series
 
-
 SHOWN = 60   # characters of a value quoted in a failure
 
 

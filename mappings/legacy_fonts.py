@@ -618,8 +618,9 @@ def _resolve(alternatives: tuple[str, ...], evidence: set[str], text: str) -> st
 
 @lru_cache(maxsize=1)
 def _syllable_lists() -> dict[str, frozenset]:
-    import yaml
     from importlib import resources
+
+    import yaml
 
     data = yaml.safe_load(resources.files("mappings").joinpath("common_syllables.yaml").read_text(encoding="utf-8"))
     return {part: frozenset(unicodedata.normalize("NFC", str(w)).lower() for w in words)

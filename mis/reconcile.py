@@ -218,7 +218,7 @@ def _match_people(conn, run_id: str) -> None:
           AND NOT EXISTS (SELECT 1 FROM _pm p WHERE p.member_id = t.member_id)
         ORDER BY s.sid, t.listed DESC, t.member_id""")
     # 2. By ID number anywhere else in the MIS: this person was in another household.
-    conn.exec_driver_sql(f"""
+    conn.exec_driver_sql("""
         INSERT INTO _pm
         SELECT DISTINCT ON (s.sid) s.sid, t.member_id, t.household_id, 'id_elsewhere'
         FROM _mem s JOIN _hmatch x USING (household_code)
@@ -393,7 +393,7 @@ def _keep_held(conn, run_id: str, final: bool) -> None:
                         AND s.source_row = r.source_row::int
         WHERE NOT r.accepted::boolean OR r.household_code IN ({conflicts})""")
     conn.exec_driver_sql("CREATE INDEX ON _held (sid)")
-    conn.exec_driver_sql(f"""
+    conn.exec_driver_sql("""
         CREATE TEMP TABLE _kept ON COMMIT DROP AS
         WITH found AS (
             SELECT p.member_id FROM _held h JOIN _pm p USING (sid)

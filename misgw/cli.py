@@ -396,7 +396,8 @@ def cmd_history(args) -> int:
 
 
 def cmd_households_scope(args) -> int:
-    from mis import households, load as mis_load
+    from mis import households
+    from mis import load as mis_load
     from misgw.config import load_config
 
     config = load_config(args.config)

@@ -4,22 +4,25 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-from contextlib import contextmanager
 import json
 import logging
 import secrets
 import time
+from contextlib import contextmanager
 
 import pandas as pd
 import sqlalchemy as sa
 
 from connectors import base
-from expectations import docs as data_docs, validate
+from expectations import docs as data_docs
+from expectations import validate
 from expectations.validate import judge
 from mappings.roster import household_groups, one_row_per_household, translate, unit_codes
 from mappings.text import fold, fold_series
 from mappings.vocabulary import load_mapping
-from mis import accounts, db, fixups, ledger, load as mis_load, poverty, reconcile as mis_reconcile, snapshot, staging, units
+from mis import accounts, db, fixups, ledger, poverty, snapshot, staging, units
+from mis import load as mis_load
+from mis import reconcile as mis_reconcile
 from misgw.config import Config, Source, load_config
 from misgw.errors import SourceBusy, UserError
 from misgw.stages import approval, household_scope, map_roster, outcome

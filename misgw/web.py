@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import html
 import tempfile
-from urllib.parse import quote
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse

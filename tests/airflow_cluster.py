@@ -20,7 +20,6 @@ import uuid
 from pathlib import Path
 
 import requests
-
 from airflow_support import DAGS, airflow_command
 from conftest import create_database, drop_database
 

@@ -12,7 +12,6 @@ import zipfile
 from pathlib import Path
 
 from openpyxl import Workbook
-
 from rosters import GOOD_ROWS, HEADER
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"

@@ -1381,7 +1381,7 @@ class _scratch:
 def write_config(base: Path, layouts: list[Layout], name: str = "misgw.yaml") -> Path:
     """One misgw.yaml for all the layouts: today's Cần Thơ (92), one source per layout."""
     path = Path(base) / name
-    body = {"province_code": PROVINCE_CODE, "output_dir": "out", "sources": [dict(l.source) for l in layouts]}
+    body = {"province_code": PROVINCE_CODE, "output_dir": "out", "sources": [dict(layout.source) for layout in layouts]}
     path.write_text(yaml.safe_dump(body, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
 

@@ -13,6 +13,7 @@ import json
 import random
 
 import registry_truth
+
 from mappings.legacy_fonts import from_unicode
 
 TABLE = "tblNhanKhau"

@@ -10,7 +10,6 @@ import time
 
 import pytest
 import requests
-
 from airflow_cluster import free_port
 from conftest import ROOT, create_database, drop_database
 from test_airflow_ui import _screenshot

@@ -11,11 +11,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import registry_truth
 import requests
 import sqlalchemy as sa
 import yaml
-
-import registry_truth
 from airflow_cluster import Cluster, free_port
 from conftest import CROSSWALK_CSV, PRE2025_CSV, ROOT, create_database, drop_database
 

@@ -8,10 +8,9 @@ import subprocess
 import sys
 import time
 
+import bad_inputs
 import pytest
 import sqlalchemy as sa
-
-import bad_inputs
 from rosters import write_config, write_roster
 from test_pipeline import mis_db  # noqa: F401  (mis_db is a fixture)
 

@@ -7,7 +7,6 @@ import random
 import time
 
 import pytest
-
 import registry_truth
 from airflow_cluster import Cluster
 from conftest import CROSSWALK_CSV, PRE2025_CSV, create_database, drop_database

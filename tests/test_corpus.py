@@ -1,10 +1,10 @@
 """Every corpus workbook maps without a hand-written mapping: every value in the right field."""
 from __future__ import annotations
 
+import corpus
 import pandas as pd
 import pytest
 
-import corpus
 from connectors.spreadsheet import read_sheets
 from mappings.roster import map_sheet, translate
 from mappings.suggest import suggest_columns

@@ -10,7 +10,6 @@ import time
 
 import pytest
 import sqlalchemy as sa
-
 from rosters import GOOD_ROWS, write_config, write_roster
 from test_pipeline import dump_checksum, mis_db, misgw, natural_state  # noqa: F401  (mis_db is a fixture)
 
@@ -109,6 +108,7 @@ def test_ten_kills_at_random_points_of_the_load_leave_the_mis_as_it_was(tmp_path
     import random
 
     from conftest import drop_database
+
     from mis import db
 
     write_roster(tmp_path / "d" / "x.xlsx", rows=_district(changed=False))

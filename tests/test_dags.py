@@ -8,13 +8,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import airflow_support as af
 import pytest
 import sqlalchemy as sa
 import yaml
-from openpyxl import Workbook
-
-import airflow_support as af
 from conftest import CROSSWALK_CSV, PRE2025_CSV
+from openpyxl import Workbook
 
 STAGES = ["start", "extract", "map_validate", "reconcile"]
 HEADER = ["STT", "Mã hộ", "Họ và tên", "Quan hệ với chủ hộ", "Giới tính", "Ngày sinh", "Dân tộc", "Số CCCD",

@@ -13,11 +13,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import district_corpus as dc
 import pytest
 import sqlalchemy as sa
 import yaml
-
-import district_corpus as dc
 from conftest import create_database, drop_database
 from test_pipeline import copy_unit_tables, misgw
 
@@ -73,7 +72,7 @@ def synced(tmp_path_factory, units_db):
             summaries = {s["source_id"]: s for s in json.loads(proc.stdout)}
         except (ValueError, TypeError, KeyError):
             summaries = None
-        state = Synced(url, base, {l.name: l for l in layouts}, proc.returncode, proc.stdout, proc.stderr, summaries)
+        state = Synced(url, base, {layout.name: layout for layout in layouts}, proc.returncode, proc.stdout, proc.stderr, summaries)
         _load_state(state)
         yield state
     finally:

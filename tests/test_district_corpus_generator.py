@@ -10,12 +10,11 @@ import unicodedata
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import district_corpus as dc
 import pytest
 import yaml
-from openpyxl import load_workbook
-
-import district_corpus as dc
 from conftest import CROSSWALK_CSV, PRE2025_CSV, ROOT
+from openpyxl import load_workbook
 
 RULES = yaml.safe_load((ROOT / "expectations" / "rules.yaml").read_text(encoding="utf-8"))["rules"]
 LETTERS = re.compile(r"^[A-Za-zĐđ\u00C0-\u1EF9 ]+$")
@@ -77,45 +76,45 @@ def _cells(layout: dc.Layout) -> dict[tuple[str, str], list[list]]:
 # ---------------------------------------------------------------- shape of the corpus
 def test_layouts_are_many_and_distinct(layouts):
     assert len(layouts) >= 8
-    assert [l.name for l in layouts] == dc.LAYOUT_NAMES
-    assert len({l.source["id"] for l in layouts}) == len(layouts)
-    assert len({l.folder for l in layouts}) == len(layouts)
+    assert [layout.name for layout in layouts] == dc.LAYOUT_NAMES
+    assert len({layout.source["id"] for layout in layouts}) == len(layouts)
+    assert len({layout.folder for layout in layouts}) == len(layouts)
     old_provinces = {h.district_code_pre2025 and dc.COMMUNES[h.commune_code_pre2025].province_code
-                     for l in layouts for h in l.households if h.commune_code_pre2025}
+                     for layout in layouts for h in layout.households if h.commune_code_pre2025}
     assert {"92", "93", "94"} <= old_provinces
-    assert sum(1 for l in layouts if l.source.get("unit_era") == "current") == 1
-    for l in layouts:
-        assert l.description and l.households and l.sheets
-        assert l.folder.is_dir()
-        assert {"926", "925", "916"}.isdisjoint({h.district_code_pre2025 for h in l.households})
+    assert sum(1 for layout in layouts if layout.source.get("unit_era") == "current") == 1
+    for layout in layouts:
+        assert layout.description and layout.households and layout.sheets
+        assert layout.folder.is_dir()
+        assert {"926", "925", "916"}.isdisjoint({h.district_code_pre2025 for h in layout.households})
 
 
 def test_every_file_opens_and_every_sheet_is_in_the_truth(layouts):
-    for l in layouts:
-        files = sorted(p.name for p in l.folder.iterdir() if p.suffix in (".xlsx", ".csv"))
-        assert files == sorted({s.file for s in l.sheets}), l.name
+    for layout in layouts:
+        files = sorted(p.name for p in layout.folder.iterdir() if p.suffix in (".xlsx", ".csv"))
+        assert files == sorted({s.file for s in layout.sheets}), layout.name
         for f in files:
             if f.endswith(".xlsx"):
-                wb = load_workbook(l.folder / f)
-                assert sorted(wb.sheetnames) == sorted(s.sheet for s in l.sheets if s.file == f), (l.name, f)
+                wb = load_workbook(layout.folder / f)
+                assert sorted(wb.sheetnames) == sorted(s.sheet for s in layout.sheets if s.file == f), (layout.name, f)
 
 
 def test_row_counts_per_sheet_add_up(layouts):
-    for l in layouts:
-        members_at = Counter((m.file, m.sheet) for h in l.households for m in h.members)
-        for s in l.sheets:
-            rows = _sheet_rows(l.folder / s.file, s.sheet)
-            assert sum(_nonempty(r) for r in rows) == s.rows_nonempty, (l.name, s)
-            assert s.data_rows == members_at[(s.file, s.sheet)], (l.name, s)
-            assert s.skipped_rows == s.rows_nonempty - s.data_rows > 0, (l.name, s)
-        assert sum(members_at.values()) == sum(s.data_rows for s in l.sheets)
+    for layout in layouts:
+        members_at = Counter((m.file, m.sheet) for h in layout.households for m in h.members)
+        for s in layout.sheets:
+            rows = _sheet_rows(layout.folder / s.file, s.sheet)
+            assert sum(_nonempty(r) for r in rows) == s.rows_nonempty, (layout.name, s)
+            assert s.data_rows == members_at[(s.file, s.sheet)], (layout.name, s)
+            assert s.skipped_rows == s.rows_nonempty - s.data_rows > 0, (layout.name, s)
+        assert sum(members_at.values()) == sum(s.data_rows for s in layout.sheets)
 
 
 def test_every_member_row_holds_that_member(layouts):
-    for l in layouts:
-        cells = _cells(l)
+    for layout in layouts:
+        cells = _cells(layout)
         seen = set()
-        for h in l.households:
+        for h in layout.households:
             for m in h.members:
                 where = (m.file, m.sheet, m.row)
                 assert where not in seen, where
@@ -125,16 +124,16 @@ def test_every_member_row_holds_that_member(layouts):
                 if m.full_name == "":
                     assert h.error_rule == "required.full_name"
                     continue
-                assert _fold(m.full_name) in {_fold(v) for v in row if isinstance(v, str)}, (l.name, where, m)
+                assert _fold(m.full_name) in {_fold(v) for v in row if isinstance(v, str)}, (layout.name, where, m)
                 assert h.local_code in {str(v) for v in row} or (
-                    m is not h.members[0] and l.name.startswith("L04")), (l.name, where)
+                    m is not h.members[0] and layout.name.startswith("L04")), (layout.name, where)
 
 
 # ---------------------------------------------------------------- the truth agrees with itself
 def test_clean_households_have_one_head_and_consistent_ages(layouts):
-    for l in layouts:
-        for h in l.clean:
-            where = (l.name, h.local_code, h.commune_code_pre2025)
+    for layout in layouts:
+        for h in layout.clean:
+            where = (layout.name, h.local_code, h.commune_code_pre2025)
             assert 1 <= len(h.members) <= 7, where
             heads = [m for m in h.members if m.relation_code == "01"]
             assert len(heads) == 1 and h.members[0] is heads[0], where
@@ -157,9 +156,9 @@ def test_clean_households_have_one_head_and_consistent_ages(layouts):
 
 
 def test_clean_households_meet_the_poverty_standard(layouts):
-    for l in layouts:
-        for h in l.clean:
-            where = (l.name, h.local_code, h.commune_code_pre2025)
+    for layout in layouts:
+        for h in layout.clean:
+            where = (layout.name, h.local_code, h.commune_code_pre2025)
             assert h.poverty_category in ("poor", "near_poor")
             assert 0 < h.income_per_capita <= dc.poverty_line(h.area, h.assessment_year), where
             if h.indicators is not None:
@@ -170,7 +169,7 @@ def test_clean_households_meet_the_poverty_standard(layouts):
 
 
 def test_some_clean_households_sit_on_the_line_or_between_the_two_lines(layouts):
-    clean = [h for l in layouts for h in l.clean]
+    clean = [h for layout in layouts for h in layout.clean]
     assert any(h.income_per_capita == dc.poverty_line(h.area, h.assessment_year) for h in clean)
     # Urban households whose income is above the rural line: they load only if the area is the ward's.
     assert sum(1 for h in clean if h.area == "urban" and h.income_per_capita > dc.POVERTY_LINE["rural"]) >= 20
@@ -185,8 +184,8 @@ def test_ids_agree_with_the_person_and_are_unique(layouts, reference):
     provinces = _province_codes(reference)
     ids = Counter()
     kinds = Counter()
-    for l in layouts:
-        for h in l.households:
+    for layout in layouts:
+        for h in layout.households:
             for m in h.members:
                 if m.id_number is None:
                     kinds["none"] += 1
@@ -202,7 +201,7 @@ def test_ids_agree_with_the_person_and_are_unique(layouts, reference):
                 assert re.fullmatch(r"0\d{11}", v), v
                 assert v[:3] in provinces, v
                 century = (m.birth_year // 100 - 19) * 2 + (0 if m.sex == "M" else 1)
-                assert int(v[3]) == century and int(v[4:6]) == m.birth_year % 100, (l.name, m)
+                assert int(v[3]) == century and int(v[4:6]) == m.birth_year % 100, (layout.name, m)
     assert not [k for k, n in ids.items() if n > 1]
     assert kinds["cccd"] > 500 and kinds["cmnd"] >= 5 and kinds["none"] >= 50
 
@@ -210,19 +209,19 @@ def test_ids_agree_with_the_person_and_are_unique(layouts, reference):
 # ---------------------------------------------------------------- injected errors
 def test_every_injected_error_is_in_the_truth(layouts):
     total = held = 0
-    for l in layouts:
-        rows = {(m.file, m.sheet, m.row): h for h in l.households for m in h.members}
-        assert len(l.errors) == len(l.held), l.name
-        for file, sheet, row, rule in l.errors:
+    for layout in layouts:
+        rows = {(m.file, m.sheet, m.row): h for h in layout.households for m in h.members}
+        assert len(layout.errors) == len(layout.held), layout.name
+        for file, sheet, row, rule in layout.errors:
             assert rule in RULES, rule
             assert RULES[rule]["severity"] == "reject", rule
             h = rows[(file, sheet, row)]
-            assert h.error_rule == rule, (l.name, file, sheet, row)
-        assert {id(h) for h in l.held} == {id(rows[e[:3]]) for e in l.errors}
-        assert len(l.held) < 0.1 * len(l.households), l.name
-        total += len(l.households)
-        held += len(l.held)
-    assert sum(1 for l in layouts if l.errors) >= len(layouts) - 1
+            assert h.error_rule == rule, (layout.name, file, sheet, row)
+        assert {id(h) for h in layout.held} == {id(rows[e[:3]]) for e in layout.errors}
+        assert len(layout.held) < 0.1 * len(layout.households), layout.name
+        total += len(layout.households)
+        held += len(layout.held)
+    assert sum(1 for layout in layouts if layout.errors) >= len(layouts) - 1
     assert held < 0.07 * total
 
 
@@ -230,16 +229,16 @@ def test_injected_errors_are_real_errors(layouts, reference):
     provinces = _province_codes(reference)
     _pre, cross, _new = reference
     rules_seen = set()
-    for l in layouts:
-        cells = _cells(l)
-        for file, sheet, row, rule in l.errors:
+    for layout in layouts:
+        cells = _cells(layout)
+        for file, sheet, row, rule in layout.errors:
             rules_seen.add(rule)
-            h = next(h for h in l.held if (file, sheet, row) in h.rows)
+            h = next(h for h in layout.held if (file, sheet, row) in h.rows)
             m = next(m for m in h.members if (m.file, m.sheet, m.row) == (file, sheet, row))
             values = [v for v in cells[(file, sheet)][row - 1] if v is not None]
             texts = [str(v) for v in values]
             head = h.members[0]
-            where = (l.name, file, sheet, row, rule)
+            where = (layout.name, file, sheet, row, rule)
             if rule == "cccd.birth_year":
                 assert int(m.id_number[4:6]) != m.birth_year % 100, where
             elif rule == "cccd.sex_century":
@@ -284,11 +283,11 @@ def test_units_exist_in_the_reference_tables(layouts, reference):
                 assert new[c.new_code]["name"] == c.new_name
         else:
             assert new[c.new_code] == {"name": c.new_name, "province": "92"}
-    for l in layouts:
-        district = l.source.get("district_code")
-        for h in l.households:
-            where = (l.name, h.local_code)
-            if l.source.get("unit_era") == "current":
+    for layout in layouts:
+        district = layout.source.get("district_code")
+        for h in layout.households:
+            where = (layout.name, h.local_code)
+            if layout.source.get("unit_era") == "current":
                 assert h.commune_code_pre2025 is None and h.district_code_pre2025 is None
                 assert new[h.commune_code]["province"] == "92", where
                 assert h.area == ("rural" if new[h.commune_code]["name"].startswith("Xã") else "urban")
@@ -308,7 +307,7 @@ def test_units_exist_in_the_reference_tables(layouts, reference):
 
 
 def test_local_codes_restart_per_commune(layouts):
-    by_name = {l.name: l for l in layouts}
+    by_name = {layout.name: layout for layout in layouts}
     for name in ["L01_thoi_lai_commune_sheets", "L02_vinh_chau_one_sheet", "L06_cai_rang_khu_vuc",
                  "L08_vi_thanh_file_per_ward"]:
         communes_of = defaultdict(set)
@@ -319,28 +318,28 @@ def test_local_codes_restart_per_commune(layouts):
     for name in ["L06_cai_rang_khu_vuc", "L08_vi_thanh_file_per_ward"]:
         pairs = Counter((h.commune_code, h.local_code) for h in by_name[name].households)
         assert max(pairs.values()) >= 2, name
-    for l in layouts:
-        keys = Counter((h.commune_code_pre2025 or h.commune_code, h.local_code) for h in l.households)
-        assert max(keys.values()) == 1, l.name
+    for layout in layouts:
+        keys = Counter((h.commune_code_pre2025 or h.commune_code, h.local_code) for h in layout.households)
+        assert max(keys.values()) == 1, layout.name
 
 
 # ---------------------------------------------------------------- wording, years, people
-def _headers(l: dc.Layout) -> set[str]:
+def _headers(layout: dc.Layout) -> set[str]:
     """The text of every row above a sheet's first member row (titles and headers)."""
     first = defaultdict(lambda: 10 ** 6)
-    for h in l.households:
+    for h in layout.households:
         for m in h.members:
             first[(m.file, m.sheet)] = min(first[(m.file, m.sheet)], m.row)
     out = set()
-    for key, rows in _cells(l).items():
+    for key, rows in _cells(layout).items():
         for r in rows[:first[key] - 1]:
             out |= {str(v).strip() for v in r if isinstance(v, str)}
     return out
 
 
 def test_the_layouts_word_their_columns_as_required(layouts):
-    by_name = {l.name: l for l in layouts}
-    every = set().union(*(_headers(l) for l in layouts))
+    by_name = {layout.name: layout for layout in layouts}
+    every = set().union(*(_headers(layout) for layout in layouts))
     for wanted in ["Ấp", "Khu vực", "Thôn/Ấp", "Tổ", "Khóm, ấp", "Mã hộ GĐ", "Họ tên CH", "Họ và tên", "QH với CH",
                    "GT", "NS", "DT", "Số NK", "TN bình quân", "TN BQ (đồng/người/tháng)", "Số CS thiếu hụt",
                    "Số chỉ số thiếu hụt", "Tổng số chỉ số thiếu hụt", "SO_CS_THIEU_HUT", "Thông tin thành viên",
@@ -353,38 +352,38 @@ def test_the_layouts_word_their_columns_as_required(layouts):
     l01 = {str(v) for rows in _cells(by_name["L01_thoi_lai_commune_sheets"]).values() for r in rows for v in r}
     assert {"Ba", "Má", "Bà", "Ông", "(1)", "(3)", "Người lập biểu", "TM. UBND XÃ"} <= l01
     assert any(v.startswith("Cộng ấp ") for v in l01) and any(v.startswith("Tổng cộng") for v in l01)
-    spellings = {str(v) for l in layouts for rows in _cells(l).values() for r in rows for v in r}
+    spellings = {str(v) for layout in layouts for rows in _cells(layout).values() for r in rows for v in r}
     assert {"Khmer", "Khơ-me", "Khơ me", "Hoa", "Kinh"} <= spellings
 
 
 def test_the_assessment_year_is_where_each_layout_puts_it(layouts):
-    for l in layouts:
-        years = {h.assessment_year for h in l.households}
-        assert len(years) == 1, l.name
+    for layout in layouts:
+        years = {h.assessment_year for h in layout.households}
+        assert len(years) == 1, layout.name
         year = years.pop()
-        headers = _headers(l)
+        headers = _headers(layout)
         has_year_column = bool(headers & {"Năm rà soát", "NAM", "Năm"})
-        files = {s.file for s in l.sheets}
-        if l.name.startswith("L01"):
+        files = {s.file for s in layout.sheets}
+        if layout.name.startswith("L01"):
             assert not has_year_column and not any(re.search(r"20\d\d", f) for f in files)
-            titles = [str(v) for rows in _cells(l).values() for r in rows[:6] for v in r if v]
+            titles = [str(v) for rows in _cells(layout).values() for r in rows[:6] for v in r if v]
             assert f"DANH SÁCH HỘ NGHÈO, HỘ CẬN NGHÈO NĂM {year}" in titles
-            footer = [str(v) for rows in _cells(l).values() for r in rows[-8:] for v in r if v]
+            footer = [str(v) for rows in _cells(layout).values() for r in rows[-8:] for v in r if v]
             assert any("ngày 15 tháng 12 năm" in v and str(year) not in v for v in footer)
-        elif l.name.startswith("L04"):
+        elif layout.name.startswith("L04"):
             assert not has_year_column and files == {f"ds-ho-ngheo-{year}.xlsx"}
-            assert not any(re.search(r"20\d\d", str(v)) for rows in _cells(l).values() for r in rows[:7] for v in r if v)
-        elif l.name.startswith("L05"):
-            assert not has_year_column and {s.sheet for s in l.sheets} == {f"Năm {year}"}
+            assert not any(re.search(r"20\d\d", str(v)) for rows in _cells(layout).values() for r in rows[:7] for v in r if v)
+        elif layout.name.startswith("L05"):
+            assert not has_year_column and {s.sheet for s in layout.sheets} == {f"Năm {year}"}
             assert not any(re.search(r"20\d\d", f) for f in files)
         else:
-            assert has_year_column, l.name
+            assert has_year_column, layout.name
 
 
 def test_people_are_named_like_people_of_the_delta(layouts):
     families = Counter()
-    for l in layouts:
-        for h in l.households:
+    for layout in layouts:
+        for h in layout.households:
             for m in h.members:
                 if not m.full_name:
                     continue
@@ -394,7 +393,7 @@ def test_people_are_named_like_people_of_the_delta(layouts):
                 families[m.full_name.split()[0]] += 1
     for name in ["Thạch", "Sơn", "Danh", "Kim", "Lâm", "Lý", "Trần", "Nguyễn"]:
         assert families[name] > 0, name
-    eth = Counter(m.ethnicity_code for l in layouts for h in l.households for m in h.members)
+    eth = Counter(m.ethnicity_code for layout in layouts for h in layout.households for m in h.members)
     assert eth["01"] and eth["05"] > 100 and eth["06"] and eth[None]
 
 
@@ -402,7 +401,7 @@ def test_config_names_every_layout(corpus):
     base, layouts, cfg = corpus
     body = yaml.safe_load(cfg.read_text(encoding="utf-8"))
     assert body["province_code"] == "92" and body["output_dir"] == "out"
-    assert body["sources"] == [l.source for l in layouts]
+    assert body["sources"] == [layout.source for layout in layouts]
     for s in body["sources"]:
         assert s["kind"] == "spreadsheet" and (base / s["path"]).is_dir()
         assert ("district_code" in s) != (s.get("unit_era") == "current")
@@ -413,12 +412,12 @@ def test_config_names_every_layout(corpus):
 
 def test_the_generator_is_deterministic(tmp_path, layouts):
     again = dc.build(tmp_path, names=["L02_vinh_chau_one_sheet", "L08_vi_thanh_file_per_ward"])
-    first = {l.name: l for l in layouts}
-    for l in again:
-        a, b = dataclasses.asdict(first[l.name]), dataclasses.asdict(l)
+    first = {layout.name: layout for layout in layouts}
+    for layout in again:
+        a, b = dataclasses.asdict(first[layout.name]), dataclasses.asdict(layout)
         a.pop("folder"), b.pop("folder")
-        assert a == b, l.name
-        assert _cells(first[l.name]) == _cells(l), l.name
+        assert a == b, layout.name
+        assert _cells(first[layout.name]) == _cells(layout), layout.name
 
 
 def test_year_conflict_copy(tmp_path, layouts):

@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 
 import yaml
-
 from conftest import ROOT
 
 DOCKER = ROOT / "docker"

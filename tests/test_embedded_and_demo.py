@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-
 from conftest import CROSSWALK_CSV, PRE2025_CSV
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
-
 from rosters import write_config, write_roster
 from test_pipeline import mis_db, misgw  # noqa: F401  (mis_db is a fixture)
 

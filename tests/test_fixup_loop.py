@@ -5,7 +5,6 @@ import json
 
 import sqlalchemy as sa
 from openpyxl import load_workbook
-
 from rosters import GOOD_ROWS, HEADER, write_config, write_roster
 from test_pipeline import bad_rows, mis_db, misgw  # noqa: F401  (mis_db is a fixture)
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
-
 from test_fixup_edits import FIX, KEY, ROSTER, first_round  # noqa: F401  (first_round is a fixture)
 from test_pipeline import mis_db  # noqa: F401
 

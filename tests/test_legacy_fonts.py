@@ -12,8 +12,18 @@ import pandas as pd
 import pytest
 
 import mappings.legacy_fonts as legacy_fonts
-from mappings.legacy_fonts import (TCVN3, VNI, _word_ok, decode_series, detect, from_unicode, legacy_candidates,
-                                   outside_orthography, outside_orthography_series, to_unicode)
+from mappings.legacy_fonts import (
+    TCVN3,
+    VNI,
+    _word_ok,
+    decode_series,
+    detect,
+    from_unicode,
+    legacy_candidates,
+    outside_orthography,
+    outside_orthography_series,
+    to_unicode,
+)
 
 TONES = ["", "\u0301", "\u0300", "\u0309", "\u0303", "\u0323"]       # none, sắc, huyền, hỏi, ngã, nặng
 VOWELS = "aăâeêioôơuưy"

@@ -25,10 +25,10 @@ from pathlib import Path
 import sqlalchemy as sa
 import yaml
 from openpyxl import load_workbook
+from rosters import write_config, write_roster
+from test_pipeline import mis_db, misgw  # noqa: F401  (mis_db is a fixture)
 
 from expectations.validate import mask_id
-from rosters import write_config, write_roster
-from test_pipeline import misgw, mis_db  # noqa: F401  (mis_db is a fixture)
 
 
 def person(hh, name, rel, sex, birth, id_number, category="Hộ nghèo", hamlet="Ấp Nhơn Lộc", income=1_200_000):

@@ -10,10 +10,9 @@ import sys
 import uuid
 from pathlib import Path
 
+import legacy_db
 import pytest
 import sqlalchemy as sa
-
-import legacy_db
 from conftest import SHARED, create_database, drop_database
 from rosters import write_config, write_roster
 from test_pipeline import dump_checksum, mis_db  # noqa: F401  (mis_db is a fixture)

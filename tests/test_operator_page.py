@@ -8,7 +8,6 @@ import re
 
 import sqlalchemy as sa
 import yaml
-
 from rosters import write_config, write_roster
 from test_pipeline import mis_db, misgw  # noqa: F401  (mis_db is a fixture)
 

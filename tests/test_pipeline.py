@@ -8,7 +8,6 @@ import sys
 import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
-
 from rosters import GOOD_ROWS, HEADER, write_config, write_roster
 
 CENTRAL_TABLES = ["household", "member", "poverty_assessment", "beneficiary"]

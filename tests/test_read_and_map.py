@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import pytest
 import xlwt
+from corpus import encode_text
+from rosters import HEADER, write_roster
 
 from connectors.spreadsheet import SourceFileError, discover, read_sheets
 from mappings.roster import map_sheet
 from mappings.vocabulary import load_mapping
-from corpus import encode_text
-from rosters import HEADER, write_roster
 
 ROW = ["31300-0001", "Nguyễn Văn An", "Chủ hộ", "Nam", "12/03/1975", "Kinh", "092075012345", "Ấp Nhơn Lộc",
        "Hộ nghèo", "2025", "1200000"]

@@ -10,7 +10,6 @@ import json
 
 import sqlalchemy as sa
 import yaml
-
 from rosters import write_roster
 from test_pipeline import mis_db, misgw  # noqa: F401  (mis_db is a fixture)
 

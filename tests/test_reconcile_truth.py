@@ -4,9 +4,8 @@ from __future__ import annotations
 import json
 
 import pytest
-import sqlalchemy as sa
-
 import registry_truth
+import sqlalchemy as sa
 from rosters import write_config
 from test_pipeline import mis_db, misgw  # noqa: F401  (mis_db is a fixture)
 

@@ -9,18 +9,23 @@ import sys
 import time
 from pathlib import Path
 
+import airflow_support as af
 import pytest
 import sqlalchemy as sa
-from openpyxl import load_workbook
-
 from conftest import create_database, drop_database
-from expectations.validate import mask_id
+from openpyxl import load_workbook
 from rosters import GOOD_ROWS, write_config, write_roster
 from test_dags import airflow_home  # noqa: F401  (a fixture)
-from test_pipeline import (bad_rows, copy_unit_tables, dump_checksum, mis_db, misgw,  # noqa: F401
-                           natural_state)  # mis_db is a fixture
+from test_pipeline import (  # noqa: F401
+    bad_rows,
+    copy_unit_tables,
+    dump_checksum,
+    mis_db,
+    misgw,
+    natural_state,  # mis_db is a fixture
+)
 
-import airflow_support as af
+from expectations.validate import mask_id
 
 PD = {"id": "pd", "kind": "spreadsheet", "path": "pd", "district_code": "926"}
 CD = {"id": "cd", "kind": "spreadsheet", "path": "cd", "district_code": "925"}
@@ -434,7 +439,8 @@ def test_no_id_number_in_the_pipeline_log_in_process(tmp_path, mis_db, caplog, m
 
 @pytest.mark.slow
 def test_no_id_number_in_a_dag_run_s_task_logs(tmp_path, airflow_home, mis_db):  # noqa: F811
-    from test_dags import PHONG_DIEN, write_config as dag_config
+    from test_dags import PHONG_DIEN
+    from test_dags import write_config as dag_config
 
     rows = [*GOOD_ROWS, *PD_EXTRA]
     write_roster(tmp_path / "phong-dien" / "x.xlsx", rows=rows)

@@ -5,9 +5,8 @@ import json
 import os
 from pathlib import Path
 
-import pytest
-
 import legacy_db
+import pytest
 from roster_api import RosterApi, households_from
 from rosters import write_config, write_roster
 from test_odbc import sync

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 
 import sqlalchemy as sa
-
 from rosters import write_config, write_roster
 from test_pipeline import mis_db, misgw, natural_state  # noqa: F401  (mis_db is a fixture)
 from test_reliability import reference_db  # noqa: F401  (a fixture)

@@ -11,14 +11,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 import yaml
 from openpyxl import Workbook, load_workbook
+from test_pipeline import (  # noqa: F401  (mis_db below)
+    copy_unit_tables,
+    mis_db,  # noqa: F401
+    misgw,
+)
 
 from mappings.legacy_fonts import from_unicode
-from test_pipeline import copy_unit_tables, misgw  # noqa: F401  (mis_db below)
-from test_pipeline import mis_db  # noqa: F401
 
 # Vĩnh Thạnh (924): Xã Thạnh Mỹ 31234 -> 31232, Xã Vĩnh Trinh 31237 -> 31237, Xã Vĩnh Bình 31211 -> 31237 (rural).
 # Ô Môn (917): Phường Thới Hòa 31154 -> 31153, Phường Thới Long 31156 -> 31157 (urban).

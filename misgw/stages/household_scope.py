@@ -13,7 +13,8 @@ import logging
 import pandas as pd
 
 from mappings.roster import household_keys
-from mis import db, households, load as mis_load
+from mis import db, households
+from mis import load as mis_load
 
 log = logging.getLogger("misgw")
 
