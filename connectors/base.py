@@ -91,7 +91,7 @@ class Connector:
     @classmethod
     def check_options(cls, raw: dict, where: str) -> dict:
         """The connector's options from a source's raw config, with defaults; a UserError names a bad one."""
-        out = {}
+        out: dict = {}
         for name, option in cls.OPTIONS.items():
             value = raw.get(name, option.default)
             if value is None:

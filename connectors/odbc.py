@@ -130,11 +130,13 @@ class _Worker:
     """The worker process: its JSON lines, read by a thread so that a silent driver can be timed out."""
 
     def __init__(self, job: dict, timeout: float):
-        self.timeout, self.timed_out, self.stderr = timeout, False, []
+        self.timeout, self.timed_out = timeout, False
+        self.stderr: list[str] = []
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[1]),
                                                             os.environ.get("PYTHONPATH", "")]))
         self.proc = subprocess.Popen([sys.executable, "-m", "connectors.odbc_worker"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        assert self.proc.stdin is not None and self.proc.stdout is not None and self.proc.stderr is not None
         self.proc.stdin.write(json.dumps(job).encode())
         self.proc.stdin.close()
         self.lines: queue.Queue = queue.Queue(maxsize=64)
@@ -142,11 +144,13 @@ class _Worker:
         threading.Thread(target=self._drain, daemon=True).start()
 
     def _pump(self) -> None:
+        assert self.proc.stdout is not None
         for line in self.proc.stdout:
             self.lines.put(line)
         self.lines.put(None)
 
     def _drain(self) -> None:
+        assert self.proc.stderr is not None
         for line in self.proc.stderr:
             self.stderr.append(line.decode("utf-8", "replace"))
             del self.stderr[:-20]

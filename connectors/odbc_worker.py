@@ -115,7 +115,7 @@ def _read(conn, job: dict, out) -> int:
         rows = []
         for record in batch:
             values = [_plain(v, job) for v in record]
-            if households is not None and values[at_household] not in households:
+            if households is not None and at_household is not None and values[at_household] not in households:
                 continue
             if at_watermark is not None and values[at_watermark] is not None and \
                     (high is None or _later(values[at_watermark], high)):

@@ -114,7 +114,7 @@ class RestSource(Connector):
         if style in ("page", "offset"):
             params[paging.get("size_param", "page_size" if style == "page" else "limit")] = size
         position = int(paging.get("start", 1 if style == "page" else 0))
-        url: str | None = o["url"]
+        url: str = o["url"]
         for count in range(1, o["max_pages"] + 1):
             if style == "page":
                 params[paging.get("param", "page")] = position

@@ -33,7 +33,7 @@ class SpreadsheetSource(Connector):
         if not files:
             raise SourceFileError(f"Source '{self.source_id}': no spreadsheet files in {path}.")
         digests = {p.name: _digest(p) for p in files}
-        unchanged = not full and not only and bool(bookmark) and bookmark.get("files") == digests
+        unchanged = not full and not only and bookmark is not None and bookmark.get("files") == digests
         # A run of some files only never becomes the bookmark: the next full run compares with the last full one.
         return Plan(items=files, unchanged=unchanged, bookmark={} if only else {"files": digests},
                     describe=(", ".join(p.name for p in files) if len(files) <= 5 else f"{len(files)} files")

@@ -106,6 +106,7 @@ def _decide(file: str, sheets: dict[str, SheetYears], source_id: str, configured
         if years:
             stated[name] = (years[0], places)
     workbook = file_years[0] if file_years else None
+    year: int | None
     if workbook is not None:
         for name, (year, places) in stated.items():
             if year != workbook:

@@ -265,7 +265,7 @@ def _syllable_ok(word: str, strict: bool = True) -> bool:
     placement still apply.
     """
     decomposed = unicodedata.normalize("NFD", word.lower())
-    tone, tone_at, letters, base = 0, -1, -1, []
+    tone, tone_at, letters, kept = 0, -1, -1, []
     for ch in decomposed:
         if ch in _TONE_OF:
             if tone:
@@ -274,9 +274,9 @@ def _syllable_ok(word: str, strict: bool = True) -> bool:
         else:
             if not unicodedata.combining(ch):
                 letters += 1
-            base.append(ch)
-    base = unicodedata.normalize("NFC", "".join(base))
-    onset = _NOT_VOWEL.match(base).group()
+            kept.append(ch)
+    base = unicodedata.normalize("NFC", "".join(kept))
+    onset = _NOT_VOWEL.match(base).group()  # type: ignore[union-attr]  # the pattern matches the empty onset too
     splits = [onset]
     if onset in ("g", "q") and base[len(onset):len(onset) + 1] in ("i", "u"):
         splits.append(base[:len(onset) + 1])                       # gi-, qu- take their vowel letter along
@@ -565,7 +565,7 @@ def _assess(text: str) -> _Verdict:
     # standard rhymes typed in a legacy font (VNI "Kim Thò Sa Röône", Khmer "Kim Thị Sa Rươne") read
     # through their table with the leniency Unicode names get as written. Backed by a symbol, a pair or
     # broken case, or by two characters or more: one ü or ö is as likely a Western name ("Düne").
-    loose = ()
+    loose: tuple[str, ...] = ()
     if strong or sum(not ch.isascii() for i in idx for ch in words[i]) >= 2:
         loose = tuple(enc for enc in LEGACY
                       if to_unicode(text, enc) != nfc and _reading_ok(text, enc, words, idx, strict=False))

@@ -444,7 +444,7 @@ def translate(frame: pd.DataFrame, mapping: Mapping, units: pd.DataFrame,
     out["id_candidate"] = ids["candidate"]
     out["id_problem"] = ids["problem"]
     length = out["id_number"].str.len()
-    out["id_kind"] = pd.Series(np.select([ids["problem"].notna().to_numpy() | out["id_number"].isna().to_numpy(),
+    out["id_kind"] = pd.Series(np.select([ids["problem"].notna().to_numpy() | out["id_number"].isna().to_numpy(),  # type: ignore[call-overload]
                                           (length == 12).fillna(False).to_numpy(),
                                           (length == 9).fillna(False).to_numpy()],
                                          [None, "cccd", "cmnd"], default=None),

@@ -16,9 +16,9 @@ def suggest_columns(rows: list[list], mapping: Mapping) -> dict:
         index = header.row_index
         cells = header.texts
     else:
-        index, cells = max(((i, {c: clean(v) for c, v in enumerate(r) if clean(v)})
-                            for i, r in enumerate(rows[:HEADER_SCAN_ROWS])),
-                           key=lambda ic: sum(_guess(t, mapping)[1] for t in ic[1].values()), default=(0, {}))
+        found: list[tuple[int, dict[int, str]]] = [(i, {c: t for c, v in enumerate(r) if (t := clean(v))})
+                                                   for i, r in enumerate(rows[:HEADER_SCAN_ROWS])]
+        index, cells = max(found, key=lambda ic: sum(_guess(t, mapping)[1] for t in ic[1].values()), default=(0, {}))
     out, taken = [], set()
     for col, text in sorted(cells.items()):
         field, confidence, closest = _guess(text, mapping)
@@ -59,7 +59,7 @@ def _guess(text: str, mapping: Mapping) -> tuple[str | None, float, str | None]:
 
 def _alias_keys(mapping: Mapping) -> dict[str, tuple[str, str]]:
     """Folded alias -> (field, alias as written)."""
-    out = {}
+    out: dict[str, tuple] = {}
     for name, spec in vocabulary().items():
         for alias in spec["aliases"]:
             out.setdefault(fold(alias), (name, alias))

@@ -65,7 +65,7 @@ def _parse_dates(values: pd.Series, today: dt.date) -> pd.DataFrame:
     yo = yo.mask(zero_parts, y)
     out["date"] = full.dt.strftime("%Y-%m-%d").astype("string").where(valid_full)
     out["year"] = full.dt.year.astype("Int64").where(valid_full, yo.where(is_year))
-    out["precision"] = pd.Series(np.where(valid_full, "day", np.where(is_year, "year", None)),
+    out["precision"] = pd.Series(np.where(valid_full, "day", np.where(is_year, "year", None)),  # type: ignore[call-overload]
                                  index=values.index, dtype="string")
     out["ok"] = text.isna() | valid_full | is_year
     return out

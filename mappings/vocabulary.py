@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -244,7 +245,7 @@ def locate_header(rows: list[list], mapping: Mapping) -> Header | None:
     has one, else the cell above.
     """
     if mapping.header_row is not None:
-        candidates = [mapping.header_row - 1]
+        candidates: list[int] | range = [mapping.header_row - 1]
     else:
         candidates = range(min(len(rows), HEADER_SCAN_ROWS))
     options: list[Header] = []
@@ -268,10 +269,15 @@ def _two_rows(top: list, bottom: list) -> list[tuple[int, str]]:
     return [(c, bottom[c] if clean(bottom[c]) is not None else top[c]) for c in range(width)]
 
 
-def _read_header(cells: list[tuple[int, object]], index: int, n_rows: int, mapping: Mapping) -> Header:
+def _read_header(cells: Sequence[tuple[int, object]], index: int, n_rows: int, mapping: Mapping) -> Header:
     """A provisional reading: each column takes the first of its fields not taken by a column before it.
     map_sheet then lets the column's values decide among its candidates (mappings.fit)."""
-    fields, how, ignored, dupes, texts, candidates = {}, {}, {}, {}, {}, {}
+    fields: dict[int, str] = {}
+    how: dict[int, str] = {}
+    ignored: dict[int, str] = {}
+    dupes: dict[int, str] = {}
+    texts: dict[int, str] = {}
+    candidates: dict[int, list[str]] = {}
     taken: set[str] = set()
     for col, cell in cells:
         text = clean(cell)
@@ -282,6 +288,8 @@ def _read_header(cells: list[tuple[int, object]], index: int, n_rows: int, mappi
             # A header typed in a legacy font ("Hä vµ tªn", "Sè CCCD") is read as the wording it matches.
             for encoding in legacy_candidates(text):
                 decoded = clean(to_unicode(text, encoding))
+                if decoded is None:
+                    continue
                 decoded_names, decoded_origin = mapping.fields_for(decoded, fuzzy=False)
                 if decoded_names:
                     text, names, origin = decoded, decoded_names, decoded_origin

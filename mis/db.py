@@ -5,13 +5,14 @@ import os
 import re
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 EMBEDDED_DIR_ENV = "MISGW_EMBEDDED_PG_DIR"
 _engines: dict[str, Engine] = {}
-_embedded_servers: dict[str, object] = {}
+_embedded_servers: dict[str, Any] = {}
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -125,7 +126,9 @@ def upgrade(engine: Engine) -> list[str]:
             if version in done:
                 continue
             # Straight to the driver with no parameters, so '%' in SQL text is just a character.
-            conn.connection.driver_connection.cursor().execute(sql)
+            driver = conn.connection.driver_connection
+            assert driver is not None
+            driver.cursor().execute(sql)
             conn.execute(sa.text("INSERT INTO public.misgw_schema_version (version) VALUES (:v)"),
                          {"v": version})
             applied.append(version)

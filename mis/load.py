@@ -252,7 +252,7 @@ def record_changes(conn, run_id: str, changed_by: str) -> int:
 
 
 def _upsert(conn, table: str, key: list[str], columns: list[str], select: str, params: dict,
-            derived: list[str] = ()) -> int:
+            derived: tuple[str, ...] | list[str] = ()) -> int:
     """Insert new rows; update a row only when its content differs (then lineage and run id move too).
 
     A blank (NULL) content value keeps the stored one (merged()), and is no reason to write.

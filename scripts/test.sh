@@ -55,6 +55,11 @@ if ! (exec 3<>/dev/tcp/127.0.0.1/3306) 2>/dev/null; then
     2>/dev/null || true
 fi
 
+# The habits that help the next person: ruff (lint and import order) on everything, mypy on the layers
+# below the orchestrator (pyproject.toml says which). Either failing fails the run.
+echo "test: ruff and mypy"
+.venv/bin/ruff check . || exit 1
+.venv/bin/mypy || exit 1
 .venv/bin/python -m pytest "$@"
 rc=$?
 if [ "$rc" -eq 5 ]; then
