@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import hashlib
 import io
 import unicodedata
@@ -10,15 +9,12 @@ import zipfile
 from pathlib import Path
 from typing import Iterator
 
-from connectors.base import Connector, Option, Plan, RawSheet, SourceError
+from connectors.base import Connector, Option, Plan, RawSheet
+from connectors.cells import SourceFileError, cell_value
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"}
 SUFFIXES = EXCEL_SUFFIXES | {".csv"}
 STREAM_ROWS = 200_000   # above this many rows (from the sheet's <dimension>) an .xlsx sheet is streamed
-
-
-class SourceFileError(SourceError):
-    """A file that cannot be read as a spreadsheet; the message names the file."""
 
 
 class SpreadsheetSource(Connector):
@@ -122,7 +118,7 @@ def _calamine_rows(workbook, path: Path, name: str, errors: dict | None = None) 
     for (r, col), text in (errors or {}).items():
         by_row.setdefault(r, []).append((col, text))
     for number, row in enumerate(rows, start=1):
-        cells = [_cell(v) for v in row]
+        cells = [cell_value(v) for v in row]
         for col, text in by_row.get(number, ()):
             cells.extend([None] * (col + 1 - len(cells)))
             cells[col] = text
@@ -134,23 +130,6 @@ def _numbered(rows: list[list]) -> Iterator[tuple[int, list]]:
     for number, cells in enumerate(rows, start=1):
         if any(c is not None for c in cells):
             yield number, cells
-
-
-def _cell(value):
-    # Excel stores every number as a float; a whole number is written back as an int (2025, not 2025.0).
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return int(value)
-    if isinstance(value, str):
-        return value if value.strip() else None
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, dt.time):
-        return value.isoformat()
-    if isinstance(value, dt.timedelta):
-        return str(value)
-    return value
 
 
 def _read_csv(path: Path) -> list[list]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Iterator
 from xml.parsers import expat
 
-from connectors.spreadsheet import SourceFileError, _cell
+from connectors.cells import SourceFileError, cell_value
 
 MAX_UNCOMPRESSED = 2 * 1024**3   # no honest district workbook part unpacks to more than 2 GB
 MAX_RATIO = 200                  # real sheet XML compresses ~10:1; zip bombs compress thousands to one
@@ -363,7 +363,7 @@ def _shared_strings(pkg: _Package) -> list:
         if item[0] is None:
             return
         if local == "si":
-            strings.append(_cell(item[0].value()))
+            strings.append(cell_value(item[0].value()))
             item[0] = None
         else:
             item[0].end(local)
@@ -483,7 +483,7 @@ def _serial_to_datetime(value: float, date1904: bool) -> dt.datetime | None:
 
 
 def _date_value(number: float, kind: int, date1904: bool):
-    """The Python value python-calamine gives a date- or duration-formatted number (then _cell makes it text)."""
+    """The Python value python-calamine gives a date- or duration-formatted number (then cell_value makes it text)."""
     if kind == _DURATION:
         if not math.isfinite(number):
             return number
@@ -652,9 +652,9 @@ def _rows(stream, shared: list, styles: dict[str, int], date1904: bool) -> Itera
                             raise
                         number = None
                     if number is None:      # no type: calamine keeps text that is not a number as text
-                        value = _cell(vtext)
+                        value = cell_value(vtext)
                     elif cstyle is not None and cstyle in styles:
-                        value = _cell(_date_value(number, styles[cstyle], date1904))
+                        value = cell_value(_date_value(number, styles[cstyle], date1904))
                     elif number.is_integer() and -1e15 < number < 1e15:
                         value = int(number)
                     else:
@@ -662,7 +662,7 @@ def _rows(stream, shared: list, styles: dict[str, int], date1904: bool) -> Itera
                 else:
                     value = _typed_value(vtext, t)
             elif last == _IS:
-                value = _cell(inline.value())
+                value = cell_value(inline.value())
                 inline = None
             else:
                 return
@@ -707,13 +707,13 @@ def _rows(stream, shared: list, styles: dict[str, int], date1904: bool) -> Itera
 def _typed_value(raw: str, t: str):
     """A <v> of the less common cell types, as the calamine path gives it."""
     if t == "str":
-        return _cell(_unescape(raw))
+        return cell_value(_unescape(raw))
     if t == "b":
         return raw != "0"
     if t == "e":
         return raw          # calamine gives None: the error text is kept, so a broken formula stays visible
     if t == "d":
-        return _cell(_iso_value(raw))
+        return cell_value(_iso_value(raw))
     if t == "inlineStr":    # calamine ignores a <v> in an inline-string cell
         return None
-    return _cell(raw)
+    return cell_value(raw)

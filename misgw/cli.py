@@ -305,14 +305,15 @@ def cmd_rejects_export(args) -> int:
 def cmd_runs_list(args) -> int:
     import sqlalchemy as sa
 
-    from misgw import pipeline, reports
+    from misgw import reports
+    from misgw.stages import outcome
 
     with _engine().connect() as conn:
         _known_source(conn, args.source, args.config)
         runs = conn.execute(sa.text("""
             SELECT * FROM mis.sync_run WHERE (CAST(:s AS text) IS NULL OR source_id = :s)
             ORDER BY started_at DESC LIMIT :n"""), {"s": args.source, "n": args.limit}).mappings().all()
-    summaries = [pipeline.summarise(dict(r)) | {"started_at": r["started_at"]} for r in runs]
+    summaries = [outcome.summarise(dict(r)) | {"started_at": r["started_at"]} for r in runs]
     if args.json:
         print(json.dumps(summaries, ensure_ascii=False, indent=2, default=str))
     else:
@@ -322,7 +323,8 @@ def cmd_runs_list(args) -> int:
 
 def cmd_runs_show(args) -> int:
     from mis import ledger
-    from misgw import pipeline, reports
+    from misgw import reports
+    from misgw.stages import outcome
 
     with _engine().connect() as conn:
         try:
@@ -333,14 +335,14 @@ def cmd_runs_show(args) -> int:
     for change in changes or []:
         change["member_key"] = _shown_key(change["member_key"])
     if args.json:
-        shown = pipeline.summarise(run) | {"mapping_report": run["mapping_report"],
+        shown = outcome.summarise(run) | {"mapping_report": run["mapping_report"],
                                            "changed_fields": (run["reconcile"] or {}).get("changed_fields"),
                                            "members": (run["reconcile"] or {}).get("members")}
         if changes is not None:
             shown["changes"] = changes
         print(json.dumps(shown, ensure_ascii=False, indent=2, default=str))
         return 0
-    print(reports.summary_table([pipeline.summarise(run)], with_run=True))
+    print(reports.summary_table([outcome.summarise(run)], with_run=True))
     print()
     print(reports.accounts_text(run.get("row_accounts") or []))
     print()

@@ -420,7 +420,7 @@ def close_unloaded(run_id: str, status: str, reason: str) -> dict:
     with db.get_engine().begin() as conn:
         ledger.update_run(conn, run_id, status=status, error=reason, finished_at=dt.datetime.now(dt.timezone.utc))
         staging.drop_run_tables(conn, run_id)
-        return summarise(ledger.get_run(conn, run_id))
+        return outcome.summarise(ledger.get_run(conn, run_id))
 
 
 @_timed
@@ -493,7 +493,7 @@ def report(run_id: str) -> dict:
                           attention=attention, finished_at=dt.datetime.now(dt.timezone.utc),
                           fixup_workbooks={d: str(p) for d, p in workbooks.items()})
         staging.drop_run_tables(conn, run_id)
-        summary = summarise(ledger.get_run(conn, run_id))
+        summary = outcome.summarise(ledger.get_run(conn, run_id))
     if attention:
         from misgw import alerts
 
@@ -527,7 +527,7 @@ def run_source(config_path: str | None, source_id: str, dry_run: bool = False,
         run_id = start_run(config_path, source_id, dry_run, files, full)
         fail_run(run_id, str(busy))
         with db.get_engine().begin() as conn:
-            return summarise(ledger.get_run(conn, run_id))
+            return outcome.summarise(ledger.get_run(conn, run_id))
 
 
 def _run_stages(config_path, source_id, dry_run, files, full, approve) -> dict:
@@ -551,7 +551,7 @@ def _run_stages(config_path, source_id, dry_run, files, full, approve) -> dict:
         message = f"Unexpected error ({type(exc).__name__}): {first[:300]}"
     fail_run(run_id, message)
     with db.get_engine().begin() as conn:
-        return summarise(ledger.get_run(conn, run_id))
+        return outcome.summarise(ledger.get_run(conn, run_id))
 
 
 def _close_interrupted(source_id: str) -> None:
@@ -685,34 +685,7 @@ def _died(config_path: str, source_id: str, dry_run: bool, started, how: str) ->
     run_id = run_id or start_run(config_path, source_id, dry_run)
     fail_run(run_id, message)
     with db.get_engine().begin() as conn:
-        return summarise(ledger.get_run(conn, run_id))
-
-
-def summarise(run: dict) -> dict:
-    notices = run.get("notices") or {}
-    return {
-        "run_id": run["run_id"], "source_id": run["source_id"], "status": run["status"],
-        "dry_run": run["dry_run"], "unchanged_at_source": bool((run["options"] or {}).get("unchanged")),
-        "partial": bool((run["options"] or {}).get("partial")), "rows_read": run["rows_read"] or 0,
-        "households_accepted": run["households_accepted"] or 0, "members_accepted": run["members_accepted"] or 0,
-        "rows_rejected": run["rows_rejected"] or 0, "households_rejected": run["households_rejected"] or 0,
-        "rows_held": run.get("rows_held") or 0, "attention": run.get("attention"),
-        "row_accounts": run.get("row_accounts") or [],
-        "files_stopped": notices.get("files_stopped") or {}, "not_stored": notices.get("not_stored") or [],
-        "fixup_notes": notices.get("fixup_notes") or [],
-        "unfit_columns": notices.get("unfit_columns") or [], "checks_not_run": notices.get("checks_not_run") or [],
-        "matched_by_expansion": notices.get("matched_by_expansion") or [],
-        "household_scope": notices.get("household_scope"),
-        "stage_seconds": run.get("stage_seconds") or {},
-        "reconcile": (run["reconcile"] or {}).get("households", {}),
-        "poverty_movement": (run["reconcile"] or {}).get("poverty_movement", []),
-        "fixup_workbooks": run["fixup_workbooks"] or {}, "data_docs": run.get("data_docs"), "error": run["error"],
-        "mapping": [{"file": m["file"], "sheet": m["sheet"], "roster": m["roster"], "header_row": m["header_row"],
-                     "columns_mapped": len(m["columns"]), "ignored_columns": m["ignored_columns"],
-                     "skipped_rows": {k: len(v) for k, v in m["skipped_rows"].items()},
-                     **({"reason": m["reason"]} if m.get("reason") else {})}
-                    for m in (run["mapping_report"] or [])],
-    }
+        return outcome.summarise(ledger.get_run(conn, run_id))
 
 
 # ------------------------------------------------------------------ helpers

@@ -524,7 +524,7 @@ def run_note(dag_id: str, dag_run_id: str) -> str | None:
                 lines.append(f"- `{s['source_id']}` ({s['district_code'] or '-'}): {last.get('status', 'never run')}, "
                              f"{sum(s['open_rejects'].values())} open reject(s)")
             return "\n".join(lines)
-    from misgw.pipeline import summarise
+    from misgw.stages.outcome import summarise
 
     s = summarise(dict(run))
     rc = ", ".join(f"{v} {k}" for k, v in (s["reconcile"] or {}).items() if v) or "nothing to reconcile"

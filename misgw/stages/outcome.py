@@ -35,3 +35,31 @@ def attention(run: dict) -> str | None:
                            "workbook; a whole district turned back usually means a column was read wrongly "
                            f"(`misgw runs show {run['run_id']}`).")
     return " ".join(reasons) or None
+
+
+def summarise(run: dict) -> dict:
+    """A sync run (its ledger row) as the CLI, the notes, the page and the tests read it."""
+    notices = run.get("notices") or {}
+    return {
+        "run_id": run["run_id"], "source_id": run["source_id"], "status": run["status"],
+        "dry_run": run["dry_run"], "unchanged_at_source": bool((run["options"] or {}).get("unchanged")),
+        "partial": bool((run["options"] or {}).get("partial")), "rows_read": run["rows_read"] or 0,
+        "households_accepted": run["households_accepted"] or 0, "members_accepted": run["members_accepted"] or 0,
+        "rows_rejected": run["rows_rejected"] or 0, "households_rejected": run["households_rejected"] or 0,
+        "rows_held": run.get("rows_held") or 0, "attention": run.get("attention"),
+        "row_accounts": run.get("row_accounts") or [],
+        "files_stopped": notices.get("files_stopped") or {}, "not_stored": notices.get("not_stored") or [],
+        "fixup_notes": notices.get("fixup_notes") or [],
+        "unfit_columns": notices.get("unfit_columns") or [], "checks_not_run": notices.get("checks_not_run") or [],
+        "matched_by_expansion": notices.get("matched_by_expansion") or [],
+        "household_scope": notices.get("household_scope"),
+        "stage_seconds": run.get("stage_seconds") or {},
+        "reconcile": (run["reconcile"] or {}).get("households", {}),
+        "poverty_movement": (run["reconcile"] or {}).get("poverty_movement", []),
+        "fixup_workbooks": run["fixup_workbooks"] or {}, "data_docs": run.get("data_docs"), "error": run["error"],
+        "mapping": [{"file": m["file"], "sheet": m["sheet"], "roster": m["roster"], "header_row": m["header_row"],
+                     "columns_mapped": len(m["columns"]), "ignored_columns": m["ignored_columns"],
+                     "skipped_rows": {k: len(v) for k, v in m["skipped_rows"].items()},
+                     **({"reason": m["reason"]} if m.get("reason") else {})}
+                    for m in (run["mapping_report"] or [])],
+    }
