@@ -225,7 +225,7 @@ def _scrub(text: str, c: Credentials) -> str:
 def _error_text(kind: str, driver: str, target: str, text: str, attempts: int) -> str:
     if kind == "driver":
         return (f"The ODBC driver {driver} is not installed or not registered with unixODBC (odbcinst.ini): "
-                f"{text}. See the README's ODBC section for the Debian package.")
+                f"{text}. See docs/sources.md (ODBC drivers) for the Debian package.")
     if kind == "refused":
         return (f"{target} refused the login through the ODBC driver {driver} (not tried again: repeated attempts "
                 f"can lock the account). Check the user and password in the Airflow connection: {text}")

@@ -1,4 +1,4 @@
-"""The README's Airflow demo for real: scripts/airflow-demo.sh starts `airflow standalone` with the demo's DAGs;
+"""The Airflow demo of docs/airflow.md for real: scripts/airflow-demo.sh starts `airflow standalone` with the demo's DAGs;
 every district's run is green, the province DAG runs on the Asset, and the MIS Gateway page shows the districts."""
 from __future__ import annotations
 
