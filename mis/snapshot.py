@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from mappings.roster import ORIGIN
 from mis.staging import copy_frame, table_name
 
 
@@ -67,7 +66,8 @@ def record_digests(frame: pd.DataFrame, households: pd.Series) -> pd.Series:
     """A digest (16 hex digits) of each mapped record's content: its fields, their types, its sheet and
     its household; not its file, row or column positions, nor its place in the district's roster or the
     fix-up round it came back in (mappings.roster.ORIGIN): a row moved down by an inserted one is unchanged."""
-    lineage = ["source_file", "source_row", "source_key", "read_sheet", *ORIGIN]
+    lineage = ["source_file", "source_row", "source_key", "read_sheet",
+               *[c for c in frame.columns if c.startswith(("origin_", "fixup_"))]]   # mappings.roster.ORIGIN
     content = frame.drop(columns=[c for c in lineage if c in frame])
     content = content[sorted(content.columns)]     # a column moved in the workbook is the same content
     digest = pd.util.hash_pandas_object(pd.concat(
