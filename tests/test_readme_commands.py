@@ -1,6 +1,7 @@
-"""Every command README.md gives is run, and must exit 0 without a traceback.
+"""Every command README.md and the manual (docs/*.md) give is run, and must exit 0 without a traceback.
 
-The README is parsed when the test runs, so a command added to it later is run too:
+README.md and every docs/*.md file are parsed when the test runs, so a command added to one later is run too
+(a command given in several files is run once; "the README" below means any of these files):
 
 - every line of a ```sh / ```bash / ```shell / ```console block;
 - every command line of an unlabelled ``` block: the CLI block's synopses (`misgw sync [--config F] ...`) and
@@ -15,9 +16,10 @@ one (once per alternative of an `a|b|c` choice, and once per branch of `FILE | -
 before them, so `--source ID` and `rejects waive ID` get different values.
 
 Anything else must be listed here with a reason: LONG_COMMANDS (too long to run whole: run as a quick check),
-SHELL_COMMANDS (run as written) or REFERENCES (an abbreviated mention of a CLI-block command, which is run in
-full). A README command the test does not know, or a placeholder it has no value for, fails the test
-naming it: nobody can add a command to the README that no test runs.
+SHELL_COMMANDS (run as written), REFERENCES (an abbreviated mention of a CLI-block command, which is run in
+full) or EXAMPLES (written with another roster's values: run with the demo's). A README command the test
+does not know, or a placeholder it has no value for, fails the test naming it: nobody can add a command to
+the README or the manual that no test runs.
 """
 from __future__ import annotations
 
@@ -35,10 +37,10 @@ from typing import NamedTuple
 import pytest
 import sqlalchemy as sa
 import yaml
-
 from conftest import CROSSWALK_CSV, PRE2025_CSV, ROOT, create_database, drop_database
 
 README = ROOT / "README.md"
+DOCS = ROOT / "docs"
 VENV_BIN = ROOT / ".venv" / "bin"
 
 
@@ -99,6 +101,14 @@ REFERENCES: dict[str, str] = {
     "rejects export": "rejects export",
     "runs show": "runs show",
     "mapping suggest": "mapping suggest",
+    "misgw households scope --source ID --set …": "households scope",     # docs/mis-model.md
+    "misgw history": "history",                 # docs/operating.md: "the clearing is in `misgw history`"
+}
+
+# Examples written with another roster's values (a household the demo does not have): run with the demo's
+# values instead, through the placeholders of the form given here.
+EXAMPLES: dict[str, str] = {
+    "misgw history 001 --commune 31300": "misgw history CODE --commune C",      # docs/mis-model.md
 }
 
 # Placeholders of misgw commands, keyed by (the word before, the placeholder): the name of a value taken
@@ -108,6 +118,8 @@ SUBSTITUTIONS: dict[tuple[str, str], str] = {
     ("--config", "F"): "config",               # the demo's misgw.yaml
     ("--pre2025", "F"): "pre2025",             # the GSO unit tables in ../shared/reference/admin-units/
     ("--crosswalk", "F"): "crosswalk",
+    ("--pre2025", "FILE"): "pre2025",          # docs/mis-model.md writes FILE
+    ("--crosswalk", "FILE"): "crosswalk",
     ("--run", "RUN_ID"): "run_id",             # the demo's run of that source
     ("show", "RUN_ID"): "run_id",
     ("show", "RUN"): "run_id",
@@ -116,6 +128,7 @@ SUBSTITUTIONS: dict[tuple[str, str], str] = {
     ("--district", "D"): "district",           # the source's district
     ("--out", "FILE.xlsx"): "fixup_out",       # in the test's folder
     ("history", "CODE"): "household_code",     # a household of the source, as the district writes its code
+    ("history", "HOUSEHOLD_CODE"): "household_code",
     ("--commune", "C"): "commune",             # and its commune
     ("--set", "S"): "scope",                   # the scope the source already has: nothing is re-keyed
     ("--year", "Y"): "year",                   # the assessment year the demo loaded
@@ -141,12 +154,19 @@ TIMEOUT = 240                                                        # seconds, 
 
 @dataclass
 class Command:
-    line: int           # in README.md
+    line: int           # in its file
     text: str           # as written, comments dropped, spaces collapsed
     origin: str         # block | synopsis | inline
+    file: str = "README.md"     # relative to the clone
 
     def __str__(self) -> str:
-        return f"`{self.text}` (README.md line {self.line})"
+        return f"`{self.text}` ({self.file} line {self.line})"
+
+
+def documents() -> list[Path]:
+    """The files whose commands are run: the README first (its first command makes the demo), then the
+    manual, file by file."""
+    return [README, *sorted(DOCS.glob("*.md"))]
 
 
 def _words(text: str) -> list[str]:
@@ -167,8 +187,11 @@ def _commandish(words: list[str]) -> bool:
     return first.startswith(("scripts/", ".venv/bin/")) or (first in COMMAND_WORDS and len(words) > 1)
 
 
-def readme_commands(text: str) -> tuple[list[Command], list[list[str]]]:
-    """The README's commands in the order it gives them, and the paths of the CLI block's commands."""
+def readme_commands(text: str, file: str = "README.md",
+                    cli_paths: list[list[str]] | None = None) -> tuple[list[Command], list[list[str]]]:
+    """One file's commands in the order it gives them, and the paths of its CLI block's commands. An inline
+    span that starts like one of these, or of cli_paths (the CLI blocks of the other files), is a misgw
+    subcommand written without its `misgw`."""
     found: list[Command] = []
     paths: list[list[str]] = []
     for m in FENCE.finditer(text):
@@ -178,7 +201,7 @@ def readme_commands(text: str) -> tuple[list[Command], list[list[str]]]:
             if lang in SHELL_LANGS:
                 words = _words(re.sub(r"^\s*\$\s+", "", line))
                 if words:
-                    found.append(Command(first + i, " ".join(words), "block"))
+                    found.append(Command(first + i, " ".join(words), "block", file))
             elif lang == "" and line.strip() and not line[:1].isspace():
                 line = re.sub(r"^\$\s+", "", line)             # a shell prompt
                 words = line.split()
@@ -186,10 +209,10 @@ def readme_commands(text: str) -> tuple[list[Command], list[list[str]]]:
                     words = _synopsis(line).split()
                     path, _, taken = _misgw_tokens(words[1:])
                     tokens = words[:1] + re.findall(r"\[|\]|[^\s\[\]]+", " ".join(words[1:]))
-                    found.append(Command(first + i, _join(tokens[:1 + taken]), "synopsis"))
+                    found.append(Command(first + i, _join(tokens[:1 + taken]), "synopsis", file))
                     paths.append(path)
                 elif _commandish(words):
-                    found.append(Command(first + i, " ".join(_words(line)), "block"))
+                    found.append(Command(first + i, " ".join(_words(line)), "block", file))
     # Inline spans, with the blocks blanked out (line numbers kept); a span may wrap over lines.
     prose = FENCE.sub(lambda m: "\n" * m.group(0).count("\n"), text)
     for m in re.finditer(r"`([^`]+)`", prose):
@@ -198,10 +221,25 @@ def readme_commands(text: str) -> tuple[list[Command], list[list[str]]]:
         if not words:
             continue
         line = prose.count("\n", 0, m.start()) + 1
-        bare_misgw = len(words) > 1 and any(p and words[:len(p)] == p for p in paths)
+        bare_misgw = len(words) > 1 and any(p and words[:len(p)] == p for p in paths + (cli_paths or []))
         if _commandish(words) or bare_misgw:
-            found.append(Command(line, span, "inline"))
+            found.append(Command(line, span, "inline", file))
     return sorted(found, key=lambda c: c.line), paths
+
+
+def documented_commands(files: list[Path]) -> tuple[list[Command], list[list[str]]]:
+    """The commands of every file, file by file in the order given, each command once (where it first
+    appears), and the paths of every CLI block's commands."""
+    texts = {f: f.read_text(encoding="utf-8") for f in files}
+    cli_paths = [p for text in texts.values() for p in readme_commands(text)[1]]
+    commands: list[Command] = []
+    seen: set[str] = set()
+    for f, text in texts.items():
+        for cmd in readme_commands(text, str(f.relative_to(ROOT)), cli_paths)[0]:
+            if cmd.text not in seen:
+                seen.add(cmd.text)
+                commands.append(cmd)
+    return commands, cli_paths
 
 
 # --- misgw synopses: parsing and expansion ------------------------------------------------------------
@@ -371,7 +409,8 @@ def demo_values(url: str, tmp: Path, demo: Path, readme: str) -> dict:
     engine.dispose()
     source_path = (demo / source["path"])
     workbook = source_path if source_path.is_file() else sorted(source_path.glob("*.xls*"))[0]
-    # The README's example mapping YAML (the block that starts with `aliases:`), as a user would copy it.
+    # The example mapping YAML (the first block that starts with `aliases:`, in docs/sources.md), as a user
+    # would copy it.
     examples = [b for lang, b in FENCE.findall(readme) if lang == "yaml" and re.match(r"\s*(aliases|columns):", b)]
     mapping_yaml = tmp / "mapping.yaml"
     mapping_yaml.write_text(examples[0] if examples else "aliases: {}\n", encoding="utf-8")
@@ -393,9 +432,10 @@ def _tail(text: str, lines: int = 12) -> str:
 
 @pytest.mark.slow
 def test_every_readme_command_runs(tmp_path):
-    readme = README.read_text(encoding="utf-8")
-    commands, cli_paths = readme_commands(readme)
-    assert any(c.origin == "synopsis" for c in commands), "no CLI block found in README.md"
+    files = documents()
+    readme = "\n".join(f.read_text(encoding="utf-8") for f in files)
+    commands, cli_paths = documented_commands(files)
+    assert any(c.origin == "synopsis" for c in commands), "no CLI block found in README.md or docs/*.md"
     failures: list[str] = []
     ran: list[tuple[float, str]] = []
     before = git_status()
@@ -458,11 +498,12 @@ def test_every_readme_command_runs(tmp_path):
             elif cmd.text in REFERENCES:
                 target = REFERENCES[cmd.text].split()
                 if target not in cli_paths:
-                    failures.append(f"{cmd} abbreviates `misgw {REFERENCES[cmd.text]}`, which the README's CLI "
-                                    "block no longer gives: run it in full, or fix REFERENCES")
-            elif cmd.text.split()[0] in ("misgw", ".venv/bin/misgw") or cmd.origin == "inline" and \
-                    any(p and cmd.text.split()[:len(p)] == p for p in cli_paths):
-                program, path, forms = misgw_forms(cmd)
+                    failures.append(f"{cmd} abbreviates `misgw {REFERENCES[cmd.text]}`, which no CLI block of "
+                                    "README.md or docs/*.md gives any more: run it in full, or fix REFERENCES")
+            elif cmd.text in EXAMPLES or cmd.text.split()[0] in ("misgw", ".venv/bin/misgw") or \
+                    cmd.origin == "inline" and any(p and cmd.text.split()[:len(p)] == p for p in cli_paths):
+                program, path, forms = misgw_forms(Command(cmd.line, EXAMPLES[cmd.text], cmd.origin, cmd.file)
+                                                   if cmd.text in EXAMPLES else cmd)
                 for form in forms:
                     try:
                         argv = concrete(program, path, form, values)
@@ -471,9 +512,9 @@ def test_every_readme_command_runs(tmp_path):
                         continue
                     check(argv, str(cmd))
             else:
-                failures.append(f"{cmd}: the test does not know how to run this README command. Make it a "
-                                "misgw command, or list it in LONG_COMMANDS (a quick check), SHELL_COMMANDS or "
-                                "REFERENCES of tests/test_readme_commands.py, with the reason")
+                failures.append(f"{cmd}: the test does not know how to run this documented command. Make it a "
+                                "misgw command, or list it in LONG_COMMANDS (a quick check), SHELL_COMMANDS, "
+                                "REFERENCES or EXAMPLES of tests/test_readme_commands.py, with the reason")
         for proc, argv, what, started in background:
             code, _, err = finish(proc, started + 600 - time.monotonic())
             report(argv, what, code, err, time.monotonic() - started)
