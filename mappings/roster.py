@@ -1,7 +1,6 @@
 """Translates a raw roster sheet into MIS member rows: fields, codes, dates, IDs and 2025 administrative units."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -9,9 +8,17 @@ import pandas as pd
 
 from mappings import codelists
 from mappings.assessment_year import column_years, years_in
-from mappings.fit import column_fit, ethnicity_edition_hint
+from mappings.commune_placement import _place_communes, _place_current_communes
+from mappings.commune_placement import unit_codes as unit_codes
+from mappings.fit import ethnicity_edition_hint
+from mappings.household_codes import SCOPES as SCOPES
+from mappings.household_codes import _no_point_zero, household_blocks, local_codes
+from mappings.household_codes import household_groups as household_groups
+from mappings.household_codes import household_keys as household_keys
+from mappings.household_codes import one_row_per_household as one_row_per_household
 from mappings.legacy_fonts import decode_series, legacy_candidates, to_unicode
-from mappings.text import clean_series, fold, fold_series, name_case, on_distinct
+from mappings.roster_layout import _CODED, _cells, _data_rows, _fields_by_values, _frame, _letter, _row_features
+from mappings.text import clean_series, fold_series, name_case, on_distinct
 from mappings.values import normalise_ids, parse_dates
 from mappings.vocabulary import Mapping, locate_header, unstored_fields, vocabulary
 
@@ -26,13 +33,7 @@ CLEARABLE = ["ethnicity", "id_number", "address", "hamlet", "area", "income_per_
 INDICATORS = ["d_employment", "d_dependants", "d_nutrition", "d_health_insurance", "d_adult_education",
               "d_child_school", "d_housing_quality", "d_floor_area", "d_water_source", "d_latrine",
               "d_telecom", "d_information_access", "d_digital_services", "d_domestic_waste"]
-# First cells that mark a subtotal row or the signature block under the table.
-_FOOTER = ("nguoilapbieu", "nguoilap", "kyghirohoten", "kyten", "xacnhan", "thutruong", "chutich",
-           "tmuybannhandan", "tmubnd", "ngaythang", "canbo", "lanhdao")
-_COMMUNE_PREFIXES = ("xa", "phuong", "thitran")
 REQUIRED_FIELDS = ["household_code", "full_name", "sex", "birth_date"]
-_CODED = {"relation": "relation", "sex": "sex", "ethnicity": "ethnicity", "poverty_category": "poverty_category",
-          "area": "area"}
 
 
 @dataclass
@@ -147,217 +148,6 @@ def map_sheet(file: str, sheet: str, rows: list[list], mapping: Mapping,
 
 
 UNSTORED = set(unstored_fields())
-
-
-def _cells(body: list[list], columns: list[int], first_row: int) -> pd.DataFrame:
-    """The body's cells in these columns (labelled by column index), indexed by Excel row number."""
-    width = max(columns, default=-1) + 1
-    data = [(r + [None] * width)[:width] for r in body]
-    frame = pd.DataFrame(data, dtype=object, columns=range(width))  # columns even when no row follows
-    frame = frame[columns]
-    frame.index = np.arange(first_row, first_row + len(frame))
-    return frame
-
-
-def _frame(cells: pd.DataFrame, fields: dict[int, str]) -> pd.DataFrame:
-    """The columns of `fields`, named by field (the STT column left out)."""
-    frame = cells[list(fields)].rename(columns=fields)
-    return frame.drop(columns=[c for c in frame.columns if c == "row_number"])
-
-
-def _row_features(body: list[list], index) -> pd.DataFrame:
-    """Per row, what its cells say whatever the columns mean: its first text, whether it is the row of
-    column numbers, whether it is the date line above the signatures."""
-    return pd.DataFrame({"first_text": pd.Series([_first_text(r) for r in body], index=index, dtype=object),
-                         "numbering": pd.Series([_is_column_numbers(r) for r in body], index=index, dtype=bool),
-                         "dated": pd.Series([_place_and_date(r) for r in body], index=index, dtype=bool)})
-
-
-def _data_rows(frame: pd.DataFrame, features: pd.DataFrame) -> tuple[pd.Series, dict[str, pd.Series]]:
-    """Which rows are data (a name, a household code or an ID), and why each other row is skipped:
-    blank, the column-number row, subtotals ("Cộng", "Tổng cộng") and the signature block below the table."""
-    first_text = features["first_text"]
-    key_cols = [c for c in ("full_name", "household_code", "id_number") if c in frame]
-    has_key = frame[key_cols].notna().any(axis=1) if key_cols else pd.Series(False, index=frame.index)
-    blank = frame.isna().all(axis=1) & first_text.isna()
-    folded = first_text.fillna("").map(fold)
-    # The signature block opens with a title ("Người lập biểu") or a place and date ("Vĩnh Châu, ngày 10
-    # tháng 12 năm 2024"), in whichever column the template put it.
-    footer_start = folded.str.startswith(_FOOTER) | features["dated"]
-    after_footer = footer_start.cummax()
-    # "Cộng", "Cộng hộ 1", "Tổng cộng", "Tổng số": a label and counts, never a person's sex or birth date.
-    person_cols = [c for c in ("sex", "birth_date", "id_number") if c in frame]
-    has_person = frame[person_cols].notna().any(axis=1) if person_cols else pd.Series(False, index=frame.index)
-    subtotal = folded.str.match(r"^(tongcong|tongso|cong)") & ~has_person
-    numbering = features["numbering"]
-    no_key = ~has_key & ~blank
-    skip = {"blank": blank & ~after_footer, "footer": after_footer & ~blank,
-            "column numbers": numbering & ~after_footer,
-            "subtotal": subtotal & ~after_footer & ~numbering,
-            "no name, household code or ID": no_key & ~subtotal & ~after_footer & ~numbering}
-    keep = ~(blank | after_footer | subtotal | no_key | numbering)
-    return keep, skip
-
-
-def _fields_by_values(header, cells: pd.DataFrame, mapping: Mapping, bare) -> tuple[dict[int, str], list[dict], str | None]:
-    """Each recognised column's field: the first of its header's fields that its values fit and no column
-    before it took. cells: the data rows' cells by column index. Returns (column -> field, the columns whose
-    values fit none, why the sheet must stop)."""
-    fields: dict[int, str] = {}
-    unfit: list[dict] = []
-    taken: set[str] = set()
-    for col in sorted(header.candidates):
-        names, how = header.candidates[col], header.how[col]
-        values = cells[col]
-        if how == "yaml":
-            if names[0] not in taken:
-                fields[col] = names[0]
-                taken.add(names[0])
-            continue
-        fitting, misfits = [], []
-        for name in names:
-            if name in taken:
-                continue
-            fit = column_fit(name, values, mapping.values.get(name), mapping.ethnicity_edition, bare) \
-                if name in vocabulary() and vocabulary()[name]["level"] not in ("ignore", "unstored") else None
-            # A header that names one field is taken on fewer than 3 values (they prove too little), and
-            # whatever its values when the field has no code list: its unreadable cells are then rejected
-            # on their rows with their reason, never dropped with the column. A code column that fits no
-            # code (sex 0/1) is a source's own codes, which provincial IT declares: the column is named.
-            if fit is None or fit.ok or (len(names) == 1 and (fit.values < 3 or name not in _CODED)):
-                fitting.append(name)
-                if how != "ambiguous":
-                    break
-            else:
-                misfits.append((name, fit))
-        if how == "ambiguous" and len(fitting) > 1:
-            return fields, unfit, (f"column {_letter(col)} «{header.texts[col]}» could be "
-                                   f"{' or '.join(fitting)}: say which in the source's mapping YAML "
-                                   f"(columns: {{\"{header.texts[col]}\": FIELD}}); `misgw mapping suggest` proposes one")
-        if fitting:
-            fields[col] = fitting[0]
-            taken.add(fitting[0])
-        elif misfits:
-            name, fit = misfits[0]
-            own = " (a source's own codes are declared in its mapping YAML: values: {%s: {...}})" % name \
-                if name in ("sex", "relation", "poverty_category", "ethnicity", "area") else ""
-            unfit.append({"column": _letter(col), "header": header.texts[col], "field": name,
-                          "share": round(fit.share, 2), "examples": fit.examples,
-                          "why": f"{int(round(100 * fit.share))}% of its {fit.values} values fit "
-                                 f"(for example {', '.join(repr(e) for e in fit.examples)}){own}"})
-    return fields, unfit, None
-
-
-def _letter(col: int) -> str:
-    """Excel column letter of a 0-based index: 0 -> A, 27 -> AB."""
-    out = ""
-    col += 1
-    while col:
-        col, rem = divmod(col - 1, 26)
-        out = chr(65 + rem) + out
-    return out
-
-
-def _is_column_numbers(row: list) -> bool:
-    """The row of column numbers templates put under the header: 1 2 3 ... or (1) (2) (3) ..."""
-    values = [str(v).strip().strip("()").removesuffix(".0") for v in row if v is not None and str(v).strip()]
-    if len(values) < 3 or not all(v.isdigit() for v in values):
-        return False
-    numbers = [int(v) for v in values]
-    return numbers == list(range(numbers[0], numbers[0] + len(numbers)))
-
-
-_DATE_LINE = re.compile(r"ngay\d{0,2}thang\d{0,2}nam\d{0,4}")
-
-
-def _place_and_date(row: list) -> bool:
-    """A row whose only text is "…, ngày … tháng … năm …": the date line above the signatures."""
-    texts = [str(v) for v in row if v is not None and str(v).strip()]
-    return len(texts) == 1 and bool(_DATE_LINE.search(fold(texts[0])))
-
-
-def _first_text(row: list):
-    for v in row:
-        if v is not None and str(v).strip():
-            return str(v)
-    return None
-
-
-def local_codes(frame: pd.DataFrame) -> pd.Series:
-    """Each row's household code as the district writes it, carried down to the members (rosters that
-    write it on the head's row only), within its own sheet: a sheet never takes another's last code."""
-    if "household_code" not in frame:
-        return pd.Series(pd.NA, index=frame.index, dtype="string")
-    codes = on_distinct(clean_series(frame["household_code"]), _no_point_zero)
-    return codes.groupby([frame["source_file"], frame["source_sheet"]], sort=False).ffill()
-
-
-def household_blocks(frame: pd.DataFrame, codes: pd.Series | None = None) -> pd.Series:
-    """A number per run of consecutive rows of one sheet with one household code: a household as the
-    roster writes it. Household fields written on its head's row only are spread within its block, so
-    "001" of one commune never lends its category to "001" of the next."""
-    codes = local_codes(frame) if codes is None else codes
-    sheet = frame["source_file"].astype("string") + "\x1f" + frame["source_sheet"].astype("string")
-    folded = fold_series(codes).fillna("")
-    starts = ((folded != folded.shift()) | (sheet != sheet.shift())).fillna(True).astype(bool)
-    return starts.cumsum()
-
-
-def household_groups(frame: pd.DataFrame) -> pd.Series:
-    """Each row's household before its units are known: its sheet, its commune as written and its folded
-    code. Rows a roster writes "H01" and " h01" are one group, and a group never holds part of a
-    household; local codes that restart in each commune ("001") are different groups."""
-    if "household_code" not in frame:
-        return pd.Series(pd.NA, index=frame.index, dtype="string")
-    codes = local_codes(frame)
-    blocks = household_blocks(frame, codes)
-    commune = pd.Series(pd.NA, index=frame.index, dtype="string")
-    for name in ("commune_code", "commune"):
-        if name in frame:
-            commune = commune.fillna(on_distinct(clean_series(frame[name]), _no_point_zero))
-    commune = commune.groupby(blocks).transform("first")
-    # Not the file: a workbook renamed or split in two holds the same households (mis.snapshot digests).
-    label = frame["source_sheet"].astype("string") + "|" + fold_series(commune).fillna("") + "|" + fold_series(codes)
-    return label.where(codes.notna())
-
-
-def one_row_per_household(frame: pd.DataFrame, groups: pd.Series | None = None) -> bool:
-    """A roster of heads only: no relation column, and no household repeats.
-    groups: household_groups(frame), when the caller has it already."""
-    groups = household_groups(frame) if groups is None else groups
-    return ("relation" not in frame or clean_series(frame["relation"]).isna().all()) and \
-        not groups.dropna().duplicated().any()
-
-
-SCOPES = ("commune", "district", "province")
-
-
-def household_keys(local: pd.Series, commune_code: pd.Series, commune_code_pre2025: pd.Series,
-                   district_code_pre2025: pd.Series, province_code: str, scope: str,
-                   unknown_place: pd.Series | None = None, communes: set[str] | None = None) -> pd.Series:
-    """A household's key in the MIS: its code qualified by the unit within which the source's codes are
-    unique ("31300/001", "927/HH0015"), never by the source, so that a household keeps its key when it
-    later arrives from another source. A code whose shape already carries its commune code
-    ("31300-0015", "313000015") is its own key, even on a row placed in another commune (then its
-    household is one household in two communes, and the rules say so). communes: the commune codes such
-    a code may begin with (the province's); without it, the row's own. A row whose unit is unknown
-    (rejected for it) keeps its code qualified by what it wrote, so that its household still holds together."""
-    local = local.astype("string")
-    pre = commune_code_pre2025.astype("string")
-    cur = commune_code.astype("string")
-    digits = local.str.replace(r"\D", "", regex=True)
-    head = digits.str.slice(0, 5).where(digits.str.len() > 5)     # commune codes have 5 digits
-    carries = (head == pre).fillna(False) | (head == cur).fillna(False)
-    if communes:
-        carries = carries | head.isin(communes).fillna(False)
-    qualifier = {"commune": pre.fillna(cur), "district": district_code_pre2025.astype("string"),
-                 "province": pd.Series(province_code, index=local.index, dtype="string")}[scope]
-    if scope == "district":
-        qualifier = qualifier.fillna(pd.Series(province_code, index=local.index, dtype="string"))
-    if unknown_place is not None:
-        qualifier = qualifier.fillna("?" + fold_series(unknown_place.astype("string")).fillna(""))
-    keyed = (qualifier + "/" + local).where(local.notna())
-    return keyed.mask(carries.fillna(False), local)
 
 
 def translate(frame: pd.DataFrame, mapping: Mapping, units: pd.DataFrame,
@@ -501,93 +291,9 @@ def translate(frame: pd.DataFrame, mapping: Mapping, units: pd.DataFrame,
     return out
 
 
-def unit_codes(units: pd.DataFrame) -> set[str]:
-    """Every commune code of a placement table (pre-2025 and current)."""
-    return {str(c) for col in ("commune_code_pre2025", "commune_code") if col in units for c in units[col].dropna()}
-
-
 _PLACE_NAMES = {"full_name", "hamlet", "commune", "address"}
 
 
 def _decode(values: pd.Series, name: str):
     """Legacy-font cells of one column to Unicode; names of people and places get their capitals back."""
     return decode_series(values, proper_names=name in _PLACE_NAMES)
-
-
-def _place_communes(out: pd.DataFrame, text: pd.DataFrame, units: pd.DataFrame, district_code: str | None) -> None:
-    """Resolve each row's commune (code, name, or the sheet's name) to the pre-2025 unit, then to the current one."""
-    scope = units if district_code is None else units[units["district_code_pre2025"] == district_code]
-    by_code = units.set_index("commune_code_pre2025")
-    by_name_of = _name_lookup(scope["name"], scope["commune_code_pre2025"])
-    code, names = _code_or_name(text)
-    by_name = by_name_of(names)
-    by_sheet = by_name_of(out["source_sheet"])
-    resolved = code.where(code.notna(), by_name).where(code.notna() | names.notna(), by_sheet)
-    written = text["commune_code"].fillna(text["commune"]).fillna(out["source_sheet"].astype("string"))
-    known = resolved.isin(by_code.index)
-    out["commune_code_pre2025"] = resolved.where(known)
-    out["raw_commune_any"] = written
-    out["district_code_pre2025"] = out["commune_code_pre2025"].map(by_code["district_code_pre2025"])
-    out["commune_level"] = out["commune_code_pre2025"].map(by_code["level"])
-    out["commune_code"] = out["commune_code_pre2025"].map(by_code["commune_code"])
-    described = {code: ", ".join(f"{n} ({c})" for c, n in zip(cands, names))
-                 for code, cands, names in zip(units["commune_code_pre2025"], units["candidates"],
-                                               units["candidate_names"])}
-    out["commune_candidates"] = out["commune_code_pre2025"].map(described)
-
-
-def _place_current_communes(out: pd.DataFrame, text: pd.DataFrame, communes: pd.DataFrame) -> None:
-    """A roster made after 1 July 2025 names the current communes: codes or names of the two-level units.
-
-    communes: mis.units.current_communes of the province (commune_code, name). Codes are read in
-    this era only: a bare 00004 is the new Phường Ba Đình, not the old Phường Trúc Bạch.
-    """
-    by_name_of = _name_lookup(communes["name"], communes["commune_code"])
-    code, written_names = _code_or_name(text)
-    resolved = code.where(code.notna(), by_name_of(written_names)) \
-        .where(code.notna() | written_names.notna(), by_name_of(out["source_sheet"]))
-    names = communes.set_index("commune_code")["name"]
-    out["commune_code"] = resolved.where(resolved.isin(names.index))
-    out["raw_commune_any"] = text["commune_code"].fillna(text["commune"]).fillna(out["source_sheet"].astype("string"))
-    out["commune_code_pre2025"] = pd.Series(pd.NA, index=out.index, dtype="string")
-    out["district_code_pre2025"] = pd.Series(pd.NA, index=out.index, dtype="string")
-    # Phường (and the old thị trấn, now mostly xã or phường) are urban; xã and đặc khu are rural.
-    out["commune_level"] = out["commune_code"].map(names).str.extract(r"^(Phường|Xã|Đặc khu)", expand=False)
-    out["commune_candidates"] = pd.Series(pd.NA, index=out.index, dtype="string")
-
-
-def _name_lookup(names: pd.Series, codes: pd.Series):
-    """A function from written commune names to codes: accents, case and the Xã/Phường prefix ignored.
-
-    A name two communes of the scope share places no record.
-    """
-    keys = fold_series(names)
-    index = pd.DataFrame({"key": pd.concat([keys, keys.map(_strip_prefix)]).to_numpy(),
-                          "code": pd.concat([codes, codes]).to_numpy()}).drop_duplicates()
-    ambiguous = index.groupby("key")["code"].transform("nunique") > 1
-    name_map = dict(zip(index.loc[~ambiguous, "key"], index.loc[~ambiguous, "code"]))
-
-    def by_name_of(written: pd.Series) -> pd.Series:
-        k = fold_series(written.astype("string"))
-        return k.map({x: name_map.get(x) or name_map.get(_strip_prefix(x)) for x in k.dropna().unique()})
-
-    return by_name_of
-
-
-def _code_or_name(text: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """(5-digit codes, names): a name written in the code column is read as a name."""
-    raw_code = on_distinct(text["commune_code"], _no_point_zero)
-    digits = raw_code.str.fullmatch(r"\d{1,5}", na=False)
-    return raw_code.where(digits).str.zfill(5), text["commune"].fillna(raw_code.where(~digits))
-
-
-def _no_point_zero(values: pd.Series) -> pd.Series:
-    """A number cell's text without its ".0": 1234.0 -> 1234."""
-    return values.str.replace(r"\.0$", "", regex=True)
-
-
-def _strip_prefix(key: str) -> str:
-    for p in _COMMUNE_PREFIXES:
-        if key.startswith(p) and len(key) > len(p):
-            return key[len(p):]
-    return key
