@@ -1,8 +1,6 @@
 """Streams one .xlsx sheet row by row with expat (bounded decompression), so a huge sheet never sits whole in memory."""
 from __future__ import annotations
 
-import datetime as dt
-import math
 import posixpath
 import re
 import zipfile
@@ -11,27 +9,17 @@ from typing import Iterator
 from xml.parsers import expat
 
 from connectors.cells import SourceFileError, cell_value
+from connectors.xlsx_dates import _BUILTIN_FORMATS, _format_kind, _int
+from connectors.xlsx_parts import _Bounded, _col_index, _local, _parse_bytes, _short, _Stop
+from connectors.xlsx_rows import CHUNK as CHUNK
+from connectors.xlsx_rows import _rows
+from connectors.xlsx_text import _Text, _unescape
 
 MAX_UNCOMPRESSED = 2 * 1024**3   # no honest district workbook part unpacks to more than 2 GB
 MAX_RATIO = 200                  # real sheet XML compresses ~10:1; zip bombs compress thousands to one
 RATIO_FLOOR = 100 * 1024**2      # below this size a high ratio is harmless (a sheet of blanks compresses well)
 HEAD_LIMIT = 256 * 1024          # sheet_sizes reads at most this much of a sheet part, looking for <dimension>
-CHUNK = 1 << 20                  # bytes of sheet XML parsed between two batches of rows
-
-_EPOCH = dt.datetime(1899, 12, 30)
-_DAY_MS = 86_400_000.0
-_DATE, _DURATION = 1, 2
-# Built-in number formats that show a date or time (14-22, 45, 47, and the East Asian 27-36, 50-58) or an elapsed
-# time (46, [h]:mm:ss): the ids python-calamine 0.9 (calamine 0.37) reads as dates, found by trying every id.
-_BUILTIN_FORMATS = {**{i: _DATE for i in (*range(14, 23), *range(27, 37), 45, 47, *range(50, 59))}, 46: _DURATION}
-# Excel writes a control character as _x000D_ (and a literal "_x000D_" as "_x005F_x000D_"); calamine undoes it.
-_EXCEL_ESCAPE = re.compile(r"_x00([0-9A-Fa-f]{2}|\+[0-9A-Fa-f])_")
-_XML_SPACE = " \t\r\n"
 _REL_OFFICE_DOC = "/officeDocument"
-
-
-class _Stop(Exception):
-    """Ends a parse early once the wanted element has been seen."""
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -124,47 +112,6 @@ class _Package:
             if typ.endswith("/" + kind) and self.find(target):
                 return self.find(target)
         return self.find(posixpath.join(posixpath.dirname(self.wb_part), default))
-
-
-class _Bounded:
-    """A part's stream that refuses to give more bytes than the part declares: the header cannot lie about a bomb."""
-
-    def __init__(self, stream, declared: int, label: str):
-        self.stream, self.declared, self.label, self.seen = stream, declared, label, 0
-
-    def read(self, n: int = -1) -> bytes:
-        # One byte beyond the declared size is asked for, so a part that keeps going is caught.
-        room = self.declared + 1 - self.seen
-        data = self.stream.read(room if n < 0 else min(n, room) or 1)
-        self.seen += len(data)
-        if self.seen > self.declared:
-            raise SourceFileError(f"{self.label} unpacks to more than the {self.declared} bytes it declares: "
-                                  f"refused as a zip bomb.")
-        return data
-
-    def close(self) -> None:
-        self.stream.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-
-def _local(tag: str) -> str:
-    return tag.rpartition(":")[2]
-
-
-def _parse_bytes(data: bytes, start) -> None:
-    p = expat.ParserCreate()
-    p.StartElementHandler = start
-    p.Parse(data, True)
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:200]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -289,59 +236,9 @@ def _dimension(pkg: _Package, part: str) -> tuple[int, int] | None:
     return int(m.group(2)), _col_index(m.group(1)) + 1
 
 
-def _col_index(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n - 1
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Shared strings and styles
 # ---------------------------------------------------------------------------------------------------------------
-
-class _Text:
-    """Collects one string item (<si> or <is>) the way calamine does: the <t> of every run, phonetic runs left out,
-    each <t> trimmed of XML whitespace unless xml:space="preserve", Excel's _x00HH_ escapes undone."""
-
-    __slots__ = ("parts", "t", "preserve", "rph")
-
-    def __init__(self):
-        self.parts: list[str] = []
-        self.t: list[str] | None = None
-        self.preserve = False
-        self.rph = False
-
-    def start(self, local: str, attrs) -> None:
-        if local == "t" and not self.rph:
-            self.t = []
-            self.preserve = attrs.get("xml:space") == "preserve"
-        elif local == "rPh":
-            self.rph = True
-
-    def end(self, local: str) -> None:
-        if local == "t" and self.t is not None:
-            text = "".join(self.t)
-            if not self.preserve:
-                text = text.strip(_XML_SPACE)
-            self.parts.append(_unescape(text))
-            self.t = None
-        elif local == "rPh":
-            self.rph = False
-
-    def text(self, data: str) -> None:
-        if self.t is not None:
-            self.t.append(data)
-
-    def value(self) -> str:
-        return "".join(self.parts)
-
-
-def _unescape(text: str) -> str:
-    if "_x00" in text:
-        return _EXCEL_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
-    return text
-
 
 def _shared_strings(pkg: _Package) -> list:
     """The shared-strings table, each entry already as the calamine path's cell (blank -> None)."""
@@ -416,112 +313,9 @@ def _styles(pkg: _Package) -> dict[str, int]:
     return out
 
 
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        return -1
-
-
-def _format_kind(code: str) -> int:
-    """calamine's reading of a custom number format: a date/time, an elapsed duration ([h]:mm), or neither.
-
-    Only the first section counts; quoted text, escaped (\\x), padded (_x) and fill (*x) characters are literals;
-    [colours] and [conditions] are skipped; a d, m, y, h or s outside them makes a date, as does "AM/PM"."""
-    escaped = quoted = ap = hms = False
-    brackets = 0
-    prev = " "
-    for ch in code:
-        if escaped:
-            escaped = False
-        elif ch in "_\\*":
-            escaped = True
-        elif quoted:
-            if ch == '"':
-                quoted = False
-        elif ch == '"':
-            quoted = True
-        elif ch == ";":
-            return 0
-        elif ch == "[":
-            brackets += 1
-        elif ch == "]" and brackets == 1 and hms:
-            return _DURATION
-        elif ch == "]":
-            brackets = max(brackets - 1, 0)
-        elif ch in "aA" and not ap and brackets == 0:
-            ap = True
-        elif ch in "pm/PM" and ap and brackets == 0:
-            return _DATE
-        elif ch in "dmhysDMHYS" and not ap and brackets == 0:
-            return _DATE
-        else:
-            if not (hms and ch.lower() == prev.lower()):
-                hms = prev == "[" and ch in "mhsMHS"
-        prev = ch
-    return 0
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Serial numbers to dates, as python-calamine does
-# ---------------------------------------------------------------------------------------------------------------
-
-def _serial_to_datetime(value: float, date1904: bool) -> dt.datetime | None:
-    """calamine's ExcelDateTime::as_datetime: the 1900 leap-year bug, millisecond rounding; None out of range."""
-    if not math.isfinite(value):
-        return None
-    f = value + 1462 if date1904 else value
-    if f < 60:
-        f += 1
-    ms = f * _DAY_MS
-    ms = int(ms + 0.5) if ms >= 0 else -int(-ms + 0.5)
-    try:
-        moment = _EPOCH + dt.timedelta(milliseconds=ms)
-    except OverflowError:
-        return None
-    return moment
-
-
-def _date_value(number: float, kind: int, date1904: bool):
-    """The Python value python-calamine gives a date- or duration-formatted number (then cell_value makes it text)."""
-    if kind == _DURATION:
-        if not math.isfinite(number):
-            return number
-        ms = number * _DAY_MS
-        try:
-            return dt.timedelta(milliseconds=int(ms + 0.5) if ms >= 0 else -int(-ms + 0.5))
-        except OverflowError:
-            return number
-    moment = _serial_to_datetime(number, date1904)
-    if moment is None:
-        return number
-    if number < 1.0:
-        return moment.time()
-    if number == float(int(number)):
-        return moment.date()
-    return moment
-
-
-def _iso_value(text: str):
-    """A t="d" cell (an ISO 8601 date, time or date-time), as python-calamine reads it."""
-    try:
-        if "T" in text:
-            return dt.datetime.fromisoformat(text)
-        if ":" in text:
-            return dt.time.fromisoformat(text)
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        return text
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Rows
 # ---------------------------------------------------------------------------------------------------------------
-
-# Element kinds inside a sheet, keyed by tag name as written (with or without a namespace prefix).
-_ROW, _C, _V, _F, _IS, _OTHER = range(6)
-_KINDS = {"row": _ROW, "c": _C, "v": _V, "f": _F, "is": _IS}
-
 
 def iter_rows(path, sheet_name: str) -> Iterator[tuple[int, list]]:
     """(Excel row number, cells) for each non-empty row of one sheet, streamed: the sheet is never held whole.
@@ -563,157 +357,3 @@ def iter_rows(path, sheet_name: str) -> Iterator[tuple[int, list]]:
             raise SourceFileError(f"{label}: cannot be read, the sheet is damaged ({_short(exc)}).") from None
     finally:
         pkg.close()
-
-
-def _rows(stream, shared: list, styles: dict[str, int], date1904: bool) -> Iterator[tuple[int, list]]:
-    """The expat loop. Its handlers are the hot path (five calls per cell): the usual cases are written inline."""
-    kinds = dict(_KINDS)
-    columns: dict[str, int] = {}
-    done: list[tuple[int, list]] = []
-    cells: list = []
-    # The cell being read: its column, type and style; the last of its <v>, <f>, <is> (calamine keeps the value of
-    # the last one); the <v> text; the inline string.
-    row = 0
-    col = 0
-    next_col = 0
-    ctype = None
-    cstyle = None
-    last = _OTHER
-    in_c = False
-    in_v = False
-    vtext = ""
-    inline: _Text | None = None
-
-    def kind_of(tag: str) -> int:
-        k = kinds[tag] = _KINDS.get(_local(tag), _OTHER)
-        return k
-
-    def start(tag, attrs):
-        nonlocal row, col, next_col, ctype, cstyle, last, in_c, in_v, vtext, inline, cells
-        k = kinds.get(tag)
-        if k is None:
-            k = kind_of(tag)
-        if k == _C:
-            ref = attrs.get("r")
-            if ref:
-                letters = ref.rstrip("0123456789")
-                col = columns.get(letters)
-                if col is None:
-                    col = columns[letters] = _col_index(letters.upper().replace("$", ""))
-            else:
-                col = next_col
-            next_col = col + 1
-            ctype = attrs.get("t")
-            cstyle = attrs.get("s")
-            last = _OTHER
-            in_c = True
-            inline = None
-        elif k == _V:
-            if in_c:
-                in_v = True
-                vtext = ""
-                last = _V
-        elif k == _ROW:
-            r = attrs.get("r")
-            row = int(r) if r else row + 1
-            next_col = 0
-            if cells:
-                cells = []
-        elif k == _IS:
-            if in_c:
-                inline = _Text()
-                last = _IS
-        elif k == _F:
-            if in_c:
-                last = _F
-        elif inline is not None:
-            inline.start(_local(tag), attrs)
-
-    def end(tag):
-        nonlocal in_c, in_v, inline, cells
-        k = kinds.get(tag)
-        if k is None:
-            k = kind_of(tag)
-        if k == _V:
-            in_v = False
-        elif k == _C:
-            in_c = False
-            if last == _V:
-                if not vtext:
-                    return
-                t = ctype
-                if t == "s":
-                    value = shared[int(vtext)]
-                elif t is None or t == "n":
-                    try:
-                        number = float(vtext)
-                    except ValueError:
-                        if t is not None:
-                            raise
-                        number = None
-                    if number is None:      # no type: calamine keeps text that is not a number as text
-                        value = cell_value(vtext)
-                    elif cstyle is not None and cstyle in styles:
-                        value = cell_value(_date_value(number, styles[cstyle], date1904))
-                    elif number.is_integer() and -1e15 < number < 1e15:
-                        value = int(number)
-                    else:
-                        value = number
-                else:
-                    value = _typed_value(vtext, t)
-            elif last == _IS:
-                value = cell_value(inline.value())
-                inline = None
-            else:
-                return
-            if value is None:
-                return
-            n = len(cells)
-            if col == n:
-                cells.append(value)
-            elif col > n:
-                cells.extend([None] * (col - n))
-                cells.append(value)
-            else:
-                cells[col] = value
-        elif k == _ROW:
-            if cells:
-                done.append((row, cells))
-                cells = []
-        elif inline is not None and k == _OTHER:
-            inline.end(_local(tag))
-
-    def text(data):
-        nonlocal vtext
-        if in_v:
-            vtext += data
-        elif inline is not None:
-            inline.text(data)
-
-    p = expat.ParserCreate()
-    p.buffer_text = True
-    p.buffer_size = 1 << 16
-    p.StartElementHandler, p.EndElementHandler, p.CharacterDataHandler = start, end, text
-    while True:
-        chunk = stream.read(CHUNK)
-        p.Parse(chunk, not chunk)
-        if done:
-            yield from done
-            done.clear()
-        if not chunk:
-            break
-
-
-def _typed_value(raw: str, t: str):
-    """A <v> of the less common cell types, as the calamine path gives it."""
-    if t == "str":
-        return cell_value(_unescape(raw))
-    if t == "b":
-        return raw != "0"
-    if t == "e":
-        return raw          # calamine gives None: the error text is kept, so a broken formula stays visible
-    if t == "d":
-        return cell_value(_iso_value(raw))
-    if t == "inlineStr":    # calamine ignores a <v> in an inline-string cell
-        return None
-    return cell_value(raw)
