@@ -3,20 +3,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from mis.record import ASSESSMENT_COLUMNS, HOUSEHOLD_COLUMNS, INDICATORS, LINEAGE, MEMBER_COLUMNS
+from mis.scratch import CLEARED, HH, MEM, PA
 from mis.staging import table_name
 
-# The columns that make up a household's, a member's and an assessment's content. Lineage and
-# run ids change only when content changes, so a rerun of the same input changes nothing.
-HOUSEHOLD_COLUMNS = ["head_name", "commune_code", "commune_code_pre2025", "district_code_pre2025",
-                     "province_code", "address", "area", "member_count", "hamlet", "local_code"]
-MEMBER_COLUMNS = ["full_name", "relation_code", "sex", "birth_date", "birth_year", "ethnicity_code",
-                  "id_number", "id_kind", "listed"]
-INDICATORS = ["d_employment", "d_dependants", "d_nutrition", "d_health_insurance", "d_adult_education",
-              "d_child_school", "d_housing_quality", "d_floor_area", "d_water_source", "d_latrine",
-              "d_telecom", "d_information_access", "d_digital_services", "d_domestic_waste"]
-ASSESSMENT_COLUMNS = ["poverty_category", "income_per_capita", *INDICATORS, "deprivation_count",
-                      "approval_decision_no", "approval_date"]
-LINEAGE = ["source_id", "source_file", "source_sheet", "source_row", "source_key"]
 DERIVED = ["name_key"]
 
 
@@ -37,7 +27,7 @@ def merged(column: str, new: str, stored: str) -> str:
 
 
 def project(conn, run_id: str, source_id: str, held_back: bool = False) -> None:
-    """Typed temp tables _hh, _mem, _pa: the run's accepted households as the MIS would hold them.
+    """Typed temp tables HH, MEM, PA (mis.scratch): the run's accepted households as the MIS would hold them.
 
     held_back: leave out the households the run's reconcile found in conflict (they wait for a person).
     """
@@ -46,9 +36,9 @@ def project(conn, run_id: str, source_id: str, held_back: bool = False) -> None:
     if held_back:
         where += (f" AND NOT EXISTS (SELECT 1 FROM {table_name(run_id, 'outcome')} o"
                   " WHERE o.household_code = s.household_code AND o.outcome = 'conflict')")
-    conn.exec_driver_sql("DROP TABLE IF EXISTS _mem, _hh, _pa")
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {MEM}, {HH}, {PA}")
     conn.exec_driver_sql(f"""
-        CREATE TEMP TABLE _mem ON COMMIT DROP AS
+        CREATE TEMP TABLE {MEM} ON COMMIT DROP AS
         SELECT row_number() OVER (ORDER BY source_file, source_sheet, source_row::int) AS sid,
                household_code, member_key, name_key, full_name, relation_code, sex,
                birth_date::date AS birth_date, birth_year::int AS birth_year, ethnicity_code,
@@ -58,7 +48,7 @@ def project(conn, run_id: str, source_id: str, held_back: bool = False) -> None:
         FROM {members} s WHERE {where}""", {"source": source_id})
     ind = ", ".join(f"{c}::boolean AS {c}" for c in INDICATORS)
     conn.exec_driver_sql(f"""
-        CREATE TEMP TABLE _hh ON COMMIT DROP AS
+        CREATE TEMP TABLE {HH} ON COMMIT DROP AS
         SELECT DISTINCT ON (s.household_code)
                s.household_code, s.full_name AS head_name, s.commune_code, s.commune_code_pre2025,
                s.district_code_pre2025, s.province_code, s.address, s.area, s.hamlet, s.local_code,
@@ -70,11 +60,11 @@ def project(conn, run_id: str, source_id: str, held_back: bool = False) -> None:
                s.approval_date::date AS approval_date
         FROM {members} s WHERE {where}
         ORDER BY s.household_code, (s.relation_code = '01') DESC, s.source_row::int""", {"source": source_id})
-    conn.exec_driver_sql("CREATE INDEX ON _mem (household_code)")
-    conn.exec_driver_sql("CREATE UNIQUE INDEX ON _hh (household_code)")
-    conn.exec_driver_sql("""
-        CREATE TEMP TABLE _pa ON COMMIT DROP AS
-        SELECT * FROM _hh WHERE assessment_year IS NOT NULL AND poverty_category IS NOT NULL""")
+    conn.exec_driver_sql(f"CREATE INDEX ON {MEM} (household_code)")
+    conn.exec_driver_sql(f"CREATE UNIQUE INDEX ON {HH} (household_code)")
+    conn.exec_driver_sql(f"""
+        CREATE TEMP TABLE {PA} ON COMMIT DROP AS
+        SELECT * FROM {HH} WHERE assessment_year IS NOT NULL AND poverty_category IS NOT NULL""")
 
 
 def merge(conn, run_id: str, source_id: str, changed_by: str = "misgw") -> dict:
@@ -96,25 +86,25 @@ def merge(conn, run_id: str, source_id: str, changed_by: str = "misgw") -> dict:
         kept = "(SELECT NULL::bigint AS member_id WHERE false)"   # reconciled before held people were kept
     # A person who moved here keeps what the MIS knew of them where this roster leaves a cell blank.
     conn.exec_driver_sql(f"""
-        UPDATE _mem s SET {", ".join(f"{c} = {merged(c, 's', 't')}" for c in MEMBER_COLUMNS if c != "listed")}
+        UPDATE {MEM} s SET {", ".join(f"{c} = {merged(c, 's', 't')}" for c in MEMBER_COLUMNS if c != "listed")}
         FROM {member_outcome} o JOIN mis.member t ON t.member_id = o.registry_member_id
         WHERE o.outcome = 'moved' AND o.source_file = s.source_file AND o.source_sheet = s.source_sheet
           AND o.source_row = s.source_row""")
     counts = {"households_recoded": _recode(conn, outcome, params)}
     counts["fields_changed"] = record_changes(conn, run_id, changed_by)
     counts["households_written"] = _upsert(conn, "household", ["household_code"], HOUSEHOLD_COLUMNS, f"""
-        SELECT household_code, {_list(HOUSEHOLD_COLUMNS + LINEAGE)}, :run, :run FROM _hh""", params)
+        SELECT household_code, {_list(HOUSEHOLD_COLUMNS + LINEAGE)}, :run, :run FROM {HH}""", params)
     counts["members_written"] = _upsert(conn, "member", ["household_id", "member_key"], MEMBER_COLUMNS, f"""
         SELECT h.household_id, m.member_key, {_list(MEMBER_COLUMNS + LINEAGE + DERIVED, 'm')}, :run, :run
-        FROM _mem m JOIN mis.household h USING (household_code)""", params, derived=DERIVED)
+        FROM {MEM} m JOIN mis.household h USING (household_code)""", params, derived=DERIVED)
     # Keys loaded before name_key existed get it now, without touching their lineage.
-    conn.execute(sa.text("""
-        UPDATE mis.member t SET name_key = m.name_key FROM _mem m JOIN mis.household h USING (household_code)
+    conn.execute(sa.text(f"""
+        UPDATE mis.member t SET name_key = m.name_key FROM {MEM} m JOIN mis.household h USING (household_code)
         WHERE t.household_id = h.household_id AND t.member_key = m.member_key AND t.name_key IS NULL"""))
     # People who moved into a household of this roster leave the household they were in.
     moved = f"""FROM {member_outcome} o JOIN mis.member t ON t.member_id = o.registry_member_id
                 JOIN mis.household old ON old.household_id = t.household_id
-                JOIN _hh ON _hh.household_code = o.household_code
+                JOIN {HH} ON {HH}.household_code = o.household_code
                 WHERE o.outcome = 'moved' AND t.listed AND old.household_code <> o.household_code
                   AND NOT EXISTS (SELECT 1 FROM {kept} k WHERE k.member_id = t.member_id)"""
     conn.execute(sa.text(f"""
@@ -127,15 +117,15 @@ def merge(conn, run_id: str, source_id: str, changed_by: str = "misgw") -> dict:
         WHERE u.member_id IN (SELECT t.member_id {moved})"""), params).rowcount
     counts["members_unlisted"] = conn.execute(sa.text(f"""
         UPDATE mis.member t SET listed = false, updated_run_id = :run
-        FROM _hh JOIN mis.household h USING (household_code)
+        FROM {HH} JOIN mis.household h USING (household_code)
         WHERE t.household_id = h.household_id AND t.listed
-          AND NOT EXISTS (SELECT 1 FROM _mem m WHERE m.household_code = _hh.household_code
+          AND NOT EXISTS (SELECT 1 FROM {MEM} m WHERE m.household_code = {HH}.household_code
                           AND m.member_key = t.member_key)
           AND NOT EXISTS (SELECT 1 FROM {kept} k WHERE k.member_id = t.member_id)"""), params).rowcount
     counts["assessments_written"] = _upsert(
         conn, "poverty_assessment", ["household_id", "assessment_year"], ASSESSMENT_COLUMNS, f"""
         SELECT h.household_id, p.assessment_year, {_list(ASSESSMENT_COLUMNS + LINEAGE, 'p')}, :run, :run
-        FROM _pa p JOIN mis.household h USING (household_code)""", params)
+        FROM {PA} p JOIN mis.household h USING (household_code)""", params)
     counts["values_cleared"] = apply_clears(conn, params)
     counts["households_flagged_missing"] = _flag_missing(conn, outcome, params)
     conn.execute(sa.text("SELECT nextval('mis.registry_version')"))
@@ -153,13 +143,13 @@ CLEARS = {"ethnicity": ("member", ["ethnicity_code"]), "id_number": ("member", [
 
 def apply_clears(conn, params: dict) -> int:
     """Clear the stored values a roster marked «xóa» (a blank cell never clears), each clearing in the
-    history (old value -> NULL). After the upserts, on the run's projected rows (_mem, _pa). Set-based."""
-    if not conn.execute(sa.text("SELECT EXISTS (SELECT 1 FROM _mem WHERE cleared_fields IS NOT NULL)")).scalar():
+    history (old value -> NULL). After the upserts, on the run's projected rows (MEM, PA). Set-based."""
+    if not conn.execute(sa.text(f"SELECT EXISTS (SELECT 1 FROM {MEM} WHERE cleared_fields IS NOT NULL)")).scalar():
         return 0
-    conn.exec_driver_sql("""
-        CREATE TEMP TABLE _clear ON COMMIT DROP AS
+    conn.exec_driver_sql(f"""
+        CREATE TEMP TABLE {CLEARED} ON COMMIT DROP AS
         SELECT DISTINCT m.household_code, m.member_key, f.field, m.source_file, m.source_sheet, m.source_row
-        FROM _mem m CROSS JOIN LATERAL unnest(string_to_array(m.cleared_fields, ',')) f(field)
+        FROM {MEM} m CROSS JOIN LATERAL unnest(string_to_array(m.cleared_fields, ',')) f(field)
         WHERE m.cleared_fields IS NOT NULL""")
     targets = {
         "member": ("mis.member t", "JOIN mis.household h USING (household_code) "
@@ -167,7 +157,7 @@ def apply_clears(conn, params: dict) -> int:
                    "member_id", "c.member_key, NULL::int"),
         "household": ("mis.household t", "JOIN mis.household t USING (household_code)", "t.household_id",
                       "household_id", "NULL, NULL::int"),
-        "poverty_assessment": ("mis.poverty_assessment t", "JOIN _pa p USING (household_code) "
+        "poverty_assessment": ("mis.poverty_assessment t", f"JOIN {PA} p USING (household_code) "
                                "JOIN mis.household h USING (household_code) JOIN mis.poverty_assessment t "
                                "ON t.household_id = h.household_id AND t.assessment_year = p.assessment_year",
                                "t.household_id, t.assessment_year", "(household_id, assessment_year)",
@@ -175,7 +165,7 @@ def apply_clears(conn, params: dict) -> int:
     cleared = 0
     for field, (entity, columns) in CLEARS.items():
         table, join, key, table_key, member = targets[entity]
-        found = f"FROM _clear c {join} WHERE c.field = '{field}' AND t.{columns[0]} IS NOT NULL"
+        found = f"FROM {CLEARED} c {join} WHERE c.field = '{field}' AND t.{columns[0]} IS NOT NULL"
         conn.execute(sa.text(f"""
             INSERT INTO mis.change_log (run_id, changed_by, entity, household_code, member_key, assessment_year,
                                         field, old_value, new_value, source_file, source_sheet, source_row)
@@ -207,12 +197,12 @@ def _flag_missing(conn, outcome: str, params: dict) -> int:
     for sql in (f"""SELECT :run, :who, 'household', h.household_code, 'missing', 'false', 'true'
                     FROM mis.household h JOIN {outcome} o ON o.registry_household_id = h.household_id
                     WHERE o.outcome = 'missing' AND h.missing_run_id IS NULL""",
-                """SELECT :run, :who, 'household', h.household_code, 'missing', 'true', 'false'
-                   FROM mis.household h JOIN _hh USING (household_code) WHERE h.missing_run_id IS NOT NULL"""):
+                f"""SELECT :run, :who, 'household', h.household_code, 'missing', 'true', 'false'
+                   FROM mis.household h JOIN {HH} USING (household_code) WHERE h.missing_run_id IS NOT NULL"""):
         conn.execute(sa.text("INSERT INTO mis.change_log (run_id, changed_by, entity, household_code, field, "
                              "old_value, new_value) " + sql), params)
-    conn.execute(sa.text("""UPDATE mis.household h SET missing_run_id = NULL FROM _hh
-                            WHERE h.household_code = _hh.household_code AND h.missing_run_id IS NOT NULL"""))
+    conn.execute(sa.text(f"""UPDATE mis.household h SET missing_run_id = NULL FROM {HH}
+                            WHERE h.household_code = {HH}.household_code AND h.missing_run_id IS NOT NULL"""))
     return conn.execute(sa.text(f"""
         UPDATE mis.household h SET missing_run_id = :run FROM {outcome} o
         WHERE o.registry_household_id = h.household_id AND o.outcome = 'missing'
@@ -229,18 +219,18 @@ def record_changes(conn, run_id: str, changed_by: str) -> int:
     statements = [
         f"""SELECT 'household', s.household_code, NULL, NULL::int, f.field, f.old, f.new,
                    s.source_file, s.source_sheet, s.source_row
-            FROM _hh s JOIN mis.household t USING (household_code)
+            FROM {HH} s JOIN mis.household t USING (household_code)
             CROSS JOIN LATERAL (VALUES {values(HOUSEHOLD_COLUMNS, 't', 's')}) f(field, old, new)
             WHERE f.old IS DISTINCT FROM f.new""",
         f"""SELECT 'member', s.household_code, s.member_key, NULL::int, f.field, f.old, f.new,
                    s.source_file, s.source_sheet, s.source_row
-            FROM _mem s JOIN mis.household h USING (household_code)
+            FROM {MEM} s JOIN mis.household h USING (household_code)
             JOIN mis.member t ON t.household_id = h.household_id AND t.member_key = s.member_key
             CROSS JOIN LATERAL (VALUES {values(MEMBER_COLUMNS, 't', 's')}) f(field, old, new)
             WHERE f.old IS DISTINCT FROM f.new""",
         f"""SELECT 'poverty_assessment', s.household_code, NULL, s.assessment_year, f.field, f.old, f.new,
                    s.source_file, s.source_sheet, s.source_row
-            FROM _pa s JOIN mis.household h USING (household_code)
+            FROM {PA} s JOIN mis.household h USING (household_code)
             JOIN mis.poverty_assessment t ON t.household_id = h.household_id AND t.assessment_year = s.assessment_year
             CROSS JOIN LATERAL (VALUES {values(ASSESSMENT_COLUMNS, 't', 's')}) f(field, old, new)
             WHERE f.old IS DISTINCT FROM f.new"""]

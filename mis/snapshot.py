@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from mis.scratch import HH
 from mis.staging import copy_frame, table_name
 
 
@@ -139,8 +140,8 @@ def _compare(conn, run_id: str, source_id: str, compare: bool) -> dict:
             "duplicate_keys": 0}
 
 
-def update(conn, run_id: str, source_id: str, narrowed: bool, keyed: bool, loaded: str = "_hh") -> int:
-    """After the merge, in its transaction: the snapshot holds what this run loaded (loaded: mis.load's _hh).
+def update(conn, run_id: str, source_id: str, narrowed: bool, keyed: bool, loaded: str = HH) -> int:
+    """After the merge, in its transaction: the snapshot holds what this run loaded (loaded: mis.load's HH).
 
     Records of households this run read and did not load (held back) leave the snapshot, so the next
     run reads them again; records gone from the source leave it; households not read stay as they were.
