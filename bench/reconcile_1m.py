@@ -165,7 +165,7 @@ def main() -> None:
 
 
 def staging_columns() -> list[str]:
-    from misgw.pipeline import _MEMBER_STAGE_COLUMNS
+    from mis.record import MEMBER_STAGE_COLUMNS as _MEMBER_STAGE_COLUMNS
 
     return _MEMBER_STAGE_COLUMNS
 

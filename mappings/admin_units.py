@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from common.errors import UserError
 from mappings.text import clean_series, fold, fold_series
-from misgw.errors import UserError
 
 # How far down the file the header row may sit (title rows, blank lines, logos ...).
 HEADER_SCAN_ROWS = 50

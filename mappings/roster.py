@@ -21,6 +21,7 @@ from mappings.roster_layout import _CODED, _cells, _data_rows, _fields_by_values
 from mappings.text import clean_series, fold_series, name_case, on_distinct
 from mappings.values import normalise_ids, parse_dates
 from mappings.vocabulary import Mapping, locate_header, unstored_fields, vocabulary
+from mis.record import INDICATORS
 
 LINEAGE = ["source_file", "source_sheet", "source_row", "source_key"]   # source_key: a record's primary key
 ORIGIN = ["origin_file", "origin_sheet", "origin_row", "origin_digest", "origin_household", "fixup_round",
@@ -30,9 +31,6 @@ ORIGIN = ["origin_file", "origin_sheet", "origin_row", "origin_digest", "origin_
 CLEAR_MARK = "xoa"
 CLEARABLE = ["ethnicity", "id_number", "address", "hamlet", "area", "income_per_capita", "approval_decision_no",
              "approval_date", "deprivation_count"]
-INDICATORS = ["d_employment", "d_dependants", "d_nutrition", "d_health_insurance", "d_adult_education",
-              "d_child_school", "d_housing_quality", "d_floor_area", "d_water_source", "d_latrine",
-              "d_telecom", "d_information_access", "d_digital_services", "d_domestic_waste"]
 REQUIRED_FIELDS = ["household_code", "full_name", "sex", "birth_date"]
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import yaml
 
+from common.errors import UserError
 from mappings.legacy_fonts import legacy_candidates, to_unicode
 from mappings.text import clean, fold
-from misgw.errors import UserError
 
 HEADER_SCAN_ROWS = 30
 MIN_HEADER_FIELDS = 3

@@ -86,3 +86,22 @@ def check(accounts: list[dict]) -> None:
 
 def totals(accounts: list[dict]) -> dict:
     return {k: sum(a[k] for a in accounts) for k in ("read", *FATES, "stopped")}
+
+
+def staged_counts(conn, run_id: str) -> dict:
+    """The run's counts once the reconcile has held its conflicts back."""
+    members, outcome = table_name(run_id, "members"), table_name(run_id, "outcome")
+    row = conn.execute(sa.text(f"""
+        WITH m AS (SELECT m.household_code, m.accepted::boolean AND o.household_code IS NULL AS ok
+                   FROM {members} m LEFT JOIN {outcome} o ON o.household_code = m.household_code
+                                                         AND o.outcome = 'conflict')
+        SELECT count(*) AS rows_read,
+               count(DISTINCT household_code) FILTER (WHERE ok) AS households_accepted,
+               count(*) FILTER (WHERE ok) AS members_accepted,
+               count(DISTINCT household_code) FILTER (WHERE NOT ok) AS households_rejected FROM m""")).mappings().one()
+    rejected = conn.execute(sa.text(f"""
+        SELECT count(*) FROM (SELECT file, sheet, row FROM {table_name(run_id, 'failures')}
+                              WHERE severity = 'reject'
+                              UNION SELECT file, sheet, row FROM {table_name(run_id, 'reconcile_failures')}
+                              WHERE severity = 'reject') x""")).scalar()
+    return {**{k: int(v) for k, v in row.items()}, "rows_rejected": int(rejected)}

@@ -148,3 +148,8 @@ def require_current_schema(engine: Engine) -> None:
             f"Cơ sở dữ liệu MIS chưa được nâng cấp / the MIS schema is not current "
             f"(missing {', '.join(missing) or 'none'}; unknown {', '.join(set(applied) - set(shipped)) or 'none'}): "
             "run `misgw db upgrade`.")
+
+
+def clock(conn):
+    """The database's time now: what the runs' timestamps are measured against."""
+    return conn.execute(sa.text("SELECT now()")).scalar()

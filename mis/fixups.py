@@ -1,10 +1,13 @@
-"""Records fixed by a returned fix-up workbook: remembered at load, read before the next run supersedes."""
+"""The fix-up rounds: what each district must fix (open in the ledger, or of one run), and the records a returned
+workbook fixed, remembered at load and read before the next run supersedes."""
 from __future__ import annotations
 
 import pandas as pd
 import sqlalchemy as sa
 
 from mis.staging import table_name
+
+NO_ADDRESSEE = "-"   # the key of a source's records with no district (current units have none)
 
 
 def fixed_origins(conn, source_id: str) -> pd.DataFrame:
@@ -36,3 +39,74 @@ def record_applied(conn, run_id: str, source_id: str) -> int:
             fixed_row = excluded.fixed_row, fixup_round = excluded.fixup_round,
             household_code = excluded.household_code, run_id = excluded.run_id, applied_at = now()
         WHERE excluded.fixup_round >= f.fixup_round"""), {"s": source_id, "r": run_id}).rowcount
+
+
+def addressees(conn, source_id: str, by: str = "district", run_id: str | None = None) -> list[str]:
+    """The districts (by="commune": communes) with records to fix: open in the ledger, or of one run."""
+    column = "commune_code" if by == "commune" else "district_code"
+    held, missing, warnings = _sources(run_id)
+    return list(conn.execute(sa.text(f"""
+        SELECT DISTINCT coalesce({column}, :none) FROM ({held}) h
+        UNION SELECT DISTINCT coalesce({column}, :none) FROM ({missing}) m
+        UNION SELECT DISTINCT coalesce({column}, :none) FROM ({warnings}) w ORDER BY 1"""),
+        {"r": run_id, "s": source_id, "none": NO_ADDRESSEE}).scalars().all())
+
+
+def _sources(run_id: str | None) -> tuple[str, str, str]:
+    """SQL for the held rows, missing households and warnings a workbook lists: one run's, or (run_id
+    None) what the ledger holds open for the source, each household from the last run that judged it."""
+    if run_id is not None:
+        return ("SELECT * FROM mis.held_row WHERE run_id = :r",
+                "SELECT * FROM mis.reject WHERE run_id = :r AND rule = 'reconcile.missing'",
+                "SELECT * FROM mis.reject WHERE run_id = :r AND severity = 'warning'")
+    held = """
+        SELECT h.* FROM mis.held_row h JOIN (
+            SELECT DISTINCT ON (h.household_code) h.household_code, h.run_id
+            FROM mis.held_row h JOIN mis.sync_run s USING (run_id)
+            WHERE h.source_id = :s AND NOT s.dry_run AND h.household_code IN (
+                SELECT household_code FROM mis.reject_entry
+                WHERE source_id = :s AND status = 'open' AND rule <> 'reconcile.missing')
+            ORDER BY h.household_code, s.started_at DESC) l USING (run_id, household_code)
+        UNION ALL
+        SELECT h.* FROM mis.held_row h WHERE h.household_code IS NULL AND h.run_id = (
+            SELECT run_id FROM mis.sync_run WHERE source_id = :s AND NOT dry_run
+            AND status IN ('success', 'attention') AND rows_read > 0 ORDER BY started_at DESC LIMIT 1)"""
+    opened = """
+        SELECT r.* FROM mis.reject r JOIN mis.reject_entry e ON e.entry_id = r.entry_id AND e.last_run_id = r.run_id
+        WHERE e.source_id = :s AND e.status = 'open' AND """
+    return held, opened + "r.rule = 'reconcile.missing'", opened + "r.severity = 'warning'"
+
+
+def records_to_fix(conn, source_id: str, district: str, by: str, run_id: str | None = None) -> tuple:
+    """What one district's (by="commune": one commune's) fix-up workbook lists: (held rows, their rejects,
+    missing households, warnings with the ID of the person each is about), open in the ledger or of one run."""
+    column = "commune_code" if by == "commune" else "district_code"
+    in_district = f"coalesce({column}, :none) = :d"
+    held_sql, missing_sql, warnings_sql = _sources(run_id)
+    params = {"r": run_id, "s": source_id, "d": district, "none": NO_ADDRESSEE}
+    held = conn.execute(sa.text(f"""
+        SELECT run_id, file, sheet, row, record_key, household_code, reason_vi, cells,
+               coalesce(origin_file, file) AS origin_file, coalesce(origin_sheet, sheet) AS origin_sheet,
+               coalesce(origin_row, row) AS origin_row, origin_digest, fixup_round
+        FROM ({held_sql}) h WHERE {in_district}
+        ORDER BY origin_file, origin_sheet, origin_row, file, row"""), params).mappings().all()
+    rejects = conn.execute(sa.text(f"""
+        SELECT run_id, file, sheet, row, field, message_vi FROM mis.reject
+        WHERE run_id IN (SELECT DISTINCT run_id FROM ({held_sql}) h) AND severity = 'reject'
+        AND {in_district}"""), params).mappings().all()
+    missing = conn.execute(sa.text(f"""
+        SELECT coalesce(h.local_code, r.household_code), h.head_name,
+               coalesce(c.name, h.commune_code_pre2025, h.commune_code) AS commune,
+               h.member_count, concat_ws(' / ', r.file, r.sheet, 'dòng ' || r.row) AS last_seen, r.message_vi
+        FROM ({missing_sql}) r LEFT JOIN mis.household h USING (household_code)
+        LEFT JOIN mis.commune_pre2025 c ON c.commune_code = h.commune_code_pre2025
+        WHERE coalesce(r.{column}, :none) = :d
+        ORDER BY r.household_code"""), params).all()
+    warnings = conn.execute(sa.text(f"""
+        SELECT coalesce(h.local_code, r.household_code), h.head_name,
+               concat_ws(' / ', r.file, r.sheet, 'dòng ' || r.row), r.message_vi,
+               (SELECT m.id_number FROM mis.member m WHERE m.household_id = h.household_id
+                AND m.source_file = r.file AND m.source_row = r.row LIMIT 1)
+        FROM ({warnings_sql}) r LEFT JOIN mis.household h USING (household_code)
+        WHERE coalesce(r.{column}, :none) = :d ORDER BY r.household_code, r.file, r.row"""), params).all()
+    return held, rejects, missing, warnings

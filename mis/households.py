@@ -139,3 +139,44 @@ def find(conn, code: str, commune: str | None = None) -> list[dict]:
         WHERE (household_code = :c OR local_code = :c)
           AND (CAST(:commune AS text) IS NULL OR commune_code_pre2025 = :commune OR commune_code = :commune)
         ORDER BY household_code"""), {"c": code, "commune": commune}).mappings()]
+
+
+def registry_ids(conn, id_numbers: pd.Series) -> pd.DataFrame:
+    """(id_number, household_code, ids_in_household) of the listed members of the MIS holding any of these ID
+    numbers; ids_in_household: how many listed people of that household have an ID."""
+    ids = sorted(set(id_numbers))
+    if not ids:
+        return pd.DataFrame(columns=["id_number", "household_code", "ids_in_household"])
+    rows = conn.execute(sa.text("""
+        SELECT DISTINCT ON (m.id_number) m.id_number, h.household_code,
+               (SELECT count(*) FROM mis.member x WHERE x.household_id = h.household_id AND x.listed
+                AND x.id_number IS NOT NULL) AS ids_in_household
+        FROM mis.member m JOIN mis.household h USING (household_id)
+        WHERE m.listed AND m.id_number = ANY(:ids) ORDER BY m.id_number, h.household_code"""), {"ids": ids}).all()
+    return pd.DataFrame(rows, columns=["id_number", "household_code", "ids_in_household"])
+
+
+def people_in_two_districts(conn, province_code: str) -> list[dict]:
+    """People listed in households of two districts at once (by ID number), households flagged missing aside:
+    (id_number, districts, households, full_name), the ID in full."""
+    return [dict(r) for r in conn.execute(sa.text("""
+        SELECT m.id_number,
+               array_agg(DISTINCT h.district_code_pre2025 ORDER BY h.district_code_pre2025) AS districts,
+               array_agg(h.household_code || ' (' || h.source_id || ')' ORDER BY h.household_code) AS households,
+               min(m.full_name) AS full_name
+        FROM mis.member m JOIN mis.household h USING (household_id)
+        WHERE m.listed AND m.id_number IS NOT NULL AND h.missing_run_id IS NULL AND h.province_code = :p
+        GROUP BY m.id_number HAVING count(DISTINCT h.district_code_pre2025) > 1
+        ORDER BY 1"""), {"p": province_code}).mappings()]
+
+
+def history(conn, household_code: str) -> list[dict]:
+    """Every change the gateway made to a household, oldest first: which run, who, what field, before and after."""
+    return [dict(r) for r in conn.execute(sa.text("""
+        SELECT r.started_at, c.run_id, c.changed_by, c.entity, c.member_key, m.full_name, c.assessment_year,
+               c.field, c.old_value, c.new_value, c.source_file, c.source_sheet, c.source_row
+        FROM mis.change_log c JOIN mis.sync_run r USING (run_id)
+        LEFT JOIN mis.household h ON h.household_code = c.household_code
+        LEFT JOIN mis.member m ON m.household_id = h.household_id AND m.member_key = c.member_key
+        WHERE c.household_code = :h ORDER BY r.started_at, c.change_id"""), {"h": household_code}).mappings()]
+

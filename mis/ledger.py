@@ -1,50 +1,16 @@
-"""The run ledger: one row per sync run, the rejects it saw, and the open entries district staff must fix."""
+"""The rejects ledger: what each run turned back or held, and the open entries district staff must fix."""
 from __future__ import annotations
 
 import hashlib
-import json
 
 import pandas as pd
 import sqlalchemy as sa
 
+from mis.scratch import HH
 from mis.staging import copy_frame, table_name
 
 REJECT_COLUMNS = ["run_id", "entry_id", "source_id", "file", "sheet", "row", "record_key", "household_code",
                   "district_code", "rule", "severity", "field", "value", "message_vi", "message_en", "commune_code"]
-
-
-def open_run(conn, run_id: str, source_id: str, province_code: str, district_code: str | None,
-             dry_run: bool, options: dict) -> None:
-    conn.execute(sa.text("""
-        INSERT INTO mis.sync_run (run_id, source_id, province_code, district_code, dry_run, options, status, stage)
-        VALUES (:run, :source, :province, :district, :dry, CAST(:options AS jsonb), 'running', 'start')"""),
-        {"run": run_id, "source": source_id, "province": province_code, "district": district_code,
-         "dry": dry_run, "options": json.dumps(options)})
-
-
-def get_run(conn, run_id: str) -> dict:
-    row = conn.execute(sa.text("SELECT * FROM mis.sync_run WHERE run_id = :r"), {"r": run_id}).mappings().first()
-    if row is None:
-        raise LookupError(f"no sync run {run_id}")
-    return dict(row)
-
-
-def record_stage_seconds(conn, run_id: str, stage: str, seconds: float) -> None:
-    conn.execute(sa.text("UPDATE mis.sync_run SET stage_seconds = stage_seconds || jsonb_build_object(CAST(:st AS text), CAST(:sec AS numeric)) "
-                         "WHERE run_id = :r"), {"st": stage, "sec": round(seconds, 2), "r": run_id})
-
-
-def update_run(conn, run_id: str, **values) -> None:
-    sets = []
-    params = {"run": run_id}
-    for key, value in values.items():
-        if key in ("reconcile", "mapping_report", "options", "fixup_workbooks", "approval", "notices", "row_accounts"):
-            sets.append(f"{key} = CAST(:{key} AS jsonb)")
-            value = json.dumps(value, ensure_ascii=False, default=str)
-        else:
-            sets.append(f"{key} = :{key}")
-        params[key] = value
-    conn.execute(sa.text(f"UPDATE mis.sync_run SET {', '.join(sets)} WHERE run_id = :run"), params)
 
 
 def record_rejects(conn, run_id: str, source_id: str, failures: pd.DataFrame, dry_run: bool) -> None:
@@ -82,8 +48,8 @@ def record_rejects(conn, run_id: str, source_id: str, failures: pd.DataFrame, dr
     copy_frame(conn, "mis.reject", failures[REJECT_COLUMNS])
 
 
-def resolve(conn, run_id: str, source_id: str, loaded: str = "_hh") -> int:
-    """Entries that stopped failing are resolved by this run (loaded: the households it loaded, mis.load's _hh).
+def resolve(conn, run_id: str, source_id: str, loaded: str = HH) -> int:
+    """Entries that stopped failing are resolved by this run (loaded: the households it loaded, mis.load's HH).
 
     - An open entry of this source whose household (or, for a row with no household code, whose file;
       or the household a returned fix-up row was sent under) this run read, and whose problem this run did not see again: fixed, or replaced by another
@@ -172,21 +138,6 @@ def list_rejects(conn, source_id: str | None = None, run_id: str | None = None, 
     return [dict(r) for r in rows]
 
 
-def get_bookmark(conn, source_id: str) -> dict | None:
-    """What the source's last loading run read (its connector's bookmark and the reading fingerprint)."""
-    return conn.execute(sa.text("SELECT bookmark FROM mis.source_bookmark WHERE source_id = :s"),
-                        {"s": source_id}).scalar()
-
-
-def save_bookmark(conn, source_id: str, run_id: str, bookmark: dict) -> None:
-    """In the load transaction: the next run of the source starts from here."""
-    conn.execute(sa.text("""
-        INSERT INTO mis.source_bookmark (source_id, bookmark, run_id) VALUES (:s, CAST(:b AS jsonb), :r)
-        ON CONFLICT (source_id) DO UPDATE SET bookmark = EXCLUDED.bookmark, run_id = EXCLUDED.run_id,
-                                              updated_at = now()"""),
-        {"s": source_id, "b": json.dumps(bookmark, default=str), "r": run_id})
-
-
 def outcomes(conn, run_id: str) -> list[dict]:
     """What a run found: every household and person whose outcome was not "unchanged"."""
     return [dict(r) for r in conn.execute(sa.text("""
@@ -194,21 +145,6 @@ def outcomes(conn, run_id: str) -> list[dict]:
                reason, source_file, source_sheet, source_row
         FROM mis.reconcile_outcome WHERE run_id = :r
         ORDER BY entity, outcome, household_code, full_name"""), {"r": run_id}).mappings()]
-
-
-def registry_ids(conn, id_numbers: pd.Series) -> pd.DataFrame:
-    """(id_number, household_code, ids_in_household) of the listed members of the MIS holding any of these ID
-    numbers; ids_in_household: how many listed people of that household have an ID."""
-    ids = sorted(set(id_numbers))
-    if not ids:
-        return pd.DataFrame(columns=["id_number", "household_code", "ids_in_household"])
-    rows = conn.execute(sa.text("""
-        SELECT DISTINCT ON (m.id_number) m.id_number, h.household_code,
-               (SELECT count(*) FROM mis.member x WHERE x.household_id = h.household_id AND x.listed
-                AND x.id_number IS NOT NULL) AS ids_in_household
-        FROM mis.member m JOIN mis.household h USING (household_id)
-        WHERE m.listed AND m.id_number = ANY(:ids) ORDER BY m.id_number, h.household_code"""), {"ids": ids}).all()
-    return pd.DataFrame(rows, columns=["id_number", "household_code", "ids_in_household"])
 
 
 def waive(conn, entry_id: int, reason: str) -> dict | None:
@@ -268,3 +204,16 @@ def run_rejects(conn, run_id: str) -> dict:
     opened = conn.execute(sa.text("SELECT count(*) FROM mis.reject_entry WHERE first_run_id = :r"),
                           {"r": run_id}).scalar()
     return {"top_rules": {rule: int(n) for rule, n in top}, "entries_opened": int(opened)}
+
+
+def clear_run_records(conn, run_id: str) -> None:
+    """What an earlier attempt of this run wrote (rejects, held rows, outcomes): a retried load replaces, not doubles."""
+    for table in ("reject", "held_row", "reconcile_outcome"):
+        conn.execute(sa.text(f"DELETE FROM mis.{table} WHERE run_id = :r"), {"r": run_id})
+
+
+def rejected_rows(conn, run_ids: list[str]) -> set[tuple]:
+    """(file, sheet, row, rule) of every row these runs rejected."""
+    return {tuple(r) for r in conn.execute(sa.text(
+        "SELECT DISTINCT file, sheet, row, rule FROM mis.reject WHERE severity = 'reject' AND run_id = ANY(:runs)"),
+        {"runs": run_ids})}

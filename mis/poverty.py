@@ -51,3 +51,11 @@ def movement(conn, year: int, level: str = "province", district_code: str | None
                      movement_note=f"no {year - 1} assessment in the registry: movement cannot be computed")
         out.append(r)
     return out
+
+
+def latest_year(conn, province_code: str | None = None) -> int | None:
+    """The latest assessment year the MIS holds (of one province's households, when given)."""
+    return conn.execute(sa.text("""
+        SELECT max(p.assessment_year) FROM mis.poverty_assessment p JOIN mis.household h USING (household_id)
+        WHERE CAST(:p AS text) IS NULL OR h.province_code = :p"""), {"p": province_code}).scalar()
+

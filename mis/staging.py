@@ -93,3 +93,10 @@ def drop_run_tables(conn, run_id: str) -> None:
         {"p": prefix}).scalars().all()
     for n in names:
         conn.exec_driver_sql(f'DROP TABLE IF EXISTS staging."{n}"')
+
+
+def accepted_assessment_year(conn, run_id: str) -> int | None:
+    """The latest assessment year among the run's accepted members, or None."""
+    return conn.execute(sa.text(f"SELECT max(assessment_year::int) FROM {table_name(run_id, 'members')}"
+                                " WHERE accepted::boolean")).scalar()
+

@@ -5,7 +5,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from misgw.errors import UserError
+from common.errors import UserError
 
 # Unit tables, parents first: (table, key, columns).
 UNIT_TABLES = [

@@ -13,7 +13,7 @@ def import_admin_units(engine: Engine, pre2025_path: str | PathLike, crosswalk_p
     """Load the pre-2025 list and the 2025 crosswalk into the unit tables; return the rows per table.
 
     Both files are parsed before the database is touched, so a bad file changes nothing. Problems
-    with the files or with units still in use raise misgw.errors.UserError.
+    with the files or with units still in use raise common.errors.UserError.
     """
     pre2025 = read_pre2025(pre2025_path)
     current = read_crosswalk(crosswalk_path)

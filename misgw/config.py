@@ -8,8 +8,8 @@ from pathlib import Path
 
 import yaml
 
+from common.errors import UserError
 from connectors import KINDS
-from misgw.errors import UserError
 
 DEFAULT_CONFIG = "misgw.yaml"
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")

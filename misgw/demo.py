@@ -5,9 +5,8 @@ import csv
 import json
 from pathlib import Path
 
-import sqlalchemy as sa
-
-from misgw.errors import UserError
+from common.errors import UserError
+from mis import ledger
 
 
 def run(demo_dir: Path, pre2025: Path, crosswalk: Path, as_json: bool = False, generate_only: bool = False) -> int:
@@ -60,9 +59,7 @@ def compare_with_truth(engine, summaries: list[dict], truth_path: Path) -> dict:
         expected = {(r["file"], r["sheet"], int(r["row"]), r["rule"]) for r in csv.DictReader(fh)}
     run_ids = [s["run_id"] for s in summaries]
     with engine.connect() as conn:
-        found = {(f, s, r, rule) for f, s, r, rule in conn.execute(sa.text(
-            "SELECT DISTINCT file, sheet, row, rule FROM mis.reject WHERE severity = 'reject' AND run_id = ANY(:runs)"),
-            {"runs": run_ids})}
+        found = ledger.rejected_rows(conn, run_ids)
     return {"match": expected == found, "expected": len(expected), "found": len(found),
             "missed": sorted(expected - found), "unexpected": sorted(found - expected)}
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 ASSESSMENT_YEAR = 2025
 # Decree 07/2021/NĐ-CP income lines, VND per person per month (2022-2025).
 INCOME_LINE = {"rural": 1_500_000, "urban": 2_000_000}
+# The 12 deprivation indicators of the 2022-2025 standard (the demo's year). mis.record holds the 14 the MIS
+# stores: the 2026-2030 standard (Decree 351/2025) adds digital services and domestic waste.
 INDICATORS = ["d_employment", "d_dependants", "d_nutrition", "d_health_insurance", "d_adult_education",
               "d_child_school", "d_housing_quality", "d_floor_area", "d_water_source", "d_latrine",
               "d_telecom", "d_information_access"]

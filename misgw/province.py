@@ -4,13 +4,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import sqlalchemy as sa
-
 from expectations.validate import mask_id
-from mis import db, ledger, poverty, units
+from mis import db, fixups, households, ledger, poverty, province_reports, runs, units
 from misgw import reasons
 from misgw.config import Config, load_config
-from misgw.reports import fixup_addressees
 
 
 def cross_district_conflicts(conn, province_code: str) -> list[dict]:
@@ -18,15 +15,7 @@ def cross_district_conflicts(conn, province_code: str) -> list[dict]:
 
     Households flagged missing do not count: their district no longer lists them.
     """
-    rows = conn.execute(sa.text("""
-        SELECT m.id_number,
-               array_agg(DISTINCT h.district_code_pre2025 ORDER BY h.district_code_pre2025) AS districts,
-               array_agg(h.household_code || ' (' || h.source_id || ')' ORDER BY h.household_code) AS households,
-               min(m.full_name) AS full_name
-        FROM mis.member m JOIN mis.household h USING (household_id)
-        WHERE m.listed AND m.id_number IS NOT NULL AND h.missing_run_id IS NULL AND h.province_code = :p
-        GROUP BY m.id_number HAVING count(DISTINCT h.district_code_pre2025) > 1
-        ORDER BY 1"""), {"p": province_code}).mappings().all()
+    rows = households.people_in_two_districts(conn, province_code)
     return [{"id_number": mask_id(r["id_number"]), "full_name": r["full_name"], "districts": list(r["districts"]),
              "households": list(r["households"])} for r in rows]
 
@@ -42,23 +31,14 @@ def overview(conn, config: Config) -> dict:
     for row in ledger.open_counts(conn):
         open_by_source.setdefault(row["source_id"], []).append(row)
     names = units.names(conn)
-    year = conn.execute(sa.text("""
-        SELECT max(p.assessment_year) FROM mis.poverty_assessment p JOIN mis.household h USING (household_id)
-        WHERE h.province_code = :p"""), {"p": config.province_code_current}).scalar()
+    year = poverty.latest_year(conn, config.province_code_current)
     movement = {r["unit"]: r for r in poverty.movement(conn, year, "district")} if year else {}
     today = dt.datetime.now(VIETNAM).date()
     sources = []
     for source in config.sources:
-        last = conn.execute(sa.text("""
-            SELECT * FROM mis.sync_run WHERE source_id = :s ORDER BY started_at DESC LIMIT 1"""),
-            {"s": source.id}).mappings().first()
-        loaded = conn.execute(sa.text("""
-            SELECT * FROM mis.sync_run
-            WHERE source_id = :s AND status IN ('success', 'attention') AND NOT dry_run ORDER BY started_at DESC LIMIT 1"""),
-            {"s": source.id}).mappings().first()
-        new_data = conn.execute(sa.text("""
-            SELECT max(started_at) FROM mis.sync_run WHERE source_id = :s AND status IN ('success', 'attention')
-            AND NOT dry_run AND coalesce((options->>'unchanged')::boolean, false) = false"""), {"s": source.id}).scalar()
+        last = runs.last_run(conn, source.id)
+        loaded = runs.last_load(conn, source.id)
+        new_data = runs.last_new_data(conn, source.id)
         counts = open_by_source.get(source.id, [])
         sources.append({
             "source_id": source.id, "kind": source.kind, "district_code": source.district_code,
@@ -68,7 +48,7 @@ def overview(conn, config: Config) -> dict:
             "last_load": None if loaded is None else {
                 **_run_view(loaded),
                 # what the ledger holds open, as the download builds it
-                "fixup_districts": fixup_addressees(conn, source.id, (loaded["options"] or {}).get("addressed_by")
+                "fixup_districts": fixups.addressees(conn, source.id, (loaded["options"] or {}).get("addressed_by")
                                                     or "district")},
             "days_without_new_data": (today - new_data.astimezone(VIETNAM).date()).days if new_data else None,
             "open_rejects": aging.get(source.id, {}),
@@ -115,7 +95,5 @@ def report(config_path: str | None = None, trigger: str | None = None) -> dict:
     with db.get_engine().begin() as conn:
         body = overview(conn, config)
         body["generated_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-        conn.execute(sa.text("INSERT INTO mis.province_report (province_code, trigger, body) "
-                             "VALUES (:p, :t, CAST(:b AS jsonb))"),
-                     {"p": config.province_code, "t": trigger, "b": json.dumps(body, default=str, ensure_ascii=False)})
+        province_reports.save(conn, config.province_code, trigger, body)
     return json.loads(json.dumps(body, default=str))

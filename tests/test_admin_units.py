@@ -7,11 +7,11 @@ import pytest
 import sqlalchemy as sa
 from conftest import CROSSWALK_CSV, PRE2025_CSV
 
+from common.errors import UserError
 from mappings.admin_units import merge_kind, read_crosswalk, read_pre2025
 from mis import db
 from mis.units import placement, replace_units
 from misgw.admin_units import import_admin_units
-from misgw.errors import UserError
 
 UNIT_TABLES = ["province_pre2025", "district_pre2025", "commune_pre2025", "province", "commune",
                "commune_crosswalk"]

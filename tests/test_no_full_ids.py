@@ -362,8 +362,10 @@ def test_no_full_id_number_outside_the_fixup_workbook(tmp_path, mis_db, monkeypa
                             + _hide(done["history 31300-0101"].stdout[:600]))
 
         # ---- runs as the Airflow DAG makes them, in this process: their logs and the notes on the DAG runs
-        from misgw import pipeline, province, web
+        from misgw import pipeline, province
+        from misgw.airflow import page as web
         from misgw.reports import run_note
+        from misgw.stages import approval
 
         # The pipeline's own log, whatever Airflow's import did to the logging set-up.
         kept = _Keep()
@@ -395,9 +397,9 @@ def test_no_full_id_number_outside_the_fixup_workbook(tmp_path, mis_db, monkeypa
             assert "`pd` (926)" in (notes["province"] or ""), notes
 
         # ---- the operator page and its JSON, rendered without a server
-        outputs["operator page (misgw.web.page)"] = web.page()
-        outputs["operator page data (misgw.web.api_overview)"] = json.dumps(web.api_overview(), ensure_ascii=False)
-        assert "Cổng MIS" in outputs["operator page (misgw.web.page)"]
+        outputs["operator page (misgw.airflow.page.page)"] = web.page()
+        outputs["operator page data (misgw.airflow.page.api_overview)"] = json.dumps(web.api_overview(), ensure_ascii=False)
+        assert "Cổng MIS" in outputs["operator page (misgw.airflow.page.page)"]
 
         # What a person deciding an approval reads (the DAG's approval alert): the figures the brake kept.
         engine = sa.create_engine(mis_db)
@@ -406,7 +408,7 @@ def test_no_full_id_number_outside_the_fixup_workbook(tmp_path, mis_db, monkeypa
                                      ).scalars().all()
         engine.dispose()
         assert approvals, "no run waited for approval"
-        outputs["approval alert text (pipeline.approval_text)"] = "\n".join(pipeline.approval_text(a)
+        outputs["approval alert text (misgw.stages.approval.text)"] = "\n".join(approval.text(a)
                                                                            for a in approvals)
         logging.getLogger("misgw").removeHandler(kept)
         outputs["in-process log (the misgw logger)"] = "\n".join(kept.lines)

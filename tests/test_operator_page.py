@@ -32,7 +32,8 @@ def _roster(category: str = "Hộ nghèo", income: int = 1_100_000) -> list[list
 
 def _overview(url: str, cfg) -> tuple[dict, str]:
     from mis import db
-    from misgw import province, web
+    from misgw import province
+    from misgw.airflow import page as web
     from misgw.config import load_config
 
     with db.get_engine(url).connect() as conn:
@@ -118,14 +119,14 @@ def test_the_approval_text_lists_households_and_fields_before_and_after_in_vietn
     [held] = json.loads(misgw("sync", "--config", str(path), "--json", env_url=mis_db).stdout)
     assert held["status"] == "held", held
 
-    from misgw import pipeline
+    from misgw.stages import approval
 
     engine = sa.create_engine(mis_db)
     with engine.connect() as conn:
         figures = conn.execute(sa.text("SELECT approval FROM mis.sync_run WHERE run_id = :r"),
                                {"r": held["run_id"]}).scalar()
     engine.dispose()
-    text = pipeline.approval_text({**figures, "wait_days": 7})
+    text = approval.text({**figures, "wait_days": 7})
     assert "Huyện Phong Điền" in text and "Các hộ thay đổi (11 / 11 hộ):" in text
     assert "**31300/NA-001** (thay đổi): Phân loại hộ: Hộ nghèo → Hộ cận nghèo" in text, text
     assert "Thu nhập bình quân đầu người: 1.100.000 đ → 1.400.000 đ" in text, text

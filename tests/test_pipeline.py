@@ -216,7 +216,7 @@ def test_bad_sources_fail_alone_with_one_sentence(tmp_path, mis_db, workers):
 
 
 def test_workers_start_the_sources_whose_last_run_took_longest_first(mis_db, monkeypatch):
-    from mis import db, ledger
+    from mis import db, runs
     from misgw import pipeline
 
     monkeypatch.setenv("MISGW_DATABASE_URL", mis_db)
@@ -225,7 +225,7 @@ def test_workers_start_the_sources_whose_last_run_took_longest_first(mis_db, mon
         # source, started (minutes ago), seconds taken; only each source's latest run counts.
         for i, (sid, ago, took) in enumerate([("short", 60, 400), ("short", 10, 3), ("long", 20, 90),
                                               ("unfinished", 5, None)]):
-            ledger.open_run(conn, f"run{i}", sid, "92", "926", False, {})
+            runs.open_run(conn, f"run{i}", sid, "92", "926", False, {})
             conn.execute(sa.text(
                 "UPDATE mis.sync_run SET started_at = now() - make_interval(mins => :ago), "
                 "finished_at = now() - make_interval(mins => :ago) + make_interval(secs => :took) WHERE run_id = :r"),

@@ -47,16 +47,12 @@ def api_overview() -> dict:
 @app.get("/fixup/{source_id}/{district}")
 def fixup_workbook(source_id: str, district: str):
     """The fix-up workbook of one district: what the ledger holds open for the source, built on request."""
-    import sqlalchemy as sa
-
-    from mis import db
-    from misgw.reports import write_fixup_workbook
+    from mis import db, runs
+    from misgw.fixup_workbook import write_fixup_workbook
 
     engine = db.get_engine()
     with engine.connect() as conn:
-        run = conn.execute(sa.text("""
-            SELECT run_id, options FROM mis.sync_run WHERE source_id = :s AND status IN ('success', 'attention')
-            AND NOT dry_run ORDER BY started_at DESC LIMIT 1"""), {"s": source_id}).mappings().first()
+        run = runs.last_load(conn, source_id)
     if run is None:
         raise HTTPException(status_code=404, detail="No completed run of this source.")
     # Built from the ledger on request: the worker that wrote a run's copy may be another machine, and a

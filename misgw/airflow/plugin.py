@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin
 
-from misgw import airflow_listener
-from misgw.web import app
+from misgw.airflow import listener
+from misgw.airflow.page import app
 
 
 class MisgwPlugin(AirflowPlugin):
@@ -12,4 +12,4 @@ class MisgwPlugin(AirflowPlugin):
     fastapi_apps = [{"app": app, "url_prefix": "/misgw", "name": "MIS Gateway"}]
     # href has no leading slash, so that the page works behind a reverse proxy too.
     external_views = [{"name": "MIS Gateway", "href": "misgw/", "destination": "nav", "url_route": "misgw"}]
-    listeners = [airflow_listener]
+    listeners = [listener]

@@ -1,8 +1,17 @@
-"""Approval of a large change: what the person deciding reads, with the households and fields in Vietnamese."""
+"""Approval of a large change: whether a run must wait for a person, what that person reads (the households and
+fields in Vietnamese), and the answer kept on the run."""
 from __future__ import annotations
+
+import json
+import logging
 
 from mappings import codelists
 from mappings.vocabulary import vocabulary
+from mis import db, runs, units
+from mis import reconcile as mis_reconcile
+from misgw.stages.run_context import context
+
+log = logging.getLogger("misgw")
 
 # Fields with no header of their own in the vocabulary (or whose first alias reads oddly on its own).
 _LABELS = {"head_name": "Họ tên chủ hộ", "commune_code_pre2025": "Mã xã (trước 2025)",
@@ -66,3 +75,53 @@ def text(figures: dict) -> str:
               f"This run would change {100 * figures['share']:.1f}% of the district's households. Approve loads it; "
               "Reject, or no answer in the waiting time, loads nothing. `misgw runs show RUN --changes` lists every change."]
     return "\n".join(lines)
+
+
+def approval_needed(run_id: str) -> dict | None:
+    """The figures a person must see before this run loads, when it would change more of its district's
+    households (changed, moved or missing) than its source allows; None when it may load at once.
+
+    Small registries never wait: fewer than `approval_min_households` households affected is not a
+    surprise. A dry run never waits: it loads nothing.
+    """
+    ctx = context(run_id)
+    run, config, source = ctx.run, ctx.config, ctx.source
+    counts = (run["reconcile"] or {}).get("households") or {}
+    if run["dry_run"] or source.approval_share is None:
+        return None
+    affected = sum(counts.get(k, 0) for k in ("changed", "moved", "missing"))
+    with db.get_engine().begin() as conn:
+        registry = mis_reconcile.scope_size(conn, source.id, source.district_code)
+        if not registry or affected < config.approval_min_households or affected / registry <= source.approval_share:
+            return None
+        figures = {"source_id": source.id, "district_code": source.district_code, "run_id": run_id,
+                   "registry_households": registry, "affected": affected, "share": round(affected / registry, 4),
+                   "threshold": source.approval_share, "households": counts,
+                   "changed_fields": (run["reconcile"] or {}).get("changed_fields", {}),
+                   "district_name": units.names(conn, [source.district_code]).get(source.district_code)
+                   if source.district_code else None,
+                   "examples": json.loads(json.dumps(mis_reconcile.change_examples(conn, run_id), default=str))}
+        runs.update_run(conn, run_id, status="awaiting_approval", approval=figures)
+    log.warning("[%s] this run would change %d of %d households (%.1f%%, more than %.1f%%): it waits for a person "
+                "before loading", source.id, affected, registry, 100 * figures["share"], 100 * source.approval_share)
+    return figures
+
+
+def record_approval(run_id: str, answer: dict) -> None:
+    """Keep a person's answer to an approval request on the run: which option, who, when."""
+    user = answer.get("responded_by_user")
+    record = {"chosen": list(answer.get("chosen_options") or []), "timed_out": bool(answer.get("timedout")),
+              "by": (user.get("name") or user.get("id")) if isinstance(user, dict) else None,
+              "at": str(answer.get("responded_at") or "")}
+    with db.get_engine().begin() as conn:
+        run = runs.get_run(conn, run_id)
+        runs.update_run(conn, run_id, approval={**(run["approval"] or {}), "answer": record})
+    log.info("approval of %s: %s by %s", run_id, record["chosen"], record["by"] or "nobody (timed out)")
+
+
+def rejection_reason(run_id: str) -> str:
+    with db.get_engine().connect() as conn:
+        answer = (runs.get_run(conn, run_id)["approval"] or {}).get("answer") or {}
+    if answer.get("timed_out") or not answer.get("chosen"):
+        return "Not approved within the time allowed: nothing loaded."
+    return f"Rejected at approval{' by ' + answer['by'] if answer.get('by') else ''}: nothing loaded."

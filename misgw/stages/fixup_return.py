@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from misgw.reports import FORMAT, HIDDEN_SHEET, KEY_HEADER
+from misgw.fixup_format import FORMAT, HIDDEN_SHEET, KEY_HEADER
 
 ROW_INFO = ["origin_file", "origin_sheet", "origin_row", "origin_digest", "origin_household", "fixup_round",
             "fixup_run", "fixup_problem"]

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from common.errors import UserError
 from mappings import assessment_year
 from mappings.roster import household_groups, map_sheet
 from mappings.vocabulary import Mapping, MappingError
 from mis import units
-from misgw.errors import UserError
 from misgw.stages import fixup_return
 
 log = logging.getLogger("misgw")
@@ -43,7 +43,7 @@ def map_roster(raw: pd.DataFrame, mapping: Mapping, source, configured_year: int
     of the raw table already (mis.snapshot.narrow): the difference counts as unchanged.
     fixed: the records returned fix-up workbooks fixed before (mis.fixups.fixed_origins).
     """
-    from misgw.reports import FIX_SHEET
+    from misgw.fixup_format import FIX_SHEET
 
     fixups = fixup_return.read_returns(raw, source.id)
     frames, reports, accounts, fixup_notes, stopped = [], [], [], [], {}

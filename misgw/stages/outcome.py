@@ -1,7 +1,10 @@
-"""Report stage, after the load: whether a run that completed needs a person, and the bookmark it keeps."""
+"""How a run ends: whether one that completed needs a person, the bookmark it keeps, the summary everyone reads,
+and the closing of a run that loads nothing or failed."""
 from __future__ import annotations
 
-from mis import accounts, db, ledger
+import datetime as dt
+
+from mis import accounts, db, ledger, runs, staging
 
 
 def bookmark_to_keep(run: dict) -> dict:
@@ -63,3 +66,19 @@ def summarise(run: dict) -> dict:
                      **({"reason": m["reason"]} if m.get("reason") else {})}
                     for m in (run["mapping_report"] or [])],
     }
+
+
+def close_unloaded(run_id: str, status: str, reason: str) -> dict:
+    """End a run that loads nothing (rejected by a person, or held by the CLI): the MIS is untouched."""
+    with db.get_engine().begin() as conn:
+        runs.update_run(conn, run_id, status=status, error=reason, finished_at=dt.datetime.now(dt.timezone.utc))
+        staging.drop_run_tables(conn, run_id)
+        return summarise(runs.get_run(conn, run_id))
+
+
+def fail_run(run_id: str, error: str) -> None:
+    """End a run that failed: the reason on it, its work tables dropped (its load, one transaction, never began
+    or rolled back)."""
+    with db.get_engine().begin() as conn:
+        runs.update_run(conn, run_id, status="failed", error=error, finished_at=dt.datetime.now(dt.timezone.utc))
+        staging.drop_run_tables(conn, run_id)
