@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterable, Iterator
 
-from misgw.errors import UserError
+from common.errors import UserError
 
 
 class SourceError(UserError):
