@@ -17,7 +17,7 @@ codes, so case has to be inferred (see `_tcvn3_case`). Transcribed from, and che
   - UniKey's converter, VnConv `SingleByteTables` "TCVN3" row (ukengine/data.cpp, Pham Kim Long;
     e.g. github.com/vn-input/ibus-unikey), which also maps toned capitals to the lower-case codes;
   - the X11/libiconv TCVN-5712 table (lcUniConv/tcvn.h, e.g. github.com/fcitx/xcb-imdkit) and
-    glibc iconv's TCVN5712-1, whose 0xA0-0xFF range is VN3 (tests/test_legacy_fonts.py compares
+    glibc iconv's TCVN5712-1, whose 0xA0-0xFF range is VN3 (tests/mappings/test_legacy_fonts.py compares
     every code against `iconv -f TCVN5712-1` when iconv is installed);
   - Wikipedia, "VSCII": VN3 adds 67 lower-case letters, 7 capitals and NBSP; toned capitals come
     from an all-capitals font.

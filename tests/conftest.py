@@ -1,14 +1,28 @@
-"""Shared fixtures: a real PostgreSQL database per test session, created and dropped here."""
+"""Shared fixtures: a real PostgreSQL database per test session, created and dropped here.
+
+The tests are grouped by layer in sub-folders of tests/, their helpers in tests/support/. This file puts
+tests/support and every layer folder on sys.path, so `import rosters` and `from test_pipeline import mis_db`
+work from any folder, whichever part of the suite runs.
+"""
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-ROOT = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+SUPPORT = TESTS / "support"
+FOLDERS = ("connectors", "mappings", "rules", "mis", "pipeline", "airflow")
+# The clone's root too: tests/mis, tests/connectors and tests/mappings are folders without an __init__.py, and
+# must never be taken for the gateway's packages of the same names (a package found anywhere on sys.path wins).
+for _path in (*(TESTS / folder for folder in FOLDERS), SUPPORT, ROOT):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 SHARED = ROOT.parent / "shared" / "reference"
 ADMIN_UNITS = SHARED / "admin-units"
 PRE2025_CSV = ADMIN_UNITS / "communes-pre-2025.csv"

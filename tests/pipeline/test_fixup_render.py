@@ -9,7 +9,7 @@ from openpyxl.utils import get_column_letter
 from test_fixup_edits import FIX, KEY, ROSTER, first_round  # noqa: F401  (first_round is a fixture)
 from test_pipeline import mis_db  # noqa: F401
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "var" / "screenshots"
 
 

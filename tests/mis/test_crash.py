@@ -10,8 +10,11 @@ import time
 
 import pytest
 import sqlalchemy as sa
+from conftest import SUPPORT
 from rosters import GOOD_ROWS, write_config, write_roster
 from test_pipeline import dump_checksum, mis_db, misgw, natural_state  # noqa: F401  (mis_db is a fixture)
+
+KILL_AT_SCRIPT = str(SUPPORT / "kill_at.py")   # run as a script: the misgw CLI that kills itself mid-load
 
 
 @pytest.mark.slow
@@ -129,7 +132,7 @@ def test_ten_kills_at_random_points_of_the_load_leave_the_mis_as_it_was(tmp_path
     try:
         count_file = tmp_path / "statements"
         env = dict(os.environ, MISGW_DATABASE_URL=reference, MISGW_KILL_AT="0", MISGW_KILL_COUNT_FILE=str(count_file))
-        hooked = [sys.executable, os.path.join(os.path.dirname(__file__), "kill_at.py"), "sync", "--config", str(cfg),
+        hooked = [sys.executable, KILL_AT_SCRIPT, "sync", "--config", str(cfg),
                   "--json"]
         ref = subprocess.run(hooked, env=env, capture_output=True, text=True, timeout=300)
         [ref_run] = json.loads(ref.stdout)
@@ -174,7 +177,7 @@ def test_a_source_whose_process_is_killed_fails_alone_under_workers(tmp_path, mi
         {"id": "a", "kind": "spreadsheet", "path": "a", "district_code": "926"},
         {"id": "b", "kind": "spreadsheet", "path": "b", "district_code": "926"}])
     env = dict(os.environ, MISGW_DATABASE_URL=mis_db, MISGW_KILL_AT="3", MISGW_KILL_SOURCE="a")
-    hooked = [sys.executable, os.path.join(os.path.dirname(__file__), "kill_at.py"), "sync", "--config", str(cfg),
+    hooked = [sys.executable, KILL_AT_SCRIPT, "sync", "--config", str(cfg),
               "--json", "--workers", "2"]
     proc = subprocess.run(hooked, env=env, capture_output=True, text=True, timeout=300)
     runs = {r["source_id"]: r for r in json.loads(proc.stdout)}

@@ -11,8 +11,8 @@ import time
 import pytest
 import requests
 from airflow_cluster import free_port
+from browser import screenshot_of_misgw_page
 from conftest import ROOT, create_database, drop_database
-from test_airflow_ui import _screenshot
 
 pytestmark = pytest.mark.slow
 DEMO_DAGS = ["misgw_cantho_phong_dien", "misgw_cantho_co_do", "misgw_cantho_ninh_kieu"]
@@ -69,7 +69,7 @@ def test_the_airflow_demo_script_runs_every_district_green(tmp_path):
         for source in ("cantho-phong-dien", "cantho-co-do", "cantho-ninh-kieu"):
             assert source in page
         assert page.count("thành công") >= 3
-        shot = _screenshot(airflow, token, tmp_path)
+        shot = screenshot_of_misgw_page(airflow, token, tmp_path)
         print(f"\nscreenshot of the demo's MIS Gateway page in airflow standalone: {shot}")
     finally:
         _stop_tree(proc.pid)

@@ -2,27 +2,17 @@
 from __future__ import annotations
 
 import json
-import shutil
 
+from browser import chromium
 from rosters import write_config, write_roster
 from test_fixup_edits import HEADER, ROSTER
 from test_pipeline import mis_db, misgw  # noqa: F401  (mis_db is a fixture)
 
 
 def _chromium_offline(root):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
     # No network at all: every host name fails to resolve and every request goes to a closed proxy.
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=http://127.0.0.1:9",
-                 "--window-size=1400,1000", f"--user-data-dir={root / 'chromium'}"):
-        options.add_argument(flag)
-    return webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"),
-                            options=options)
+    return chromium(root / "chromium", "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=http://127.0.0.1:9",
+                    window="1400,1000")
 
 
 def test_data_docs_open_offline_one_page_per_run_with_excel_rows_and_masked_ids(tmp_path, mis_db):  # noqa: F811

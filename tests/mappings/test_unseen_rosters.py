@@ -4,7 +4,7 @@ keys migrated once, columns the MIS does not keep named, what goes back addresse
 reform, legacy fonts beside Unicode, code lists that accents decide, and every row accounted for.
 
 The districts here (Vĩnh Thạnh 924 and Ô Môn 917 of Cần Thơ, Vị Thanh 930 of old Hậu Giang) and the people
-are this file's own; tests/district_corpus.py holds the layout corpus.
+are this file's own; tests/support/district_corpus.py holds the layout corpus.
 """
 from __future__ import annotations
 

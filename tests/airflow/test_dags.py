@@ -1,6 +1,6 @@
 """The DAGs: one per source, cheap to parse, harmless on a bad sources file, and a real run on a real Airflow metadata database.
 
-Airflow runs in child processes (tests/airflow_support.py) pointed at a temporary AIRFLOW_HOME, so
+Airflow runs in child processes (tests/support/airflow_support.py) pointed at a temporary AIRFLOW_HOME, so
 this process's own Airflow configuration, if any, plays no part.
 """
 from __future__ import annotations

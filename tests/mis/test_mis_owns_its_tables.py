@@ -5,7 +5,7 @@ import ast
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GATEWAY = ("common", "connectors", "mappings", "expectations", "misgw", "dags")
 SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|FROM|JOIN|TRUNCATE|ALTER|CREATE)\b", re.I)
 MIS_TABLE = re.compile(r"\bmis\.([a-z_]+\b|\{\})")   # mis.{} : a table named by an f-string's value

@@ -16,14 +16,12 @@ import email
 import json
 import logging
 import re
-import socket
-import threading
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import sqlalchemy as sa
 import yaml
+from inbox import Inbox
 from openpyxl import load_workbook
 from rosters import write_config, write_roster
 from test_pipeline import mis_db, misgw  # noqa: F401  (mis_db is a fixture)
@@ -166,63 +164,15 @@ def find_leaks(outputs: dict[str, str]) -> list[str]:
 
 # ------------------------------------------------------------------ alerts land here
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Inbox:
-    """An SMTP sink (aiosmtpd) and an HTTP receiver on 127.0.0.1: the alerts' e-mails and webhook posts."""
-
-    def __init__(self):
-        from aiosmtpd.controller import Controller
-
-        self.mails: list[str] = []
-        self.hooks: list[str] = []
-        inbox = self
-
-        class Handler:
-            async def handle_DATA(self, server, session, envelope):
-                inbox.mails.append(envelope.content.decode("utf-8", "replace"))
-                return "250 OK"
-
-        class Hook(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                inbox.hooks.append(self.rfile.read(int(self.headers.get("Content-Length", 0))).decode("utf-8"))
-                self.send_response(204)
-                self.end_headers()
-
-        self.smtp = Controller(Handler(), hostname="127.0.0.1", port=_free_port())
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-
-    def __enter__(self):
-        self.smtp.start()
-        threading.Thread(target=self.http.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.smtp.stop()
-        self.http.shutdown()
-        self.http.server_close()
-
-    @property
-    def webhook(self) -> str:
-        return f"http://127.0.0.1:{self.http.server_address[1]}/alerts"
-
-    def smtp_connection(self) -> str:
-        return json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": self.smtp.port,
-                           "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "misgw@example.vn"}})
+class AlertInbox(Inbox):
+    """The alerts' inbox (tests/support/inbox.py), read back as a person reads its e-mails and posts."""
 
     def texts(self) -> dict[str, str]:
         """Each mail as received and as read (subject decoded, every part's body decoded), each webhook body."""
         from email.header import decode_header, make_header
 
         out = {}
-        for i, raw in enumerate(self.mails):
+        for i, raw in enumerate(m["data"] for m in self.mails):
             msg = email.message_from_string(raw)
             parts = [str(make_header(decode_header(msg["Subject"] or "")))]
             for part in msg.walk():
@@ -301,7 +251,7 @@ def test_no_full_id_number_outside_the_fixup_workbook(tmp_path, mis_db, monkeypa
             problems.append(f"`misgw {label}` exited {res.returncode}: {_hide(res.stderr.strip()[-600:])}")
         return res
 
-    with Inbox() as inbox:
+    with AlertInbox() as inbox:
         cfg = write_config(tmp_path / "misgw.yaml", [PD, CD])
         config = yaml.safe_load(cfg.read_text(encoding="utf-8"))
         config["alerts"] = {"email": ["ops@example.vn"], "webhook": inbox.webhook}

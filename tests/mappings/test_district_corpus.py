@@ -1,4 +1,4 @@
-"""End to end: the district corpus (tests/district_corpus.py) through `misgw sync` into a real PostgreSQL MIS.
+"""End to end: the district corpus (tests/support/district_corpus.py) through `misgw sync` into a real PostgreSQL MIS.
 
 The corpus is the yardstick: what its truth says must reach the MIS, field by field; every injected error
 must be named on its row with its rule and its household held back whole; every row of every sheet must be

@@ -4,7 +4,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # Lowest first; a package may import its own layer's modules and any layer below, never one above.
 LAYERS = {"common": 0, "connectors": 1, "mis": 1, "mappings": 2, "expectations": 3, "misgw": 4, "dags": 5}
 # Same floor, and still strangers: connectors know nothing of the MIS, and mis/ nothing of spreadsheets.

@@ -5,8 +5,8 @@ is first imported. So the pytest process never imports airflow: each parse or ru
 as a script in a subprocess whose environment points at the test's own home, and it prints one
 line, ``RESULT <json>``, for the test to read.
 
-    python tests/airflow_support.py parse <dags folder>
-    python tests/airflow_support.py test <dags folder> <dag id> [<run conf json>]
+    python tests/support/airflow_support.py parse <dags folder>
+    python tests/support/airflow_support.py test <dags folder> <dag id> [<run conf json>]
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DAGS = ROOT / "dags"
 
 

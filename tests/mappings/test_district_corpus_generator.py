@@ -1,4 +1,4 @@
-"""The district corpus generator itself (tests/district_corpus.py), without a database: its files open, its
+"""The district corpus generator itself (tests/support/district_corpus.py), without a database: its files open, its
 truth agrees with its files and with itself, its units exist in the official tables, and its injected
 errors are real errors."""
 from __future__ import annotations

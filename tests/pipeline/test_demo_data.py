@@ -18,7 +18,7 @@ from mappings.vocabulary import load_mapping
 from misgw.config import load_config
 from misgw.demo_data import generate
 
-PRE2025_CSV = (Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "admin-units"
+PRE2025_CSV = (Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "admin-units"
                / "communes-pre-2025.csv")
 DISTRICTS = {"phong-dien": "926", "co-do": "925", "ninh-kieu": "916"}
 RULES = {"required.full_name", "codelist.sex", "codelist.relation", "format.birth_date", "range.birth_date",

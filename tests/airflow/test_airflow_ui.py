@@ -4,10 +4,7 @@ Chromium), the approval brake answered through the REST API, and alerts to local
 from __future__ import annotations
 
 import json
-import shutil
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -15,64 +12,22 @@ import registry_truth
 import requests
 import sqlalchemy as sa
 import yaml
-from airflow_cluster import Cluster, free_port
-from conftest import CROSSWALK_CSV, PRE2025_CSV, ROOT, create_database, drop_database
+from airflow_cluster import Cluster
+from browser import SCREENSHOTS, misgw_page_in_airflow, screenshot_of_misgw_page
+from conftest import CROSSWALK_CSV, PRE2025_CSV, create_database, drop_database
+from inbox import Inbox
 
 pytestmark = pytest.mark.slow
-SCREENSHOTS = ROOT / "var" / "screenshots"
 THOI_LAI = "31267"          # Xã Thới Thạnh, Huyện Thới Lai (927): a district the demo does not use
 
 
-class Inbox:
-    """An SMTP sink (aiosmtpd) and an HTTP receiver on 127.0.0.1: where alerts land in the test."""
-
-    def __init__(self):
-        from aiosmtpd.controller import Controller
-
-        self.mails: list[dict] = []
-        self.hooks: list[dict] = []
-        inbox = self
-
-        class Handler:
-            async def handle_DATA(self, server, session, envelope):
-                inbox.mails.append({"to": envelope.rcpt_tos, "data": envelope.content.decode("utf-8", "replace")})
-                return "250 OK"
-
-        self.smtp = Controller(Handler(), hostname="127.0.0.1", port=free_port())
-
-        class Hook(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                inbox.hooks.append(json.loads(body))
-                self.send_response(204)
-                self.end_headers()
-
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-
-    def __enter__(self):
-        self.smtp.start()
-        threading.Thread(target=self.http.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.smtp.stop()
-        self.http.shutdown()
-
-    @property
-    def webhook(self) -> str:
-        return f"http://127.0.0.1:{self.http.server_address[1]}/alerts"
-
-    def smtp_connection(self) -> str:
-        return json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": self.smtp.port,
-                           "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "misgw@example.vn"}})
+class AlertInbox(Inbox):
+    """The alerts' inbox (tests/support/inbox.py), waited on for one kind of alert."""
 
     def wait(self, event: str, timeout: float = 120) -> tuple[dict, dict]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            hooks = [h for h in self.hooks if h["event"] == event]
+            hooks = [h for h in map(json.loads, self.hooks) if h["event"] == event]
             mails = [m for m in self.mails if ("phê duyệt" if event == "awaiting_approval" else "thất bại")
                      in _subject(m["data"])]
             if hooks and mails:
@@ -114,7 +69,7 @@ def demo(tmp_path_factory):
     config["sources"] += [
         {"id": "cantho-thoi-lai", "kind": "spreadsheet", "path": "districts/thoi-lai", "district_code": "927"},
         {"id": "cantho-broken", "kind": "spreadsheet", "path": "districts/broken", "district_code": "924"}]
-    with Inbox() as inbox:
+    with AlertInbox() as inbox:
         config["alerts"] = {"email": ["ops@example.vn"], "webhook": inbox.webhook}
         (demo_dir / "misgw.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
         mis = create_database("misgw_demo")
@@ -199,7 +154,7 @@ def test_the_mis_gateway_page_needs_a_signed_in_user_and_shows_the_districts(dem
     assert "Cần sửa" in load_workbook(BytesIO(workbook.content)).sheetnames
 
     # In a browser, as an operator sees it: signed in, the page in Airflow's navigation.
-    shot = _screenshot(airflow, token, demo["root"])
+    shot = screenshot_of_misgw_page(airflow, token, demo["root"])
     assert shot.stat().st_size > 20_000
     print(f"\nscreenshot of the MIS Gateway page in the Airflow UI: {shot}")
 
@@ -207,40 +162,6 @@ def test_the_mis_gateway_page_needs_a_signed_in_user_and_shows_the_districts(dem
 def airflow_overview(airflow) -> dict:
     return requests.get(airflow.url + "/misgw/api/overview", headers={"Authorization": f"Bearer {airflow.token()}"},
                         timeout=30).json()
-
-
-def _screenshot(airflow, token: str, root: Path) -> Path:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--window-size=1600,1100", f"--user-data-dir={root / 'chromium'}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"),
-                              options=options)
-    try:
-        driver.get(airflow.url + "/auth/login")
-        driver.add_cookie({"name": "_token", "value": token, "path": "/"})
-        driver.get(airflow.url + "/plugin/misgw")
-        WebDriverWait(driver, 60).until(expected_conditions.frame_to_be_available_and_switch_to_it(
-            (By.TAG_NAME, "iframe")))
-        WebDriverWait(driver, 60).until(lambda d: "cantho-ninh-kieu" in d.page_source)
-        inner = driver.page_source
-        driver.switch_to.default_content()
-        time.sleep(2)                                    # let the navigation finish drawing
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS / "misgw-page-in-airflow.png"
-        driver.save_screenshot(str(path))
-    finally:
-        driver.quit()
-    assert "Cổng MIS" in inner and "cantho-phong-dien" in inner and "cantho-co-do" in inner
-    return path
 
 
 def test_a_failing_source_alerts_by_email_and_webhook(demo):
@@ -276,33 +197,7 @@ def _province_summary(url: str) -> dict:
 
 def _page_in_chromium(airflow, token: str, root: Path, name: str) -> str:
     """The MIS Gateway page as an operator sees it in Airflow (inside its iframe); a screenshot kept."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--window-size=1600,1100", f"--user-data-dir={root / name}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"),
-                              options=options)
-    try:
-        driver.get(airflow.url + "/auth/login")
-        driver.add_cookie({"name": "_token", "value": token, "path": "/"})
-        driver.get(airflow.url + "/plugin/misgw")
-        WebDriverWait(driver, 60).until(expected_conditions.frame_to_be_available_and_switch_to_it(
-            (By.TAG_NAME, "iframe")))
-        WebDriverWait(driver, 60).until(lambda d: "data-source" in d.page_source)
-        inner = driver.page_source
-        driver.switch_to.default_content()
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
-    finally:
-        driver.quit()
-    return inner
+    return misgw_page_in_airflow(airflow, token, root / name, "data-source", SCREENSHOTS / f"{name}.png")
 
 
 def _row(page: str, source: str) -> str:

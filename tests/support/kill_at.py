@@ -1,6 +1,6 @@
 """Runs the misgw CLI and kills itself with SIGKILL at a chosen point of the load (tests only).
 
-    MISGW_KILL_AT=K python tests/kill_at.py sync --config misgw.yaml
+    MISGW_KILL_AT=K python tests/support/kill_at.py sync --config misgw.yaml
 
 Counting starts when the load takes its source's transaction lock: the process kills itself just
 before the K-th SQL statement after it, or just before the COMMIT when K is past the last one.

@@ -58,7 +58,7 @@ LONG_COMMANDS: dict[str, QuickCheck] = {
         "executable, and parses",
         [["test", "-x", "scripts/test.sh"], ["bash", "-n", "scripts/test.sh"]]),
     "scripts/airflow-demo.sh": QuickCheck(
-        "ends in `airflow standalone`, a server that runs until stopped (tests/test_airflow_demo.py runs "
+        "ends in `airflow standalone`, a server that runs until stopped (tests/airflow/test_airflow_demo.py runs "
         "the script itself): the script is there, executable, and parses",
         [["test", "-x", "scripts/airflow-demo.sh"], ["bash", "-n", "scripts/airflow-demo.sh"]]),
     ".venv/bin/python bench/province.py --size L": QuickCheck(
@@ -417,7 +417,7 @@ def demo_values(url: str, tmp: Path, demo: Path, readme: str) -> dict:
     assert run_id and entry_id and code and scope and year, "the demo left no run, reject, household or scope"
     return {"source": source["id"], "config": demo / "misgw.yaml", "demo": demo, "tmp": tmp,
             "pre2025": PRE2025_CSV, "crosswalk": CROSSWALK_CSV, "run_id": run_id, "entry_id": entry_id,
-            "reason": "checked by tests/test_readme_commands.py", "district": source.get("district_code", ""),
+            "reason": "checked by tests/pipeline/test_readme_commands.py", "district": source.get("district_code", ""),
             "fixup_out": tmp / "out" / "fixup.xlsx", "household_code": code, "commune": commune, "scope": scope,
             "year": year, "limit": 5, "workers": 2, "slots": 1, "workbook": workbook, "mapping_yaml": mapping_yaml}
 
@@ -514,7 +514,7 @@ def test_every_readme_command_runs(tmp_path):
             else:
                 failures.append(f"{cmd}: the test does not know how to run this documented command. Make it a "
                                 "misgw command, or list it in LONG_COMMANDS (a quick check), SHELL_COMMANDS, "
-                                "REFERENCES or EXAMPLES of tests/test_readme_commands.py, with the reason")
+                                "REFERENCES or EXAMPLES of tests/pipeline/test_readme_commands.py, with the reason")
         for proc, argv, what, started in background:
             code, _, err = finish(proc, started + 600 - time.monotonic())
             report(argv, what, code, err, time.monotonic() - started)
