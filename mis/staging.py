@@ -65,8 +65,7 @@ def copy_rows(conn, table: str, columns: list[str], rows) -> int:
 
 def read_frame(conn, run_id: str, part: str) -> pd.DataFrame:
     """The run's table `part` as text columns (NULL as NA), through COPY: pandas' CSV parser builds the
-    frame in C, 2.5 times faster than rows fetched into Python tuples (0.3 s against 0.8 s for a
-    133,000-row raw table)."""
+    frame in C, faster than rows fetched into Python tuples (figures in docs/benchmarks.md)."""
     name = table_name(run_id, part)
     cursor = conn.connection.driver_connection.cursor()
     data = io.BytesIO()

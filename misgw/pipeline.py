@@ -136,8 +136,8 @@ def _in_processes(work, source_ids: list[str], workers: int, died) -> list[dict]
     fork: the child keeps this process's logging and drops its pooled connections first. A new
     process for each source, not a pool: one that ran a province-sized source keeps much of that peak
     (Python hands memory back only in whole arenas), and the next source would start from there
-    (measured at size L: 1,245 MB instead of 1,443 MB for the tree with two workers, for about 10%
-    more time). A child that dies without an answer fails its source, not the sync.
+    (the trade, memory against time, is measured in docs/benchmarks.md). A child that dies without an
+    answer fails its source, not the sync.
     """
     import multiprocessing
     from multiprocessing.connection import wait

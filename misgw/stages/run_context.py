@@ -58,8 +58,8 @@ def timed(stage):
 def _few_collections():
     """Python's cycle collector at rare intervals while a stage runs. A stage makes millions of small objects
     (a sheet's cells, JSON rows, workbook cells) that form no cycles; at the default thresholds the collector
-    walked them thousands of times per source (4.7 s of a 34 s run of a 133,000-row source). Young cycles are
-    still collected; the stage's end collects everything (_give_back_memory)."""
+    walked them thousands of times per source (docs/benchmarks.md has the cost). Young cycles are still
+    collected; the stage's end collects everything (_give_back_memory)."""
     import gc
 
     before = gc.get_threshold()
@@ -77,8 +77,7 @@ def _give_back_memory() -> None:
     import gc
 
     gc.collect()
-    # What survives is long-lived (modules, GX, caches, the engine): later collections need not walk it
-    # again (each full collection walked it for 0.2 s).
+    # What survives is long-lived (modules, GX, caches, the engine): later collections need not walk it again.
     gc.freeze()
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
