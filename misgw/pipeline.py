@@ -43,8 +43,8 @@ def start_run(config_path: str | None, source_id: str, dry_run: bool = False,
             pass
     with db.get_engine().begin() as conn:
         runs.open_run(conn, run_id, source.id, config.province_code, source.district_code, dry_run,
-                        {"config": str(config.path), "files": files or [], "full": full,
-                         **({"airflow": airflow} if airflow else {})})
+                      {"config": str(config.path), "files": files or [], "full": full,
+                       **({"airflow": airflow} if airflow else {})})
     return run_id
 
 

@@ -45,8 +45,8 @@ def extract(run_id: str) -> dict:
         # Records without keys (a workbook's rows) are compared with the snapshot once mapped (map_validate).
         compare = not full and not plan.partial and not options.get("files")
         runs.update_run(conn, run_id, options={**options, "partial": partial, "unchanged": plan.unchanged,
-                                                 "read": plan.describe, "keyed": bool(plan.keys),
-                                                 "compare": compare, "bookmark": bookmark, "narrowed": narrowed})
+                                               "read": plan.describe, "keyed": bool(plan.keys),
+                                               "compare": compare, "bookmark": bookmark, "narrowed": narrowed})
     if plan.unchanged:
         log.info("[%s] extract: nothing changed at the source since the last load (%s)", source.id, plan.describe)
     else:

@@ -95,7 +95,7 @@ def map_validate(run_id: str) -> dict:
                             pd.DataFrame({"household_code": sorted(roster.fixed_present)}, dtype="string"))
         counts = _counts(mapped, failures)
         runs.update_run(conn, run_id, mapping_report=reports, data_docs=str(docs_page),
-                          notices=notices, **counts)
+                        notices=notices, **counts)
     log.info("[%s] map/validate: %d rows, %d households accepted, %d rows rejected",
              source.id, counts["rows_read"], counts["households_accepted"], counts["rows_rejected"])
     return {"run_id": run_id, **counts}

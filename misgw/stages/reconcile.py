@@ -49,7 +49,7 @@ def reconcile_in(conn, run_id: str, source: Source) -> dict:
     rows = accounts.row_accounts(conn, run_id)
     accounts.check(rows)
     runs.update_run(conn, run_id, reconcile=result, registry_version=version, row_accounts=rows,
-                      rows_held=accounts.totals(rows)["held"], **accounts.staged_counts(conn, run_id))
+                    rows_held=accounts.totals(rows)["held"], **accounts.staged_counts(conn, run_id))
     return result
 
 

@@ -32,8 +32,8 @@ def report(run_id: str) -> dict:
             runs.update_run(conn, run_id, reconcile={**(run["reconcile"] or {}), "poverty_movement": figures})
         attention = outcome.attention(runs.get_run(conn, run_id))
         runs.update_run(conn, run_id, status="attention" if attention else "success", stage="done",
-                          attention=attention, finished_at=dt.datetime.now(dt.timezone.utc),
-                          fixup_workbooks={d: str(p) for d, p in workbooks.items()})
+                        attention=attention, finished_at=dt.datetime.now(dt.timezone.utc),
+                        fixup_workbooks={d: str(p) for d, p in workbooks.items()})
         staging.drop_run_tables(conn, run_id)
         summary = outcome.summarise(runs.get_run(conn, run_id))
     if attention:
