@@ -15,7 +15,7 @@ from misgw.stages.run_context import context, nonzero, operator, timed
 
 log = logging.getLogger("misgw")
 
-BULK_ROWS = 20_000   # a load writing more than this refreshes the planner's statistics of the central tables
+BULK_ROWS = 20_000   # a load writing more than this (central rows, rejects, held rows) refreshes the planner's statistics
 
 
 @timed
@@ -54,7 +54,7 @@ def load(run_id: str) -> dict:
                                                          keyed=bool(run["options"].get("keyed")))
             if run["options"].get("bookmark"):
                 runs.save_bookmark(conn, source.id, run_id, outcome.bookmark_to_keep(run))
-    if counts.get("members_written", 0) + counts.get("households_written", 0) > BULK_ROWS:
+    if counts.get("members_written", 0) + counts.get("households_written", 0) + len(failures) + len(held) > BULK_ROWS:
         mis_load.analyze(db.get_engine())
     log.info("[%s] load%s: %s", source.id, " (dry run: nothing written)" if run["dry_run"] else "",
              nonzero(counts) or "nothing to write")
