@@ -263,7 +263,7 @@ def analyze(engine) -> None:
     """After a bulk load, outside its transaction: fresh statistics, or the next source's reconcile and
     load, and the fix-up workbook's ledger queries, are planned for the tables as they were before
     (autovacuum's analyze comes minutes later). The ledger's tables count: planned on stale statistics, the
-    query of a district's 33,000 held rows took 100 s instead of 0.06 s (docs/benchmarks.md)."""
+    query of a large district's held rows ran as nested loops (docs/benchmarks.md has the figures)."""
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("ANALYZE mis.household, mis.member, mis.poverty_assessment, mis.source_snapshot, "
                              "mis.held_row, mis.reject, mis.reject_entry, mis.reconcile_outcome")
