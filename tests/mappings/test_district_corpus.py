@@ -20,6 +20,8 @@ import yaml
 from conftest import create_database, drop_database
 from test_pipeline import copy_unit_tables, misgw
 
+from mappings import codelists
+
 NAMES = dc.LAYOUT_NAMES
 
 
@@ -381,7 +383,15 @@ def _vietnamese_letters() -> set[str]:
 
 
 ALLOWED = _vietnamese_letters()
-SCANNED = {"household": ("hamlet", "address", "local_code", "head_name"), "member": ("full_name",)}
+# Every text field the roster fills: the words people typed, the codes and numbers the gateway derives.
+SCANNED = {"household": ("hamlet", "address", "local_code", "head_name", "household_code", "commune_code",
+                         "commune_code_pre2025", "district_code_pre2025", "province_code"),
+           "member": ("full_name", "id_number"),
+           "assessment": ("approval_decision_no",)}
+# Fields that hold a code list's code: spelled exactly as the list spells its codes.
+CODED = {"household": {"area": "area"},
+         "member": {"relation_code": "relation", "sex": "sex", "ethnicity_code": "ethnicity"},
+         "assessment": {"poverty_category": "poverty_category"}}
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -391,7 +401,8 @@ def test_mis_text_is_vietnamese_and_nothing_is_blank(synced, name):
     problems = []
     ours = [r for r in synced.households if r["source_id"] == layout.source["id"]]
     for r in ours:
-        rows = [("household", r)] + [("member", m) for m in synced.members.get(r["household_id"], [])]
+        rows = [("household", r)] + [("member", m) for m in synced.members.get(r["household_id"], [])] \
+            + [("assessment", a) for (hid, _), a in synced.assessments.items() if hid == r["household_id"]]
         for table, row in rows:
             for col in SCANNED[table]:
                 v = row.get(col)
@@ -401,6 +412,11 @@ def test_mis_text_is_vietnamese_and_nothing_is_blank(synced, name):
                 if bad or v != v.strip() or "  " in v or v == "":
                     problems.append(f"{layout.name}: mis.{table}.{col} {v!r} (household {r['household_code']}): "
                                     f"{'letters outside Vietnamese orthography ' + repr(bad) if bad else 'blank or stray spaces'}")
+            for col, codelist in CODED[table].items():
+                v = row.get(col)
+                if v is not None and v not in set(codelists.lookup_table(codelist).values()):
+                    problems.append(f"{layout.name}: mis.{table}.{col} {v!r} (household {r['household_code']}) "
+                                    f"is no code of the {codelist} list")
     # No field is blank where the truth has a value (the household found by its code, else by its people).
     for h in layout.clean:
         for row in _find(synced, layout, h) or _loaded_as(synced, layout, h):

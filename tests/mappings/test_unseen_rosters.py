@@ -182,6 +182,14 @@ def test_household_keys_loaded_before_they_were_qualified_are_migrated_once(tmp_
         conn.execute(sa.text("""INSERT INTO mis.change_log (run_id, changed_by, entity, household_code, field,
                                 old_value, new_value) SELECT run_id, 'old release', 'household', '002', 'address',
                                 'Ấp 1', 'Ấp 2' FROM mis.sync_run LIMIT 1"""))
+        # The ledger and the snapshot as the old release kept them: under the bare code.
+        conn.execute(sa.text("""INSERT INTO mis.reject_entry (source_id, fingerprint, status, first_run_id,
+                                last_run_id, household_code, district_code)
+                                SELECT 'vinh-thanh', '002|warn.old_release|address', 'waived', run_id, run_id,
+                                '002', '31234' FROM mis.sync_run LIMIT 1"""))
+        conn.execute(sa.text("UPDATE mis.source_snapshot SET household_code = split_part(household_code, '/', 2) "
+                             "WHERE household_code LIKE '%/%'"))
+        assert conn.execute(sa.text("SELECT count(*) FROM mis.source_snapshot WHERE household_code = '002'")).scalar()
     engine.dispose()
     # Next year's delivery: both communes, each with its 001 and 002; Thạnh Mỹ's households as loaded.
     write_book(tmp_path / "vt" / "ds.xlsx", {"Xã Thạnh Mỹ": THANH_MY, "Xã Vĩnh Trinh": VINH_TRINH})
@@ -194,6 +202,12 @@ def test_household_keys_loaded_before_they_were_qualified_are_migrated_once(tmp_
     assert [g["household_code"] for g in got] == ["31234/001", "31234/002", "31237/001", "31237/002"]
     assert s["reconcile"]["unchanged"] == 2 and s["reconcile"]["new"] == 2   # Thạnh Mỹ's: nobody duplicated
     assert rows_of(mis_db, "SELECT count(*) AS n FROM mis.member")[0]["n"] == 6
+    # The ledger's entry and the snapshot follow the new key.
+    assert rows_of(mis_db, "SELECT household_code, fingerprint FROM mis.reject_entry "
+                           "WHERE fingerprint LIKE '%warn.old_release%'") == [
+        {"household_code": "31234/002", "fingerprint": "31234/002|warn.old_release|address"}]
+    snapshot = {r["household_code"] for r in rows_of(mis_db, "SELECT DISTINCT household_code FROM mis.source_snapshot")}
+    assert snapshot and all("/" in c for c in snapshot), snapshot
     history = json.loads(misgw("history", "002", "--commune", "31234", "--json", env_url=mis_db).stdout)
     assert [(h["field"], h["old_value"], h["new_value"]) for h in history] == [
         ("address", "Ấp 1", "Ấp 2"), ("household_code", "002", "31234/002")]
@@ -398,3 +412,39 @@ def test_a_recoded_household_raises_no_warning_about_its_own_old_code(tmp_path, 
     got = rows_of(mis_db, "SELECT household_code FROM mis.household ORDER BY 1")
     assert [g["household_code"] for g in got] == ["31234-0201", "31234-0202"]
     assert rows_of(mis_db, "SELECT count(*) AS n FROM mis.member WHERE listed")[0]["n"] == 4
+
+
+def test_abbreviated_headers_load_without_yaml_and_are_named_in_the_report(tmp_path, mis_db):
+    """«Mã hộ GĐ», «QH với CH», «GT», «NS», «DT», «TN BQ đầu người»: each field matched by writing the
+    abbreviation out, the source loads with no YAML, and the mapping report says which columns were."""
+    header = ["STT", "Mã hộ GĐ", "Họ và tên", "QH với CH", "GT", "NS", "DT", "Số CCCD", "Phân loại hộ",
+              "TN BQ đầu người"]
+    write_book(tmp_path / "vt" / "ds.xlsx", {"Xã Thạnh Mỹ": THANH_MY}, header=header)
+    cfg = config(tmp_path, [{"id": "vinh-thanh", "kind": "spreadsheet", "path": "vt", "district_code": "924"}])
+    code, [s], err = sync(cfg, mis_db)
+    assert code == 0 and s["households_accepted"] == 2 and s["households_rejected"] == 0, (s, err)
+    balanced(s)
+    expanded = {(c["header"], c["field"], c["how"]) for c in s["matched_by_expansion"]}
+    assert {("Mã hộ GĐ", "household_code", "expansion"), ("TN BQ đầu người", "income_per_capita", "expansion")} \
+        <= expanded, expanded
+    assert not any(c["header"] in ("Họ và tên", "Số CCCD") for c in s["matched_by_expansion"])
+    got = rows_of(mis_db, "SELECT h.local_code, a.income_per_capita FROM mis.household h JOIN "
+                          "mis.poverty_assessment a USING (household_id) ORDER BY 1")
+    assert [(g["local_code"], int(g["income_per_capita"])) for g in got] == [("001", 900000), ("002", 1350000)]
+    report = misgw("runs", "show", s["run_id"], env_url=mis_db).stdout
+    assert "headers matched by abbreviation or spelling:" in report and "«Mã hộ GĐ» -> household_code" in report
+
+
+def test_a_header_two_fields_compete_for_stops_and_asks(tmp_path, mis_db):
+    """A header as close to the commune's code as to its name, over values that fit both: the file stops with
+    one sentence naming both fields and the YAML to write; nothing of it loads."""
+    header = [*HEADER, "ấp xã phường"]
+    rows = [r + ["31234"] for r in THANH_MY]
+    write_book(tmp_path / "vt" / "ds.xlsx", {"Xã Thạnh Mỹ": rows}, header=header)
+    cfg = config(tmp_path, [{"id": "vinh-thanh", "kind": "spreadsheet", "path": "vt", "district_code": "924"}])
+    code, summaries, err = sync(cfg, mis_db)
+    text = json.dumps(summaries, ensure_ascii=False) + err
+    assert code != 0 and summaries[0]["status"] == "failed", (code, summaries)
+    assert "could be commune_code or commune" in text, text
+    assert "mapping YAML" in text
+    assert rows_of(mis_db, "SELECT count(*) AS n FROM mis.household")[0]["n"] == 0
