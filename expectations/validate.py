@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import importlib
 import json
 import logging
 import re
+import sys
 import time
+import types
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -126,8 +129,33 @@ def _docs_site(context, folder: str) -> str:
     return name
 
 
+def warm_up() -> None:
+    """Import GX and build its context now: the source processes forked after this inherit both, so GX's
+    import (most of a small source's time, docs/benchmarks.md) is paid once per sync, not once per source."""
+    _gx_context()
+
+
+class _Deferred(types.ModuleType):
+    """A module imported on first use of one of its names (its placeholder leaves sys.modules then)."""
+
+    def __getattr__(self, attr):
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), attr)
+
+
+def _defer_unused_imports() -> None:
+    """GX imports scipy.stats and altair for one expectation the suite never uses (KL divergence): about
+    40% of GX's import time (docs/benchmarks.md). They are imported if anything ever uses them."""
+    for name in ("scipy.stats", "altair"):
+        if name not in sys.modules:
+            sys.modules[name] = _Deferred(name)
+
+
 @lru_cache(maxsize=1)
 def _gx_context():
+    if "great_expectations" not in sys.modules:
+        _defer_unused_imports()
     import great_expectations as gx
 
     # GX sets INFO on some of its own loggers ("ephemeral docs site"): quiet them all, not just the root one.

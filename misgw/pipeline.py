@@ -8,6 +8,7 @@ import logging
 import secrets
 
 from common.errors import SourceBusy, UserError
+from expectations import validate
 from mis import db, runs, staging
 from misgw.config import load_config
 from misgw.stages.approval import approval_needed
@@ -133,7 +134,9 @@ def _in_processes(work, source_ids: list[str], workers: int, died) -> list[dict]
     """work(source_id) for each source in a process of its own, `workers` at a time; results in order.
     died(source_id, started, how): the summary of a source whose process ended without one.
 
-    fork: the child keeps this process's logging and drops its pooled connections first. A new
+    fork: the child keeps this process's logging and GX, imported here first (validate.warm_up) when
+    there are more sources than workers, so that its import is paid once per sync, not once per source;
+    it drops its pooled connections first. A new
     process for each source, not a pool: one that ran a province-sized source keeps much of that peak
     (Python hands memory back only in whole arenas), and the next source would start from there
     (the trade, memory against time, is measured in docs/benchmarks.md). A child that dies without an
@@ -143,6 +146,8 @@ def _in_processes(work, source_ids: list[str], workers: int, died) -> list[dict]
     from multiprocessing.connection import wait
 
     fork = multiprocessing.get_context("fork")
+    if len(source_ids) > workers:
+        validate.warm_up()
 
     def child(sid, sender):
         db.forget_engines()
