@@ -57,7 +57,7 @@ def _gx_failures(frame: pd.DataFrame, docs: tuple[str, str] | None = None) -> pd
 
     docs: (Data Docs folder, run name). The checkpoint then also renders the run into GX Data Docs.
     """
-    import great_expectations as gx
+    gx = _import_gx()
     from great_expectations.core.expectation_suite import ExpectationSuite
 
     spec = suite_spec()
@@ -152,11 +152,17 @@ def _defer_unused_imports() -> None:
             sys.modules[name] = _Deferred(name)
 
 
-@lru_cache(maxsize=1)
-def _gx_context():
+def _import_gx():
     if "great_expectations" not in sys.modules:
         _defer_unused_imports()
     import great_expectations as gx
+
+    return gx
+
+
+@lru_cache(maxsize=1)
+def _gx_context():
+    gx = _import_gx()
 
     # GX sets INFO on some of its own loggers ("ephemeral docs site"): quiet them all, not just the root one.
     for name in ["great_expectations", *logging.root.manager.loggerDict]:
