@@ -75,12 +75,21 @@ def forget_engines() -> None:
     _engines.clear()
 
 
+def _connect_args(url: str) -> dict:
+    """Connection settings of every gateway session. PostgreSQL's JIT is off: the run's staging tables
+    are planned before their statistics exist, so short statements look costly and JIT spent up to a
+    second compiling each of them (docs/benchmarks.md); a URL that sets its own options keeps them."""
+    args: dict = {"connect_timeout": 10}
+    if "options=" not in url:
+        args["options"] = "-c jit=off"
+    return args
+
+
 def get_engine(url: str | None = None) -> Engine:
     url = url or database_url()
     if url not in _engines:
         try:
-            _engines[url] = sa.create_engine(url, pool_pre_ping=True, future=True,
-                                             connect_args={"connect_timeout": 10})
+            _engines[url] = sa.create_engine(url, pool_pre_ping=True, future=True, connect_args=_connect_args(url))
         except (sa.exc.ArgumentError, ValueError) as exc:
             raise DatabaseUnavailable(
                 f"Địa chỉ cơ sở dữ liệu MIS không hợp lệ / MISGW_DATABASE_URL is not a database URL: {safe_url(url)} "
