@@ -15,7 +15,6 @@ from misgw.stages.run_context import context, nonzero, operator, timed
 
 log = logging.getLogger("misgw")
 
-BULK_ROWS = 20_000   # a load writing more than this (central rows, rejects, held rows) refreshes the planner's statistics
 
 
 @timed
@@ -54,8 +53,11 @@ def load(run_id: str) -> dict:
                                                          keyed=bool(run["options"].get("keyed")))
             if run["options"].get("bookmark"):
                 runs.save_bookmark(conn, source.id, run_id, outcome.bookmark_to_keep(run))
-    if counts.get("members_written", 0) + counts.get("households_written", 0) + len(failures) + len(held) > BULK_ROWS:
-        mis_load.analyze(db.get_engine())
+    households, members = counts.get("households_written", 0), counts.get("members_written", 0)
+    mis_load.analyze(db.get_engine(), {
+        "household": households, "member": members, "poverty_assessment": households,
+        "source_snapshot": counts.get("snapshot_records", 0), "held_row": len(held), "reject": len(failures),
+        "reject_entry": len(failures), "reconcile_outcome": households + members})
     log.info("[%s] load%s: %s", source.id, " (dry run: nothing written)" if run["dry_run"] else "",
              nonzero(counts) or "nothing to write")
     return {"run_id": run_id, "dry_run": run["dry_run"], **counts}

@@ -1,4 +1,4 @@
-"""After a bulk load the planner's statistics of the ledger's tables are fresh too: on stale ones the fix-up
+"""After a load that makes them stale the planner's statistics of the ledger's tables are fresh too: on stale ones the fix-up
 workbook's query of a district's held rows was planned as nested loops (100 s instead of 0.06 s)."""
 from __future__ import annotations
 
@@ -28,13 +28,13 @@ def _analyzed(url: str) -> dict[str, bool]:
     return {**found, "held rows": held}
 
 
-def _sync(tmp_path, url, monkeypatch, bulk_rows: int) -> dict:
+def _sync(tmp_path, url, monkeypatch, stale_min_rows: int) -> dict:
     from mis import db
+    from mis import load as mis_load
     from misgw import pipeline
-    from misgw.stages import load
 
     monkeypatch.setenv("MISGW_DATABASE_URL", url)
-    monkeypatch.setattr(load, "BULK_ROWS", bulk_rows)
+    monkeypatch.setattr(mis_load, "STALE_MIN_ROWS", stale_min_rows)
     cfg = write_config(tmp_path / "misgw.yaml", [{"id": "pd", "kind": "spreadsheet", "path": "d",
                                                   "district_code": "926"}])
     write_roster(tmp_path / "d" / "x.xlsx", ROWS)
@@ -43,13 +43,14 @@ def _sync(tmp_path, url, monkeypatch, bulk_rows: int) -> dict:
     return summary
 
 
-def test_a_bulk_load_analyzes_the_ledger_tables(tmp_path, mis_db, monkeypatch):
-    summary = _sync(tmp_path, mis_db, monkeypatch, bulk_rows=0)     # every load counts as bulk here
+def test_a_load_that_makes_statistics_stale_analyzes_the_ledger_tables(tmp_path, mis_db, monkeypatch):
+    summary = _sync(tmp_path, mis_db, monkeypatch, stale_min_rows=0)   # any row written counts here
     assert summary["households_rejected"] == 1, summary
     assert _analyzed(mis_db) == {**dict.fromkeys(LEDGER, True), "held rows": 2}
 
 
 def test_a_small_load_leaves_the_statistics_to_autovacuum(tmp_path, mis_db, monkeypatch):
-    """The check above could fail: a load under the threshold analyzes nothing itself."""
-    _sync(tmp_path, mis_db, monkeypatch, bulk_rows=10_000)
+    """The check above could fail: a load under the threshold (50 rows and a tenth of the table) analyzes
+    nothing itself."""
+    _sync(tmp_path, mis_db, monkeypatch, stale_min_rows=50)
     assert _analyzed(mis_db) == {**dict.fromkeys(LEDGER, False), "held rows": 2}
