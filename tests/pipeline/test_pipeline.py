@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -232,6 +233,28 @@ def test_workers_start_the_sources_whose_last_run_took_longest_first(mis_db, mon
                 {"ago": ago, "took": took, "r": f"run{i}"})
     # A source never run (or never finished) keeps its place, after those that have a duration.
     assert pipeline._longest_first(["never", "short", "unfinished", "long"]) == ["long", "short", "never", "unfinished"]
+
+
+GX_INHERITED = r"""
+import json, sys
+from misgw import pipeline
+
+work = lambda sid: {"source": sid, "gx": "great_expectations" in sys.modules}
+done = pipeline._in_processes(work, sys.argv[1].split(","), 2, lambda sid, started, how: {"source": sid, "died": how})
+print(json.dumps({"children": done, "parent": "great_expectations" in sys.modules}))
+"""
+
+
+@pytest.mark.parametrize("sources, imported", [("a,b,c", True), ("a,b", False)])
+def test_gx_is_imported_once_before_the_source_processes_fork(mis_db, sources, imported):
+    """More sources than workers: the parent imports GX and every source process inherits it. As many
+    sources as workers: nobody pays for it up front (a source that needs GX imports it itself)."""
+    out = subprocess.run([sys.executable, "-c", GX_INHERITED, sources], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "MISGW_DATABASE_URL": mis_db})
+    assert out.returncode == 0, out.stderr[-3000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["parent"] is imported
+    assert got["children"] == [{"source": s, "gx": imported} for s in sources.split(",")]
 
 
 @pytest.mark.parametrize("text, expected", [
