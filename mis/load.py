@@ -275,8 +275,9 @@ def analyze(engine, written: dict[str, int]) -> list[str]:
             "AND relname = ANY(:t)"), {"t": list(written)}).all())
         stale = sorted(t for t, n in written.items() if n > STALE_MIN_ROWS + STALE_SHARE * believed.get(t, 0))
         if stale:
-            # A table another source is analyzing right now is left to it.
-            conn.exec_driver_sql("ANALYZE (SKIP_LOCKED) " + ", ".join(f"mis.{t}" for t in stale))
+            # Not SKIP_LOCKED: another source's ANALYZE running now may have begun before this load
+            # committed, and a report planned on counts without this district's households ran for minutes.
+            conn.exec_driver_sql("ANALYZE " + ", ".join(f"mis.{t}" for t in stale))
     return stale
 
 

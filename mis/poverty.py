@@ -18,24 +18,28 @@ def movement(conn, year: int, level: str = "province", district_code: str | None
     with movement_note saying why.
     """
     unit = LEVELS[level]
+    # Each year joined by the assessment's key, never through a shared CTE: on a district whose households
+    # the statistics do not count yet, the planner takes a nested loop, and over a CTE (no index) that
+    # compared every pair of households (minutes at L); by the key it is one index lookup a household.
     rows = conn.execute(sa.text(f"""
-        WITH a AS (SELECT household_id, assessment_year AS y, poverty_category AS c FROM mis.poverty_assessment),
-             cur AS (SELECT household_id, c FROM a WHERE y = :year),
-             prev AS (SELECT household_id, c FROM a WHERE y = :year - 1),
-             ever AS (SELECT DISTINCT household_id FROM a WHERE y < :year - 1 AND c = 'poor')
         SELECT {unit} AS unit,
-               count(cur.c) AS assessed,
-               count(*) FILTER (WHERE cur.c = 'poor') AS poor,
-               count(*) FILTER (WHERE cur.c = 'near_poor') AS near_poor,
-               count(prev.c) AS assessed_before,
-               count(*) FILTER (WHERE prev.c = 'poor' AND cur.c IS NOT NULL AND cur.c <> 'poor') AS escaped,
-               count(*) FILTER (WHERE cur.c = 'poor' AND coalesce(prev.c, '') <> 'poor'
-                                AND ever.household_id IS NULL) AS newly_poor,
-               count(*) FILTER (WHERE cur.c = 'poor' AND coalesce(prev.c, '') <> 'poor'
-                                AND ever.household_id IS NOT NULL) AS fell_back
+               count(cur.poverty_category) AS assessed,
+               count(*) FILTER (WHERE cur.poverty_category = 'poor') AS poor,
+               count(*) FILTER (WHERE cur.poverty_category = 'near_poor') AS near_poor,
+               count(prev.poverty_category) AS assessed_before,
+               count(*) FILTER (WHERE prev.poverty_category = 'poor' AND cur.poverty_category <> 'poor') AS escaped,
+               count(*) FILTER (WHERE cur.poverty_category = 'poor' AND coalesce(prev.poverty_category, '') <> 'poor'
+                                AND NOT ever.poor) AS newly_poor,
+               count(*) FILTER (WHERE cur.poverty_category = 'poor' AND coalesce(prev.poverty_category, '') <> 'poor'
+                                AND ever.poor) AS fell_back
         FROM mis.household h
-        LEFT JOIN cur USING (household_id) LEFT JOIN prev USING (household_id) LEFT JOIN ever USING (household_id)
-        WHERE (cur.c IS NOT NULL OR prev.c IS NOT NULL)
+        LEFT JOIN mis.poverty_assessment cur ON cur.household_id = h.household_id AND cur.assessment_year = :year
+        LEFT JOIN mis.poverty_assessment prev ON prev.household_id = h.household_id
+                                              AND prev.assessment_year = :year - 1
+        CROSS JOIN LATERAL (SELECT EXISTS (
+            SELECT 1 FROM mis.poverty_assessment e WHERE e.household_id = h.household_id
+            AND e.assessment_year < :year - 1 AND e.poverty_category = 'poor') AS poor) ever
+        WHERE (cur.poverty_category IS NOT NULL OR prev.poverty_category IS NOT NULL)
           AND (CAST(:district AS text) IS NULL OR h.district_code_pre2025 = :district)
           AND (CAST(:source AS text) IS NULL OR h.source_id = :source)
         GROUP BY 1 ORDER BY 1"""), {"year": year, "district": district_code, "source": source_id}).mappings().all()
