@@ -136,11 +136,10 @@ def _in_processes(work, source_ids: list[str], workers: int, died) -> list[dict]
 
     fork: the child keeps this process's logging and GX, imported here first (validate.warm_up) when
     there are more sources than workers, so that its import is paid once per sync, not once per source;
-    it drops its pooled connections first. A new
-    process for each source, not a pool: one that ran a province-sized source keeps much of that peak
-    (Python hands memory back only in whole arenas), and the next source would start from there
-    (the trade, memory against time, is measured in docs/benchmarks.md). A child that dies without an
-    answer fails its source, not the sync.
+    it drops its pooled connections first. A new process for each source, not a pool: one that ran a
+    province-sized source keeps much of that peak (Python hands memory back only in whole arenas), and the
+    next source would start from there (the trade, memory against time, is measured in
+    docs/benchmarks.md). A child that dies without an answer fails its source, not the sync.
     """
     import multiprocessing
     from multiprocessing.connection import wait

@@ -16,7 +16,6 @@ from misgw.stages.run_context import context, nonzero, operator, timed
 log = logging.getLogger("misgw")
 
 
-
 @timed
 def load(run_id: str) -> dict:
     """One transaction: merge accepted households, record rejects and outcomes, resolve what stopped failing.
