@@ -236,10 +236,10 @@ def test_workers_start_the_sources_whose_last_run_took_longest_first(mis_db, mon
 
 
 GX_INHERITED = r"""
-import json, sys
+import gc, json, sys
 from misgw import pipeline
 
-work = lambda sid: {"source": sid, "gx": "great_expectations" in sys.modules}
+work = lambda sid: {"source": sid, "gx": "great_expectations" in sys.modules, "frozen": gc.get_freeze_count() > 100_000}
 done = pipeline._in_processes(work, sys.argv[1].split(","), 2, lambda sid, started, how: {"source": sid, "died": how})
 print(json.dumps({"children": done, "parent": "great_expectations" in sys.modules}))
 """
@@ -247,14 +247,15 @@ print(json.dumps({"children": done, "parent": "great_expectations" in sys.module
 
 @pytest.mark.parametrize("sources, imported", [("a,b,c", True), ("a,b", False)])
 def test_gx_is_imported_once_before_the_source_processes_fork(mis_db, sources, imported):
-    """More sources than workers: the parent imports GX and every source process inherits it. As many
-    sources as workers: nobody pays for it up front (a source that needs GX imports it itself)."""
+    """More sources than workers: the parent imports GX and every source process inherits it, frozen (the
+    children's collections skip it). As many sources as workers: nobody pays for it up front (a source
+    that needs GX imports it itself)."""
     out = subprocess.run([sys.executable, "-c", GX_INHERITED, sources], capture_output=True, text=True, timeout=300,
                          env={**os.environ, "MISGW_DATABASE_URL": mis_db})
     assert out.returncode == 0, out.stderr[-3000:]
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got["parent"] is imported
-    assert got["children"] == [{"source": s, "gx": imported} for s in sources.split(",")]
+    assert got["children"] == [{"source": s, "gx": imported, "frozen": imported} for s in sources.split(",")]
 
 
 @pytest.mark.parametrize("text, expected", [
