@@ -52,13 +52,14 @@ def suite_spec() -> dict:
     return spec
 
 
-def _gx_failures(frame: pd.DataFrame, docs: tuple[str, str] | None = None) -> pd.DataFrame:
-    """Run the GX suite with COMPLETE results on a RangeIndex: positions come back without index columns.
+def _gx_failures(frame: pd.DataFrame, docs: tuple[str, str] | None = None):
+    """The GX suite with COMPLETE results on a RangeIndex (positions come back without index columns): a
+    function that returns its failures (pos, rule, column). It runs in the run's GX process when one was
+    started (expectations.gx_process), from now until the function is called; else here, when it is.
 
     docs: (Data Docs folder, run name). The checkpoint then also renders the run into GX Data Docs.
     """
-    gx = _import_gx()
-    from great_expectations.core.expectation_suite import ExpectationSuite
+    from expectations import gx_process
 
     spec = suite_spec()
     data = frame[[c for c in {e["kwargs"]["column"] for e in spec["expectations"]}]].reset_index(drop=True)
@@ -66,27 +67,52 @@ def _gx_failures(frame: pd.DataFrame, docs: tuple[str, str] | None = None) -> pd
         # GX keeps and renders the values it finds unexpected: it sees each ID's shape (every digit a 9), which
         # its regex judges exactly as the number, and never the number itself.
         data["id_number"] = data["id_number"].astype("string").str.replace(r"\d", "9", regex=True)
+    answer = gx_process.submit(data, docs)
+
+    def failures() -> pd.DataFrame:
+        done, found = answer()
+        if not done:
+            found, render = gx_failures_here(data, docs)
+            render()
+        return found
+    return failures
+
+
+def gx_failures_here(data: pd.DataFrame, docs: tuple[str, str] | None = None):
+    """(the suite's failures (pos, rule, column) on the checked columns, run in this process; a function
+    that renders the run into its Data Docs, a no-op without docs). The failures do not wait for the pages:
+    a GX process answers first and renders while the run goes on (expectations.gx_process)."""
+    gx = _import_gx()
+    from great_expectations.core.expectation_suite import ExpectationSuite
+
+    spec = suite_spec()
     context = _gx_context()
     batch_definition = context.data_sources.get("roster").get_asset("members").get_batch_definition("all")
+    render = _no_pages
     if docs is None:
         result = batch_definition.get_batch(batch_parameters={"dataframe": data}).validate(
             ExpectationSuite(**copy.deepcopy(spec)), result_format={"result_format": "COMPLETE"})
     else:
         folder, run_name = docs
-        site = _docs_site(context, folder)
         suite = context.suites.add_or_update(ExpectationSuite(**copy.deepcopy(spec)))
         definition = context.validation_definitions.add_or_update(
             gx.ValidationDefinition(name=run_name, data=batch_definition, suite=suite))
+        # The checkpoint stores the result; its pages are rendered apart (render), as its UpdateDataDocsAction would.
         checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
-            name=f"checkpoint-{run_name}", validation_definitions=[definition],
-            actions=[gx.checkpoint.UpdateDataDocsAction(name="data-docs", site_names=[site])],
+            name=f"checkpoint-{run_name}", validation_definitions=[definition], actions=[],
             result_format={"result_format": "COMPLETE"}))
         from great_expectations.core.run_identifier import RunIdentifier
 
-        started = time.time() - 1
-        result = next(iter(checkpoint.run(batch_parameters={"dataframe": data},
-                                          run_id=RunIdentifier(run_name=run_name)).run_results.values()))
-        _offline_pages(folder, started)
+        key, result = next(iter(checkpoint.run(batch_parameters={"dataframe": data},
+                                               run_id=RunIdentifier(run_name=run_name)).run_results.items()))
+
+        def render() -> None:
+            from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+            started = time.time() - 1
+            context.build_data_docs(site_names=[_docs_site(context, folder)],
+                                    resource_identifiers=[key, ExpectationSuiteIdentifier(name=suite.name)])
+            _offline_pages(folder, started)
     # GX's execution engine keeps the last batch (the roster's checked columns) until the next one:
     # a worker going on to its next source would carry the previous roster all along.
     batches = context.data_sources.get("roster").get_execution_engine().batch_manager
@@ -100,9 +126,12 @@ def _gx_failures(frame: pd.DataFrame, docs: tuple[str, str] | None = None) -> pd
         column = r.expectation_config.kwargs["column"]
         parts.append(pd.DataFrame({"pos": np.asarray(positions, dtype="int64"),
                                    "rule": r.expectation_config.meta["rule"], "column": column}))
-    if not parts:
-        return pd.DataFrame(columns=["pos", "rule", "column"])
-    return pd.concat(parts, ignore_index=True)
+    found = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["pos", "rule", "column"])
+    return found, render
+
+
+def _no_pages() -> None:
+    pass
 
 
 # GX's pages load Bootstrap, jQuery, fonts and charts from public CDNs: with no network they stay blank.
@@ -186,6 +215,7 @@ def find_failures(frame: pd.DataFrame, district_code: str | None, today: dt.date
     registry_ids: ID numbers already in the MIS (id_number, household_code), from the pipeline.
     """
     today = today or dt.date.today()
+    suite_found = _from_gx(frame, docs)   # in the run's GX process, if it has one, while the rules run here
     checks = domain.Checks(frame)
     domain.fixup_rules(checks)
     domain.encoding_rules(checks)
@@ -214,7 +244,7 @@ def find_failures(frame: pd.DataFrame, district_code: str | None, today: dt.date
         other = other & ~recoded
         checks.add(other.to_numpy(), "id.in_other_household", "id_number",
                    other_household=elsewhere["mis_household"].to_numpy())
-    found = [_from_gx(frame, docs), checks.result()]
+    found = [suite_found(), checks.result()]
     failures = pd.concat([f for f in found if len(f)], ignore_index=True) if any(len(f) for f in found) \
         else pd.DataFrame(columns=["pos", "rule", "value"])
     rules = rule_book()
@@ -249,14 +279,20 @@ def find_failures(frame: pd.DataFrame, district_code: str | None, today: dt.date
     return failures
 
 
-def _from_gx(frame: pd.DataFrame, docs: tuple[str, str] | None = None) -> pd.DataFrame:
-    gx_found = _gx_failures(frame, docs)
-    rules = rule_book()
-    if gx_found.empty:
-        return pd.DataFrame(columns=["pos", "rule", "value"])
-    value_col = gx_found["rule"].map(lambda r: f"raw_{rules[r]['field']}")
-    values = [frame.at[p, c] if c in frame else None for p, c in zip(gx_found["pos"], value_col)]
-    return pd.DataFrame({"pos": gx_found["pos"], "rule": gx_found["rule"], "value": pd.Series(values, dtype="string")})
+def _from_gx(frame: pd.DataFrame, docs: tuple[str, str] | None = None):
+    """The suite started (_gx_failures); a function that returns its failures as (pos, rule, value)."""
+    pending = _gx_failures(frame, docs)
+
+    def failures() -> pd.DataFrame:
+        gx_found = pending()
+        rules = rule_book()
+        if gx_found.empty:
+            return pd.DataFrame(columns=["pos", "rule", "value"])
+        value_col = gx_found["rule"].map(lambda r: f"raw_{rules[r]['field']}")
+        values = [frame.at[p, c] if c in frame else None for p, c in zip(gx_found["pos"], value_col)]
+        return pd.DataFrame({"pos": gx_found["pos"], "rule": gx_found["rule"],
+                             "value": pd.Series(values, dtype="string")})
+    return failures
 
 
 def judge(frame: pd.DataFrame, district_code: str | None, rule_overrides: dict | None = None,

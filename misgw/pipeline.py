@@ -8,7 +8,7 @@ import logging
 import secrets
 
 from common.errors import SourceBusy, UserError
-from expectations import validate
+from expectations import gx_process, validate
 from mis import db, runs, staging
 from misgw.config import load_config
 from misgw.stages.approval import approval_needed
@@ -56,6 +56,7 @@ def run_source(config_path: str | None, source_id: str, dry_run: bool = False,
     A run that would change more of its district than allowed stops before the load ("held") unless
     approve is given: the person running the CLI is the one who decides.
     """
+    gx_process.start()   # GX's import, beside the read and the mapping that come first
     try:
         with runs.lease(db.get_engine(), source_id):
             _close_interrupted(source_id)
@@ -65,6 +66,8 @@ def run_source(config_path: str | None, source_id: str, dry_run: bool = False,
         fail_run(run_id, str(busy))
         with db.get_engine().begin() as conn:
             return summarise(runs.get_run(conn, run_id))
+    finally:
+        gx_process.stop()
 
 
 def _run_stages(config_path, source_id, dry_run, files, full, approve) -> dict:

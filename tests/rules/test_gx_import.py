@@ -19,7 +19,7 @@ frame = pd.DataFrame({"household_code": ["H1", "H1"], "full_name": ["Lò Văn P�
                       "relation_code": ["01", "02"], "sex": ["M", "X"], "birth_date_value": ["1970", "1972-13"],
                       "id_number": [None, None], "ethnicity_code": ["03", "03"], "poverty_category": ["poor", None],
                       "area": ["rural", "rural"]})
-found = validate._gx_failures(frame)
+found = validate._gx_failures(frame)()
 import scipy.stats
 entropy = float(scipy.stats.entropy([0.5, 0.5]))
 print(json.dumps({"lean": lean, "found": sorted(map(list, zip(found["pos"].tolist(), found["rule"]))),
