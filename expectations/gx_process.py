@@ -4,12 +4,13 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 PAGES_TIMEOUT = 600
 # The helper of this process: (pid that started it, process, connection). One per process at a time.
-_helper: tuple[int, object, object] | None = None
+_helper: tuple[int, Any, Any] | None = None
 
 
 def start() -> None:
