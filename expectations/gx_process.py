@@ -9,18 +9,19 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 PAGES_TIMEOUT = 600
-# The helper of this process: (pid that started it, process, connection). One per process at a time.
-_helper: tuple[int, Any, Any] | None = None
+# The helper of this process: (pid that started it, process, connection, jobs sent). One per process at a time.
+_helper: tuple[int, Any, Any, list] | None = None
 
 
-def start() -> None:
+def start() -> bool:
     """Start importing GX beside this process, unless this process has GX already (a source process forked
     from a sync that imported it) or a helper runs. Its import (1.5-2 s) then runs on the other core
     while this process reads and maps the roster; the suite runs there (validate._gx_failures).
-    Where no helper can start (a daemonic process may not have children), GX runs here as before."""
+    Where no helper can start (a daemonic process may not have children), GX runs here as before.
+    True when this call started one: its caller stops it (stop) when its sources are done."""
     global _helper
     if "great_expectations" in sys.modules or (_helper and _helper[0] == os.getpid()):
-        return
+        return False
     import multiprocessing
 
     fork = multiprocessing.get_context("fork")
@@ -30,22 +31,25 @@ def start() -> None:
         process.start()
     except (AssertionError, OSError) as exc:
         log.debug("GX helper not started (%s): GX runs in this process", exc)
-        return
+        return False
     theirs.close()
-    _helper = (os.getpid(), process, ours)
+    _helper = (os.getpid(), process, ours, [])
+    return True
 
 
 def stop() -> None:
     """End this process's helper (the run is over); a helper inherited from a parent is not ours to end."""
     global _helper
     if _helper and _helper[0] == os.getpid():
-        _, process, conn = _helper
+        _, process, conn, jobs = _helper
+        if not jobs:           # nothing judged (a run that failed before, a sync with nothing to read)
+            process.kill()
         try:
             conn.send(None)
         except OSError:
             pass
         conn.close()
-        process.join(PAGES_TIMEOUT)   # the run's Data Docs pages, rendered after the answer
+        process.join(PAGES_TIMEOUT)   # the Data Docs pages of the last job, rendered after its answer
         if process.is_alive():
             log.warning("The GX process did not finish the run's Data Docs in %d s: stopped.", PAGES_TIMEOUT)
             process.kill()
@@ -60,7 +64,8 @@ def submit(frame, docs):
         return lambda: (False, None)
     import threading
 
-    _, process, conn = _helper
+    _, process, conn, jobs = _helper
+    jobs.append(docs)
     sent: list = []
 
     def send():

@@ -56,7 +56,7 @@ def run_source(config_path: str | None, source_id: str, dry_run: bool = False,
     A run that would change more of its district than allowed stops before the load ("held") unless
     approve is given: the person running the CLI is the one who decides.
     """
-    gx_process.start()   # GX's import, beside the read and the mapping that come first
+    helper = gx_process.start()   # GX's import, beside the read and the mapping that come first
     try:
         with runs.lease(db.get_engine(), source_id):
             _close_interrupted(source_id)
@@ -67,7 +67,8 @@ def run_source(config_path: str | None, source_id: str, dry_run: bool = False,
         with db.get_engine().begin() as conn:
             return summarise(runs.get_run(conn, run_id))
     finally:
-        gx_process.stop()
+        if helper:
+            gx_process.stop()
 
 
 def _run_stages(config_path, source_id, dry_run, files, full, approve) -> dict:
@@ -110,6 +111,19 @@ def run_sync(config_path: str | None = None, source_ids: list[str] | None = None
              dry_run: bool = False, full: bool = False, approve: bool = False, workers: int = 1) -> list[dict]:
     """Every source (or those asked for), each in one run; workers > 1 runs that many sources at a time,
     each in its own process (sources are independent: each has its own lease and load transaction)."""
+    if workers <= 1 or (source_ids and len(source_ids) == 1):
+        # The sources run here: GX's import starts now, beside everything before the first judging, and its
+        # process serves them all.
+        helper = gx_process.start()
+        try:
+            return _run_sync(config_path, source_ids, dry_run, full, approve, workers)
+        finally:
+            if helper:
+                gx_process.stop()
+    return _run_sync(config_path, source_ids, dry_run, full, approve, workers)
+
+
+def _run_sync(config_path, source_ids, dry_run, full, approve, workers) -> list[dict]:
     config = load_config(config_path)
     db.require_current_schema(db.get_engine())
     wanted = source_ids or [s.id for s in config.sources]
