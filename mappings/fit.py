@@ -54,16 +54,19 @@ def text_of(values: pd.Series) -> pd.Series:
 def column_fit(field: str, values: pd.Series, own: dict | None = None, edition: str | None = None,
                bare: dict | None = None) -> Fit:
     """How well a column's values (raw cells) fit `field`. own: the source's own codes for it."""
-    text = text_of(values).dropna()
+    # Each distinct cell is read once: counted as it is, then as text (1 and 1.0 are one value, "1").
+    raw = values.value_counts(dropna=True, sort=False)
+    text = text_of(pd.Series(raw.index, dtype=object))
+    counts = pd.Series(raw.to_numpy(), index=text.to_numpy())
     # A cell whose formula broke (#REF!) holds no value at all: it says nothing about the column.
-    text = text[~text.str.fullmatch(EXCEL_ERRORS).fillna(False)]
-    if text.empty:
+    counts = counts[text.notna().to_numpy() & ~text.str.fullmatch(EXCEL_ERRORS).fillna(False).to_numpy()]
+    if counts.empty:
         return Fit(1.0, 0, [])
     if field in CODED or field.startswith(INDICATOR_PREFIX):
-        if not "".join(text.unique()).isascii():
-            text, _ = decode_series(text)
-            text = text.astype("string")
-    counts = text.value_counts()
+        if not "".join(counts.index).isascii():
+            decoded, _ = decode_series(pd.Series(counts.index, dtype=object))
+            counts.index = pd.Index(decoded.astype("string").to_numpy())
+    counts = counts.groupby(level=0, sort=False).sum().sort_values(ascending=False, kind="stable")
     distinct = pd.Series(counts.index, dtype="string")
     good = _parses(field, distinct, own, edition or "2008", bare).to_numpy()
     total = int(counts.sum())
@@ -82,7 +85,10 @@ def _parses(field: str, distinct: pd.Series, own, edition: str, bare) -> pd.Seri
         # Date-shaped is enough: an impossible date (31/02/1980, MySQL's 1985-00-12) is still a date the
         # column holds, rejected on its own row with its reason; a column of names is not.
         shaped = distinct.str.fullmatch(r"\d{1,4}\s*[/.\-]\s*\d{1,2}\s*[/.\-]\s*\d{1,4}(?:[T ][\d:.]+)?").fillna(False)
-        return (parse_dates(distinct)["ok"].fillna(False).astype(bool) | shaped) & distinct.notna()
+        parsed = shaped.astype(bool).copy()
+        rest = ~parsed.to_numpy()          # only what is not date-shaped needs parsing (a year, "tháng 3/1980")
+        parsed[rest] = parse_dates(distinct[rest])["ok"].fillna(False).astype(bool).to_numpy()
+        return parsed & distinct.notna()
     if field == "id_number":
         compact = distinct.str.replace(r"[\s.\-]", "", regex=True)
         return (compact.str.fullmatch(r"\d{7,12}") | distinct.str.fullmatch(r"\d(?:[.,]\d+)?[eE]\+?\d+")).fillna(False)
