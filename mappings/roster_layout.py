@@ -86,8 +86,10 @@ def _fields_by_values(header, cells: pd.DataFrame, mapping: Mapping, bare) -> tu
         for name in names:
             if name in taken:
                 continue
-            fit = column_fit(name, values, mapping.values.get(name), mapping.ethnicity_edition, bare) \
-                if name in vocabulary() and vocabulary()[name]["level"] not in ("ignore", "unstored") else None
+            # A header that names one field without a code list takes it whatever its values: no need to look.
+            judged = name in vocabulary() and vocabulary()[name]["level"] not in ("ignore", "unstored") and \
+                not (len(names) == 1 and name not in _CODED)
+            fit = column_fit(name, values, mapping.values.get(name), mapping.ethnicity_edition, bare) if judged else None
             # A header that names one field is taken on fewer than 3 values (they prove too little), and
             # whatever its values when the field has no code list: its unreadable cells are then rejected
             # on their rows with their reason, never dropped with the column. A code column that fits no
