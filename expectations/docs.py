@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -75,10 +76,27 @@ def write_run_page(folder: str | Path, run_name: str, source_id: str, run_id: st
                     f"{_severity(rule['severity'])}</td><td>{_e(rule['vi'])}</td></tr>")
     body.append("</table>")
     page = runs / f"{run_name}.html"
-    page.write_text(_html(f"Kiểm tra dữ liệu {run_name}", "\n".join(body)), encoding="utf-8")
-    (runs / f"{run_name}.json").write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
-    write_index(folder)
+    with folder_lock(folder):
+        page.write_text(_html(f"Kiểm tra dữ liệu {run_name}", "\n".join(body)), encoding="utf-8")
+        (runs / f"{run_name}.json").write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
+        write_index(folder)
     return page
+
+
+@contextmanager
+def folder_lock(folder: str | Path):
+    """One writer at a time in a Data Docs folder: sources judged side by side each add their pages and
+    rewrite the pages they share (this index, GX's index and suite page), which a reader mid-write would
+    find half written or gone."""
+    import fcntl
+
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    with open(Path(folder) / ".lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def write_index(folder: str | Path) -> Path:

@@ -109,10 +109,13 @@ def gx_failures_here(data: pd.DataFrame, docs: tuple[str, str] | None = None):
         def render() -> None:
             from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
-            started = time.time() - 1
-            context.build_data_docs(site_names=[_docs_site(context, folder)],
-                                    resource_identifiers=[key, ExpectationSuiteIdentifier(name=suite.name)])
-            _offline_pages(folder, started)
+            from expectations.docs import folder_lock
+
+            with folder_lock(folder):
+                started = time.time() - 1
+                context.build_data_docs(site_names=[_docs_site(context, folder)],
+                                        resource_identifiers=[key, ExpectationSuiteIdentifier(name=suite.name)])
+                _offline_pages(folder, started)
     # GX's execution engine keeps the last batch (the roster's checked columns) until the next one:
     # a worker going on to its next source would carry the previous roster all along.
     batches = context.data_sources.get("roster").get_execution_engine().batch_manager
@@ -143,9 +146,12 @@ def _offline_pages(folder: str, since: float) -> None:
     """Cut the remote assets out of the GX pages written since `since`: they keep GX's own stylesheet shipped
     beside them (static/), and open offline, plain but whole, and without asking any outside server."""
     for page in Path(folder).rglob("*.html"):
-        if page.stat().st_mtime >= since:
-            text = page.read_text(encoding="utf-8")
-            page.write_text(_REMOTE_ASSET.sub("", text), encoding="utf-8")
+        try:
+            if page.stat().st_mtime >= since:
+                text = page.read_text(encoding="utf-8")
+                page.write_text(_REMOTE_ASSET.sub("", text), encoding="utf-8")
+        except FileNotFoundError:   # a page GX's build removed after it was listed: nothing to clean
+            continue
 
 
 def _docs_site(context, folder: str) -> str:
