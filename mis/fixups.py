@@ -41,6 +41,16 @@ def record_applied(conn, run_id: str, source_id: str) -> int:
         WHERE excluded.fixup_round >= f.fixup_round"""), {"s": source_id, "r": run_id}).rowcount
 
 
+def last_workbooks(conn, source_id: str) -> dict:
+    """addressee -> the stamp (path, digest, size, time) of the fix-up workbook the source's last run wrote
+    or named for it (misgw.fixup_workbook)."""
+    stamps = conn.execute(sa.text("""
+        SELECT options -> 'fixup_files' FROM mis.sync_run
+        WHERE source_id = :s AND NOT dry_run AND options ? 'fixup_files'
+        ORDER BY started_at DESC LIMIT 1"""), {"s": source_id}).scalar()
+    return stamps or {}
+
+
 def addressees(conn, source_id: str, by: str = "district", run_id: str | None = None) -> list[str]:
     """The districts (by="commune": communes) with records to fix: open in the ledger, or of one run."""
     column = "commune_code" if by == "commune" else "district_code"

@@ -152,10 +152,13 @@ def of_dag_run(conn, dag_id: str, dag_run_id: str) -> dict | None:
 
 
 def fixup_basis(conn, source_id: str, run_id: str | None) -> dict | None:
-    """The run whose mapping a fix-up workbook follows: that run, or the source's latest real run that mapped."""
+    """The run whose mapping a fix-up workbook follows: that run, or the source's latest real run that mapped
+    something (a run that found nothing new at the source maps nothing: the district's own headers are
+    those of the run before)."""
     row = conn.execute(sa.text("""
         SELECT run_id, source_id, mapping_report, options FROM mis.sync_run
         WHERE CASE WHEN CAST(:r AS text) IS NOT NULL THEN run_id = CAST(:r AS text)
-                   ELSE source_id = :s AND NOT dry_run AND mapping_report IS NOT NULL END
+                   ELSE source_id = :s AND NOT dry_run AND mapping_report IS NOT NULL
+                        AND mapping_report <> '[]'::jsonb END
         ORDER BY started_at DESC LIMIT 1"""), {"r": run_id, "s": source_id}).mappings().first()
     return None if row is None else dict(row)

@@ -29,6 +29,9 @@ from misgw.fixup_format import (
 )
 
 LEAD_FIELDS = ["household_code", "full_name"]
+# How workbooks are made, in their digest: a new release that writes them differently writes them again.
+_MAKER = hashlib.sha256(b"".join((Path(__file__).parent / name).read_bytes()
+                                 for name in ("fixup_workbook.py", "fixup_format.py"))).hexdigest()
 REASON_WIDTH = 60
 _HIGHLIGHT = PatternFill("solid", fgColor="FFF2A8")
 _HEADER = PatternFill("solid", fgColor="D9E1F2")
@@ -64,9 +67,14 @@ def field_label(name: str) -> str:
     return vocabulary()[name]["aliases"][0]
 
 
-def write_fixup_workbooks(engine, run_id: str, out_dir: Path, by: str = "district") -> dict[str, Path]:
-    """One fix-up workbook per addressee of what is open for the run's source: addressee -> path. A dry run
-    writes its own held-back and missing households only (its ledger entries are not kept).
+def write_fixup_workbooks(engine, run_id: str, out_dir: Path, by: str = "district") -> tuple[dict[str, Path], dict]:
+    """One fix-up workbook per addressee of what is open for the run's source: (addressee -> path,
+    addressee -> its stamp, which the run keeps). A dry run writes its own held-back and missing households
+    only (its ledger entries are not kept).
+
+    A workbook that would hold exactly what the last one written for its addressee holds, which is still
+    as it was written, is not written again: the run names that one (a night with nothing new rewrote
+    33,000 held rows of one district, docs/benchmarks.md).
 
     by: "district" (a roster in the pre-2025 units) or "commune" (a roster made after the reform, when the
     district is gone and the commune fixes its own records). A workbook never holds another addressee's
@@ -78,14 +86,15 @@ def write_fixup_workbooks(engine, run_id: str, out_dir: Path, by: str = "distric
     of_run = run_id if run["dry_run"] else None
     with engine.connect() as conn:
         addressees = fixups.addressees(conn, source_id, by, of_run)
-    out = {}
+        earlier = {} if of_run else fixups.last_workbooks(conn, source_id)
+    out, stamps = {}, {}
     for addressee in addressees:
         name = f"sua-loi_{source_id}_{run_id}.xlsx" if len(addressees) == 1 and by == "district" else \
             f"sua-loi_{source_id}_{addressee}_{run_id}.xlsx"
-        path = write_fixup_workbook(engine, source_id, addressee, Path(out_dir) / name, by=by, run_id=of_run)
+        path, stamp = _write(engine, source_id, addressee, Path(out_dir) / name, by, of_run, earlier.get(addressee))
         if path:
-            out[addressee] = path
-    return out
+            out[addressee], stamps[addressee] = path, stamp
+    return out, stamps
 
 
 
@@ -94,6 +103,13 @@ def write_fixup_workbooks(engine, run_id: str, out_dir: Path, by: str = "distric
 
 def write_fixup_workbook(engine, source_id: str, district: str, path: Path, by: str | None = None,
                          run_id: str | None = None) -> Path | None:
+    """The workbook of one district's (by="commune": one commune's) records to fix, at path, or None when
+    there are none (_write says how)."""
+    return _write(engine, source_id, district, path, by, run_id, None)[0]
+
+
+def _write(engine, source_id: str, district: str, path: Path, by: str | None, run_id: str | None,
+           earlier: dict | None) -> tuple[Path | None, dict | None]:
     """The workbook of one district's (by="commune": one commune's) records to fix, or None when there
     are none: the held-back households, the missing ones and the warnings open in the ledger (run_id: of
     that run only). by: None reads how the source's last run addressed its records.
@@ -113,7 +129,10 @@ def write_fixup_workbook(engine, source_id: str, district: str, path: Path, by: 
     warnings = [(code, head, place, _unmasked(message, {"id_number": id_number}))
                 for code, head, place, message, id_number in found]
     if not held and not missing and not warnings:
-        return None
+        return None, None
+    digest = _content_digest(run, district, by, held, rejects, missing, found)
+    if earlier and earlier.get("digest") == digest and _as_written(earlier):
+        return Path(earlier["path"]), earlier
     path.parent.mkdir(parents=True, exist_ok=True)
 
     present = set()
@@ -215,7 +234,26 @@ def write_fixup_workbook(engine, source_id: str, district: str, path: Path, by: 
             notes.append([_safe(notes, v) for v in values])
     wb.active = 1
     wb.save(path)
-    return path
+    written = path.stat()
+    return path, {"path": str(path), "digest": digest, "size": written.st_size, "mtime_ns": written.st_mtime_ns}
+
+
+def _content_digest(run: dict, district: str, by: str, held, rejects, missing, found) -> str:
+    """What a workbook is made from (the records, their messages, the district's headers) and how (this
+    module and the format), as one digest: equal digests make the same workbook."""
+    content = json.dumps([FORMAT, _MAKER, run["source_id"], run["mapping_report"], district, by,
+                          [dict(h) for h in held], [dict(r) for r in rejects], [list(m) for m in missing],
+                          [list(w) for w in found]], ensure_ascii=False, default=str, sort_keys=True)
+    return hashlib.sha256(content.encode()).hexdigest()
+
+
+def _as_written(stamp: dict) -> bool:
+    """The workbook a stamp names is still there, as written (a person may have opened and saved it)."""
+    try:
+        now = Path(stamp["path"]).stat()
+    except (OSError, KeyError, TypeError):
+        return False
+    return now.st_size == stamp.get("size") and now.st_mtime_ns == stamp.get("mtime_ns")
 
 
 def _unmasked(text: str, values: dict) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import sqlalchemy as sa
 from openpyxl import load_workbook
@@ -151,3 +152,53 @@ def test_a_load_after_another_run_reconciles_again_and_never_overwrites_it(tmp_p
                                      "WHERE household_code = '31300-0001'")).one()
     engine.dispose()
     assert tuple(owner) == ("cd", "925")
+
+
+def test_a_night_with_nothing_new_names_the_workbook_it_already_wrote(tmp_path, mis_db):  # noqa: F811
+    """The same records to fix make the same workbook: a run with nothing new does not write it again, but
+    names the one written; records judged again, a workbook a person saved since, or records that changed
+    make a new one."""
+    write_roster(tmp_path / "d" / "x.xlsx", rows=bad_rows())
+    cfg = write_config(tmp_path / "misgw.yaml", [{"id": "pd", "kind": "spreadsheet", "path": "d", "district_code": "926"}])
+    sync = lambda *more: json.loads(misgw("sync", "--config", str(cfg), "--json", *more, env_url=mis_db).stdout)[0]  # noqa: E731
+    folder = tmp_path / "out" / "fixup" / "pd"
+    first = sync()
+    [written] = first["fixup_workbooks"].values()
+    made = Path(written).stat()
+    second = sync()                                     # the workbook unchanged at the source
+    assert second["unchanged_at_source"] and second["fixup_workbooks"] == first["fixup_workbooks"]
+    assert [p.name for p in folder.iterdir()] == [Path(written).name]
+    assert Path(written).stat().st_mtime_ns == made.st_mtime_ns
+    rows = [(r["household_code"], r["full_name"], r["message_vi"]) for r in _fixup_rows(written)]
+
+    # Read and judged again: the records' latest judging run is in the workbook, so it is a new one.
+    third = sync("--full")
+    [rejudged] = third["fixup_workbooks"].values()
+    assert third["run_id"] in rejudged and [(r["household_code"], r["full_name"], r["message_vi"])
+                                            for r in _fixup_rows(rejudged)] == rows
+    assert sync()["fixup_workbooks"] == third["fixup_workbooks"]
+
+    # Opened in Excel and saved where it was: the next run writes its own, with the same rows.
+    wb = load_workbook(rejudged)
+    wb["Cần sửa"]["Z1"] = "đã xem"
+    wb.save(rejudged)
+    fifth = sync()
+    [again] = fifth["fixup_workbooks"].values()
+    assert fifth["run_id"] in again
+    assert [(r["household_code"], r["full_name"], r["message_vi"]) for r in _fixup_rows(again)] == rows
+
+    # A record that changed at the source: a new workbook with the new reason.
+    bad = [[("30/02/2005" if v == "31/02/2005" else v) for v in r] for r in bad_rows()]
+    write_roster(tmp_path / "d" / "x.xlsx", rows=bad)
+    sixth = sync()
+    [newest] = sixth["fixup_workbooks"].values()
+    assert sixth["run_id"] in newest and any("30/02/2005" in r["message_vi"] for r in _fixup_rows(newest))
+
+
+def _fixup_rows(path) -> list[dict]:
+    """The «Cần sửa» rows as a person reads them: household, name and the reason column."""
+    ws = load_workbook(path, read_only=True)["Cần sửa"]
+    rows = list(ws.iter_rows(values_only=True))
+    at = {h: i for i, h in enumerate(rows[0])}
+    return [{"household_code": r[at["Mã hộ"]], "full_name": r[at["Họ và tên"]], "message_vi": r[at["Lý do cần sửa"]]}
+            for r in rows[1:]]
