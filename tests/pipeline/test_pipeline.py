@@ -216,7 +216,7 @@ def test_bad_sources_fail_alone_with_one_sentence(tmp_path, mis_db, workers):
         assert "\n" not in s["error"]
 
 
-def test_workers_start_the_sources_whose_last_run_took_longest_first(mis_db, monkeypatch):
+def test_workers_start_databases_then_the_sources_whose_last_run_took_longest_first(mis_db, monkeypatch):
     from mis import db, runs
     from misgw import pipeline
 
@@ -233,6 +233,9 @@ def test_workers_start_the_sources_whose_last_run_took_longest_first(mis_db, mon
                 {"ago": ago, "took": took, "r": f"run{i}"})
     # A source never run (or never finished) keeps its place, after those that have a duration.
     assert pipeline._longest_first(["never", "short", "unfinished", "long"]) == ["long", "short", "never", "unfinished"]
+    # A database is read on every run (a workbook that did not change costs nothing): it starts first.
+    assert pipeline._longest_first(["never", "short", "unfinished", "long"], {"short", "never"}) == \
+        ["short", "never", "long", "unfinished"]
 
 
 GX_INHERITED = r"""
