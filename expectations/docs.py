@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
-from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 
-from expectations.validate import rule_book, suite_spec
+from expectations.gx_suite import folder_lock, suite_spec
+from expectations.validate import rule_book
 
 VIETNAM = dt.timezone(dt.timedelta(hours=7))
 SHOWN_ROWS = 5000          # a page stays readable; the ledger and the fix-up workbook hold every row
@@ -82,21 +82,6 @@ def write_run_page(folder: str | Path, run_name: str, source_id: str, run_id: st
         write_index(folder)
     return page
 
-
-@contextmanager
-def folder_lock(folder: str | Path):
-    """One writer at a time in a Data Docs folder: sources judged side by side each add their pages and
-    rewrite the pages they share (this index, GX's index and suite page), which a reader mid-write would
-    find half written or gone."""
-    import fcntl
-
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    with open(Path(folder) / ".lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def write_index(folder: str | Path) -> Path:

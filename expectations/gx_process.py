@@ -16,7 +16,7 @@ _helper: tuple[int, Any, Any, list] | None = None
 def start() -> bool:
     """Start importing GX beside this process, unless this process has GX already (a source process forked
     from a sync that imported it) or a helper runs. Its import (1.5-2 s) then runs on the other core
-    while this process reads and maps the roster; the suite runs there (validate._gx_failures).
+    while this process reads and maps the roster; the suite runs there (expectations.validate._gx_failures).
     Where no helper can start (a daemonic process may not have children), GX runs here as before.
     True when this call started one: its caller stops it (stop) when its sources are done."""
     global _helper
@@ -106,9 +106,9 @@ def _serve(conn, parents_end) -> None:
     from mis import db
 
     db.forget_engines()    # the parent's pooled connections are not this process's to close
-    from expectations import validate
+    from expectations import gx_suite
 
-    validate.warm_up()
+    gx_suite.warm_up()
     while True:
         try:
             job = conn.recv()
@@ -117,10 +117,14 @@ def _serve(conn, parents_end) -> None:
         if job is None:
             break
         try:
-            found, render = validate.gx_failures_here(*job)
-            conn.send(("ok", found))
-            render()   # the pages, while the run goes on; stop() waits for them
+            found, render = gx_suite.run(*job)
         except Exception as exc:  # the parent says it, with the source's run
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
+            continue
+        conn.send(("ok", found))
+        try:
+            render()   # the pages, while the run goes on; stop() waits for them
+        except Exception:  # the answer is sent: a page that failed is said here, and the run goes on
+            log.exception("The Data Docs pages of %s were not written", job[1][1] if job[1] else "a run")
     conn.close()
     os._exit(0)   # no finalizers: nothing inherited is this process's to clean up

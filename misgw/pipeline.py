@@ -8,7 +8,7 @@ import logging
 import secrets
 
 from common.errors import SourceBusy, UserError
-from expectations import gx_process, validate
+from expectations import gx_process, gx_suite
 from mis import db, runs, staging
 from misgw.config import load_config
 from misgw.stages.approval import approval_needed
@@ -154,7 +154,7 @@ def _in_processes(work, source_ids: list[str], workers: int, died) -> list[dict]
     """work(source_id) for each source in a process of its own, `workers` at a time; results in order.
     died(source_id, started, how): the summary of a source whose process ended without one.
 
-    fork: the child keeps this process's logging and GX, imported here first (validate.warm_up) when
+    fork: the child keeps this process's logging and GX, imported here first (gx_suite.warm_up) when
     there are more sources than workers, so that its import is paid once per sync, not once per source;
     it drops its pooled connections first. A new process for each source, not a pool: one that ran a
     province-sized source keeps much of that peak (Python hands memory back only in whole arenas), and the
@@ -167,7 +167,7 @@ def _in_processes(work, source_ids: list[str], workers: int, died) -> list[dict]
 
     fork = multiprocessing.get_context("fork")
     if len(source_ids) > workers:
-        validate.warm_up()
+        gx_suite.warm_up()
         import misgw.fixup_workbook  # noqa: F401  (openpyxl, which every source's report imports)
         # What the children inherit is never garbage: frozen, their collections (one after each stage) do not
         # walk GX's million objects again in every process, nor copy the pages they sit on.

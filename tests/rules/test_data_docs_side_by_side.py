@@ -6,14 +6,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from expectations.validate import _REMOTE_ASSET
+from expectations.gx_suite import _REMOTE_ASSET
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNS = 6
 WRITER = r"""
 import sys
 import pandas as pd
-from expectations import docs, validate
+from expectations import docs, gx_suite
 
 folder, tag = sys.argv[1], sys.argv[2]
 frame = pd.DataFrame({"household_code": ["T1", "T1"], "full_name": ["Hà Văn Chiến", "Lường Thị Xoan"],
@@ -22,7 +22,7 @@ frame = pd.DataFrame({"household_code": ["T1", "T1"], "full_name": ["Hà Văn Ch
                       "area": ["rural", "rural"]})
 for i in range(int(sys.argv[3])):
     name = f"{tag}-{i}"
-    found, render = validate.gx_failures_here(frame, (folder + "/gx", name))
+    found, render = gx_suite.run(frame, (folder + "/gx", name))
     render()
     failures = pd.DataFrame({"file": ["x.xlsx"], "sheet": ["Xã Chiềng Ban"], "row": [3], "household_code": ["T1"],
                              "rule": ["format.birth_date"], "severity": ["reject"], "message_vi": ["Ngày sinh sai"]})
@@ -62,12 +62,12 @@ def test_a_page_removed_while_the_folder_is_cleaned_is_passed_over(tmp_path, mon
     is nothing to clean (a sync failed on exactly this, FileNotFoundError, before the lock and this)."""
     import time
 
-    from expectations import validate
+    from expectations import gx_suite
 
     kept = tmp_path / "index.html"
     kept.write_text('<html><head><script src="https://cdn.example/x.js"></script></head><body>x</body></html>')
     gone = tmp_path / "validations" / "gone.html"
     real_rglob = Path.rglob
     monkeypatch.setattr(Path, "rglob", lambda self, pattern: iter([gone, *real_rglob(self, pattern)]))
-    validate._offline_pages(str(tmp_path), time.time() - 60)
+    gx_suite._offline_pages(str(tmp_path), time.time() - 60)
     assert kept.read_text() == "<html><head></head><body>x</body></html>"

@@ -11,9 +11,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = r"""
 import json, sys
 import pandas as pd
-from expectations import validate
+from expectations import gx_suite, validate
 
-validate.warm_up()
+gx_suite.warm_up()
 lean = {m: m in sys.modules for m in ("great_expectations", "scipy.stats._stats_py", "altair.vegalite")}
 frame = pd.DataFrame({"household_code": ["H1", "H1"], "full_name": ["Lò Văn Pọm", "Lò Thị Ón"],
                       "relation_code": ["01", "02"], "sex": ["M", "X"], "birth_date_value": ["1970", "1972-13"],

@@ -1,0 +1,184 @@
+"""The GX suite run on a roster's checked columns, in this process: GX imported lean, its context built
+once, its Data Docs pages rendered and cleaned for offline reading, one writer at a time."""
+from __future__ import annotations
+
+import copy
+import importlib
+import json
+import logging
+import re
+import sys
+import time
+import types
+from contextlib import contextmanager
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mappings import codelists
+
+# GX logs hundreds of INFO lines as it registers its functions on import: quiet before any import of it.
+logging.getLogger("great_expectations").setLevel(logging.WARNING)
+
+
+@lru_cache(maxsize=None)
+def suite_spec() -> dict:
+    spec = json.loads(resources.files("expectations").joinpath("roster_basic.json").read_text(encoding="utf-8"))
+    for exp in spec["expectations"]:
+        value_set = exp["kwargs"].get("value_set")
+        if isinstance(value_set, str) and value_set.startswith("$codes:"):
+            name = value_set.split(":", 1)[1]
+            exp["kwargs"]["value_set"] = sorted(set(codelists.lookup_table(name).values()))
+    return spec
+
+
+def run(data: pd.DataFrame, docs: tuple[str, str] | None = None):
+    """(the suite's failures (pos, rule, column) on the checked columns, run in this process; a function
+    that renders the run into its Data Docs, a no-op without docs). The failures do not wait for the pages:
+    a GX process answers first and renders while the run goes on (expectations.gx_process)."""
+    gx = _import_gx()
+    from great_expectations.core.expectation_suite import ExpectationSuite
+
+    spec = suite_spec()
+    context = _gx_context()
+    batch_definition = context.data_sources.get("roster").get_asset("members").get_batch_definition("all")
+    render = _no_pages
+    if docs is None:
+        result = batch_definition.get_batch(batch_parameters={"dataframe": data}).validate(
+            ExpectationSuite(**copy.deepcopy(spec)), result_format={"result_format": "COMPLETE"})
+    else:
+        folder, run_name = docs
+        suite = context.suites.add_or_update(ExpectationSuite(**copy.deepcopy(spec)))
+        definition = context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=run_name, data=batch_definition, suite=suite))
+        # The checkpoint stores the result; its pages are rendered apart (render), as its UpdateDataDocsAction would.
+        checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
+            name=f"checkpoint-{run_name}", validation_definitions=[definition], actions=[],
+            result_format={"result_format": "COMPLETE"}))
+        from great_expectations.core.run_identifier import RunIdentifier
+
+        key, result = next(iter(checkpoint.run(batch_parameters={"dataframe": data},
+                                               run_id=RunIdentifier(run_name=run_name)).run_results.items()))
+
+        def render() -> None:
+            from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+            with folder_lock(folder):
+                started = time.time() - 1
+                context.build_data_docs(site_names=[_docs_site(context, folder)],
+                                        resource_identifiers=[key, ExpectationSuiteIdentifier(name=suite.name)])
+                _offline_pages(folder, started)
+    # GX's execution engine keeps the last batch (the roster's checked columns) until the next one:
+    # a worker going on to its next source would carry the previous roster all along.
+    batches = context.data_sources.get("roster").get_execution_engine().batch_manager
+    batches.reset_batch_cache()
+    batches.batch_data_cache.clear()
+    parts = []
+    for r in result.results:
+        if r.success:
+            continue
+        positions = r.result.get("unexpected_index_list") or []
+        column = r.expectation_config.kwargs["column"]
+        parts.append(pd.DataFrame({"pos": np.asarray(positions, dtype="int64"),
+                                   "rule": r.expectation_config.meta["rule"], "column": column}))
+    found = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["pos", "rule", "column"])
+    return found, render
+
+
+def _no_pages() -> None:
+    pass
+
+
+# GX's pages load Bootstrap, jQuery, fonts and charts from public CDNs: with no network they stay blank.
+_REMOTE_ASSET = re.compile(r"""<(?:script|link|img)\b[^>]*\b(?:src|href)=["']https?://[^"']*["'][^>]*>(?:\s*</script>)?""",
+                           re.I)
+
+
+def _offline_pages(folder: str, since: float) -> None:
+    """Cut the remote assets out of the GX pages written since `since`: they keep GX's own stylesheet shipped
+    beside them (static/), and open offline, plain but whole, and without asking any outside server."""
+    for page in Path(folder).rglob("*.html"):
+        try:
+            if page.stat().st_mtime >= since:
+                text = page.read_text(encoding="utf-8")
+                page.write_text(_REMOTE_ASSET.sub("", text), encoding="utf-8")
+        except FileNotFoundError:   # a page GX's build removed after it was listed: nothing to clean
+            continue
+
+
+def _docs_site(context, folder: str) -> str:
+    """One Data Docs site per output folder; every run adds its page to the site's index."""
+    name = "misgw-" + str(abs(hash(folder)))
+    if name not in (context.get_site_names() or []):
+        context.add_data_docs_site(site_name=name, site_config={
+            "class_name": "SiteBuilder", "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": folder}})
+    return name
+
+
+def warm_up() -> None:
+    """Import GX and build its context now: the source processes forked after this inherit both, so GX's
+    import (most of a small source's time, docs/benchmarks.md) is paid once per sync, not once per source."""
+    _gx_context()
+
+
+class _Deferred(types.ModuleType):
+    """A module imported on first use of one of its names (its placeholder leaves sys.modules then)."""
+
+    def __getattr__(self, attr):
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), attr)
+
+
+def _defer_unused_imports() -> None:
+    """GX imports scipy.stats and altair for one expectation the suite never uses (KL divergence): about
+    40% of GX's import time (docs/benchmarks.md). They are imported if anything ever uses them."""
+    for name in ("scipy.stats", "altair"):
+        if name not in sys.modules:
+            sys.modules[name] = _Deferred(name)
+
+
+def _import_gx():
+    if "great_expectations" not in sys.modules:
+        _defer_unused_imports()
+    import great_expectations as gx
+
+    return gx
+
+
+@lru_cache(maxsize=1)
+def _gx_context():
+    gx = _import_gx()
+
+    # GX sets INFO on some of its own loggers ("ephemeral docs site"): quiet them all, not just the root one.
+    for name in ["great_expectations", *logging.root.manager.loggerDict]:
+        if name.startswith("great_expectations"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    context = gx.get_context(mode="ephemeral")
+    try:
+        context.variables.progress_bars = {"globally": False, "metric_calculations": False}
+    except Exception:  # older GX: progress bars stay on, which is harmless
+        pass
+    asset = context.data_sources.add_pandas("roster").add_dataframe_asset("members")
+    asset.add_batch_definition_whole_dataframe("all")
+    return context
+
+
+@contextmanager
+def folder_lock(folder: str | Path):
+    """One writer at a time in a Data Docs folder: sources judged side by side each add their pages and
+    rewrite the pages they share (our index, GX's index and suite page), which a reader mid-write would
+    find half written or gone."""
+    import fcntl
+
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    with open(Path(folder) / ".lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
