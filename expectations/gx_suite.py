@@ -120,9 +120,11 @@ def _docs_site(context, folder: str) -> str:
 
 
 def warm_up() -> None:
-    """Import GX and build its context now: the source processes forked after this inherit both, so GX's
-    import (most of a small source's time, docs/benchmarks.md) is paid once per sync, not once per source."""
+    """Import GX and build its context now, and the suite with its code lists: the source processes forked
+    after this inherit them, so GX's import (most of a small source's time, docs/benchmarks.md) is paid
+    once per sync, not once per source; a GX process has them ready before its first job."""
     _gx_context()
+    suite_spec()
 
 
 class _Deferred(types.ModuleType):
