@@ -83,7 +83,6 @@ def write_run_page(folder: str | Path, run_name: str, source_id: str, run_id: st
     return page
 
 
-
 def write_index(folder: str | Path) -> Path:
     """The list of every run page kept in the folder, newest first."""
     runs = sorted((json.loads(p.read_text(encoding="utf-8")) for p in (Path(folder) / "runs").glob("*.json")),

@@ -20,12 +20,9 @@ def report(run_id: str) -> dict:
     engine = db.get_engine()
     # After the reform the district is gone: what goes back is addressed to the commune.
     addressed_by = "commune" if source.unit_era == "current" else "district"
-    with engine.begin() as conn:
-        runs.update_run(conn, run_id, options={**run["options"], "addressed_by": addressed_by})
     workbooks, stamps = write_fixup_workbooks(engine, run_id, config.output_dir / "fixup" / source.id, by=addressed_by)
     with engine.begin() as conn:
-        run = runs.get_run(conn, run_id)
-        runs.update_run(conn, run_id, options={**run["options"], "fixup_files": stamps})
+        runs.update_run(conn, run_id, options={**run["options"], "addressed_by": addressed_by, "fixup_files": stamps})
         year = staging.accepted_assessment_year(conn, run_id)
         if year:
             figures = poverty.movement(conn, year, "district" if source.district_code else "province",
