@@ -86,8 +86,11 @@ def _match_people(conn, run_id: str) -> None:
         SELECT t.member_id, t.household_id, t.member_key, t.name_key, t.full_name, t.sex, t.birth_year,
                t.birth_date, t.id_number
         FROM mis.member t
-        WHERE t.listed AND (t.household_id IN (SELECT household_id FROM {ABSENT})
-                            OR t.household_id IN (SELECT household_id FROM {HMATCH} WHERE reason IS NULL))
+        -- A join on the union, not `IN (...) OR IN (...)`: the OR cannot use the household index, so it
+        -- scanned every member of the registry (0.2 s at 1.2M members) even when both sets were empty.
+        JOIN (SELECT household_id FROM {ABSENT}
+              UNION SELECT household_id FROM {HMATCH} WHERE reason IS NULL) h USING (household_id)
+        WHERE t.listed
           AND NOT EXISTS (SELECT 1 FROM {PM} p WHERE p.member_id = t.member_id)
           AND NOT EXISTS (SELECT 1 FROM {KEPT} k WHERE k.member_id = t.member_id)""")
     pairs = conn.execute(sa.text(f"""
