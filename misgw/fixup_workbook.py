@@ -124,15 +124,16 @@ def _write(engine, source_id: str, district: str, path: Path, by: str | None, ru
         return None
     by = by or (run["options"] or {}).get("addressed_by") or "district"
     with engine.connect() as conn:
+        records, count = fixups.records_digest(conn, source_id, district, by, run_id)
+        if not count:
+            return None, None
+        digest = _content_digest(run, district, by, records)
+        if earlier and earlier.get("digest") == digest and _as_written(earlier):
+            return Path(earlier["path"]), earlier
         held, rejects, missing, found = fixups.records_to_fix(conn, source_id, district, by, run_id)
     # The person a warning is about, for the full ID its message quotes masked (_unmasked).
     warnings = [(code, head, place, _unmasked(message, {"id_number": id_number}))
                 for code, head, place, message, id_number in found]
-    if not held and not missing and not warnings:
-        return None, None
-    digest = _content_digest(run, district, by, held, rejects, missing, found)
-    if earlier and earlier.get("digest") == digest and _as_written(earlier):
-        return Path(earlier["path"]), earlier
     path.parent.mkdir(parents=True, exist_ok=True)
 
     present = set()
@@ -238,12 +239,11 @@ def _write(engine, source_id: str, district: str, path: Path, by: str | None, ru
     return path, {"path": str(path), "digest": digest, "size": written.st_size, "mtime_ns": written.st_mtime_ns}
 
 
-def _content_digest(run: dict, district: str, by: str, held, rejects, missing, found) -> str:
-    """What a workbook is made from (the records, their messages, the district's headers) and how (this
-    module and the format), as one digest: equal digests make the same workbook."""
-    content = json.dumps([FORMAT, _MAKER, run["source_id"], run["mapping_report"], district, by,
-                          [dict(h) for h in held], [dict(r) for r in rejects], [list(m) for m in missing],
-                          [list(w) for w in found]], ensure_ascii=False, default=str, sort_keys=True)
+def _content_digest(run: dict, district: str, by: str, records: str) -> str:
+    """What a workbook is made from (the records' digest from mis.fixups.records_digest, the district's
+    headers) and how (this module and the format), as one digest: equal digests make the same workbook."""
+    content = json.dumps([FORMAT, _MAKER, run["source_id"], run["mapping_report"], district, by, records],
+                         ensure_ascii=False, default=str, sort_keys=True)
     return hashlib.sha256(content.encode()).hexdigest()
 
 
