@@ -61,28 +61,30 @@ class SheetMapping:
 
 def map_sheet(file: str, sheet: str, rows: list[list], mapping: Mapping,
               keys: dict[int, str] | None = None, province_code: str | None = None,
-              bare: dict[str, str] | None = None) -> tuple[pd.DataFrame | None, SheetMapping]:
+              bare: dict[str, str] | None = None, numbers: list[int] | None = None) -> tuple[pd.DataFrame | None, SheetMapping]:
     """Header detection, the columns' fields by their headers and values, and non-data row removal.
     Returns one row per member with raw field values.
 
     keys: row number -> the record's primary key, for a database table or a web service.
     province_code: the source's pre-2025 province (which ethnicity list its codes likely follow).
     bare: how the province reads a bare value two codes share ({"ba": "04"}).
+    numbers: each row's number, when rows are not the sheet's every row from the first (a keyed source's
+    records, of which those unchanged since the last load were left out); else row i is number i + 1.
     """
     rows_read = sum(1 for r in rows if r)                        # a connector delivers non-empty rows only
     header = locate_header(rows, mapping)
     if header is None:
         return None, SheetMapping(file, sheet, roster=False, rows_read=rows_read,
                                   reason="no header row naming at least 3 roster fields")
-    report = SheetMapping(file, sheet, roster=True, header_row=header.row_index + 1, rows_read=rows_read)
+    numbers = numbers or list(range(1, len(rows) + 1))
+    report = SheetMapping(file, sheet, roster=True, header_row=numbers[header.row_index], rows_read=rows_read)
     body = rows[header.row_index + 1:]
-    first_row = header.row_index + 2                              # Excel row of body[0]
     title = rows[:header.row_index + 1 - header.rows]
     report.years = {"title": sorted({y for r in title for v in r if isinstance(v, str) for y in years_in(v)}),
                     "sheet": years_in(sheet)}
 
     # The body's cells once, in every recognised column, and what each row is (computed once, per row).
-    cells = _cells(body, sorted(header.candidates), first_row)
+    cells = _cells(body, sorted(header.candidates), numbers[header.row_index + 1:])
     features = _row_features(body, cells.index)
     # A header is a claim; the column's values decide among the fields it may name.
     keep, _ = _data_rows(_frame(cells, header.fields), features)

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from mappings.fit import column_fit
-from mappings.text import fold
+from mappings.text import fold, fold_series
 from mappings.vocabulary import Mapping, vocabulary
 
 # First cells that mark a subtotal row or the signature block under the table.
@@ -17,13 +17,14 @@ _CODED = {"relation": "relation", "sex": "sex", "ethnicity": "ethnicity", "pover
           "area": "area"}
 
 
-def _cells(body: list[list], columns: list[int], first_row: int) -> pd.DataFrame:
-    """The body's cells in these columns (labelled by column index), indexed by Excel row number."""
+def _cells(body: list[list], columns: list[int], numbers) -> pd.DataFrame:
+    """The body's cells in these columns (labelled by column index), indexed by Excel row number (numbers:
+    each body row's)."""
     width = max(columns, default=-1) + 1
     data = [(r + [None] * width)[:width] for r in body]
     frame = pd.DataFrame(data, dtype=object, columns=range(width))  # columns even when no row follows
     frame = frame[columns]
-    frame.index = np.arange(first_row, first_row + len(frame))
+    frame.index = np.asarray(numbers, dtype=np.int64)
     return frame
 
 
@@ -48,7 +49,7 @@ def _data_rows(frame: pd.DataFrame, features: pd.DataFrame) -> tuple[pd.Series, 
     key_cols = [c for c in ("full_name", "household_code", "id_number") if c in frame]
     has_key = frame[key_cols].notna().any(axis=1) if key_cols else pd.Series(False, index=frame.index)
     blank = frame.isna().all(axis=1) & first_text.isna()
-    folded = first_text.fillna("").map(fold)
+    folded = fold_series(first_text).fillna("").astype(object)
     # The signature block opens with a title ("Người lập biểu") or a place and date ("Vĩnh Châu, ngày 10
     # tháng 12 năm 2024"), in whichever column the template put it.
     footer_start = folded.str.startswith(_FOOTER) | features["dated"]

@@ -54,7 +54,10 @@ def map_roster(raw: pd.DataFrame, mapping: Mapping, source, configured_year: int
             # list of missing households and its hidden sheet are not records.
             accounts.append((file, sheet, delivered, delivered, 0, 0, 0))
             continue
-        rows = _dense_rows(part)
+        keys = dict(zip(part["row"].astype(int), part["key"])) if part["key"].notna().any() else None
+        # A keyed source's records as listed, by number: made dense, the few of a night with little new
+        # (the rest left out as unchanged) became 133,000 blank rows to lay out.
+        rows, numbers = _listed_rows(part) if keys else (_dense_rows(part), None)
         digests = fixup_return.digests(part)
         repaired = None
         if file in fixups:
@@ -66,8 +69,8 @@ def map_roster(raw: pd.DataFrame, mapping: Mapping, source, configured_year: int
                 accounts.append((file, sheet, delivered, 0, 0, 0, delivered))
                 continue
             rows = repaired.rows
-        keys = dict(zip(part["row"].astype(int), part["key"])) if part["key"].notna().any() else None
-        mapped, report = map_sheet(file, sheet, rows, mapping, keys, province_code=province_code, bare=bare)
+        mapped, report = map_sheet(file, sheet, rows, mapping, keys, province_code=province_code, bare=bare,
+                                   numbers=numbers)
         del rows, part  # a province-sized sheet: its cells as Python lists are the largest thing held
         read = delivered + (repaired.restored_rows if repaired else 0)
         unchanged = 0
@@ -197,6 +200,12 @@ def count_rows(frame: pd.DataFrame, keep: pd.Series) -> pd.DataFrame:
     counts = gone.groupby(["source_file", "read_sheet"]).size().reset_index()
     counts.columns = ["file", "sheet", "n"]
     return counts
+
+
+def _listed_rows(part: pd.DataFrame) -> tuple[list[list], list[int]]:
+    """The part's rows in order and their numbers, without the numbers between them."""
+    part = part.sort_values("row", key=lambda r: r.astype(int))
+    return [json.loads(cells) for cells in part["cells"]], part["row"].astype(int).tolist()
 
 
 def _dense_rows(part: pd.DataFrame) -> list[list]:

@@ -116,3 +116,22 @@ def test_single_header_below_a_title_is_not_read_as_two_rows(tmp_path):
     name, rows = _sheet_rows(path)
     _, report = map_sheet(path.name, name, rows, load_mapping(None))
     assert report.header_row == 4 and report.ignored_columns == []
+
+
+def test_a_keyed_sources_records_are_mapped_by_their_numbers_without_the_rows_between():
+    """A database's records of a night with little new: the header and the few records of changed households,
+    numbered as read (the others were left out as unchanged). Mapped as they are, with their numbers and
+    keys: no blank row stands in for each record left out (there were 133,000 of them at L)."""
+    header = ["ID", "MaHo", "HoTen", "QuanHe", "GioiTinh", "NgaySinh", "DanToc", "SoCCCD", "MaXa", "PhanLoai",
+              "NamRaSoat"]
+    records = [[90_001, "31300-0007", "Trần Thị Bích", "Chủ hộ", "Nữ", "1971-05-02", "Kinh", "092171004455", "31300",
+                "Hộ nghèo", 2025],
+               [90_002, "31300-0007", "Lâm Văn Tài", "Con", "Nam", "2001-11-30", "Kinh", None, "31300", "Hộ nghèo", 2025]]
+    numbers = [1, 90_001, 90_002]
+    frame, report = map_sheet("ho_ngheo.accdb", "HoNgheo", [header, *records], load_mapping(None),
+                              keys={90_001: "90001", 90_002: "90002"}, numbers=numbers)
+    assert report.roster and report.header_row == 1 and report.data_rows == 2
+    assert frame["source_row"].tolist() == [90_001, 90_002]
+    assert frame["source_key"].tolist() == ["90001", "90002"]
+    assert frame["full_name"].tolist() == ["Trần Thị Bích", "Lâm Văn Tài"]
+    assert report.skipped_rows == {}
