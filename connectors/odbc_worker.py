@@ -113,8 +113,7 @@ def _read(conn, job: dict, out) -> int:
     n, high = 0, after
     for batch in _batches(cursor, chunk, without_converters):
         rows = []
-        for record in batch:
-            values = [_plain(v, job) for v in record]
+        for values in _plain_rows(batch, job):
             if households is not None and at_household is not None and values[at_household] not in households:
                 continue
             if at_watermark is not None and values[at_watermark] is not None and \
@@ -196,6 +195,24 @@ def _quote(conn, job: dict):
     if q == "[":
         return lambda name: "[" + name.replace("]", "]]") + "]"
     return lambda name: q + name.replace(q, q + q) + q
+
+
+_AS_IS = (type(None), bool, int, float)
+
+
+def _plain_rows(batch, job: dict) -> list[list]:
+    """The batch's rows with plain values (_plain), a column at a time: a column whose values are all
+    numbers or blanks is kept as it is, and text without a code page to fix needs only its blank check."""
+    columns: list = []
+    for column in zip(*batch):
+        kinds = set(map(type, column))
+        if kinds.issubset(_AS_IS):
+            columns.append(column)
+        elif kinds.issubset({str, type(None)}) and job.get("encoding") != "windows-1258":
+            columns.append([v if v is None or v.strip() else None for v in column])
+        else:
+            columns.append([_plain(v, job) for v in column])
+    return [list(values) for values in zip(*columns)]
 
 
 def _plain(value, job: dict):
