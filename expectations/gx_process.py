@@ -11,6 +11,15 @@ log = logging.getLogger(__name__)
 PAGES_TIMEOUT = 600
 # The helper of this process: (pid that started it, process, connection, jobs sent). One per process at a time.
 _helper: tuple[int, Any, Any, list] | None = None
+# A process that imports GX itself if it needs it (here): the pid. Then no helper starts.
+_here: int | None = None
+
+
+def here() -> None:
+    """GX, if this process needs it at all, is imported here on first use, without a helper: for a source
+    process that will likely judge nothing (its files are as the last run read them, misgw.pipeline)."""
+    global _here
+    _here = os.getpid()
 
 
 def start() -> bool:
@@ -20,7 +29,7 @@ def start() -> bool:
     Where no helper can start (a daemonic process may not have children), GX runs here as before.
     True when this call started one: its caller stops it (stop) when its sources are done."""
     global _helper
-    if "great_expectations" in sys.modules or (_helper and _helper[0] == os.getpid()):
+    if "great_expectations" in sys.modules or (_helper and _helper[0] == os.getpid()) or _here == os.getpid():
         return False
     import multiprocessing
 

@@ -12,7 +12,7 @@ from expectations import gx_process, gx_suite
 from mis import db, runs, staging
 from misgw.config import load_config
 from misgw.stages.approval import approval_needed
-from misgw.stages.extract import extract
+from misgw.stages.extract import extract, nothing_new
 from misgw.stages.load import load
 from misgw.stages.map_validate import map_validate
 from misgw.stages.outcome import close_unloaded, fail_run, summarise
@@ -132,9 +132,13 @@ def _run_sync(config_path, source_ids, dry_run, full, approve, workers) -> list[
     work = functools.partial(run_source, str(config.path), dry_run=dry_run, full=full, approve=approve)
     if workers <= 1 or len(wanted) <= 1:
         return [work(sid) for sid in wanted]
-    order = _longest_first(wanted, {s.id for s in config.sources if s.kind != "spreadsheet"})
+    databases = {s.id for s in config.sources if s.kind != "spreadsheet"}
+    order = _longest_first(wanted, databases)
+    # Sources whose files are as the last run read them will judge nothing: they start last, and need no GX.
+    quiet = set() if full else {sid for sid in order if sid not in databases and nothing_new(config, config.source(sid))}
+    order = [sid for sid in order if sid not in quiet] + [sid for sid in order if sid in quiet]
     results = dict(zip(order, _in_processes(work, order, workers, lambda sid, started, how: _died(
-        str(config.path), sid, dry_run, started, how))))
+        str(config.path), sid, dry_run, started, how), quiet=quiet)))
     return [results[sid] for sid in wanted]
 
 
@@ -150,49 +154,57 @@ def _longest_first(source_ids: list[str], databases: set[str] | None = None) -> 
     return sorted(source_ids, key=lambda sid: (sid not in (databases or set()), -took.get(sid, 0.0)))
 
 
-def _in_processes(work, source_ids: list[str], workers: int, died) -> list[dict]:
+def _in_processes(work, source_ids: list[str], workers: int, died, quiet: set[str] | None = None) -> list[dict]:
     """work(source_id) for each source in a process of its own, `workers` at a time; results in order.
-    died(source_id, started, how): the summary of a source whose process ended without one.
+    died(source_id, started, how): the summary of a source whose process ended without one. quiet: sources
+    that will judge nothing (misgw.stages.extract.nothing_new), last in source_ids.
 
     fork: the child keeps this process's logging and GX, imported here first (gx_suite.warm_up) when
     there are more sources than workers, so that its import is paid once per sync, not once per source;
-    it drops its pooled connections first. A new process for each source, not a pool: one that ran a
+    it drops its pooled connections first. When only the first source will judge anything (a night with
+    nothing new but a database, which is read in full every time), nobody waits for that import: the
+    first starts at once and runs GX in a process of its own, as a sync of one source does
+    (expectations.gx_process), and the quiet ones import GX only if they ever need it (it was 2-4 s at the
+    start of a no-change night at L). A new process for each source, not a pool: one that ran a
     province-sized source keeps much of that peak (Python hands memory back only in whole arenas), and the
     next source would start from there (the trade, memory against time, is measured in
     docs/benchmarks.md). A child that dies without an answer fails its source, not the sync.
     """
-    import gc
     import multiprocessing
     from multiprocessing.connection import wait
 
     fork = multiprocessing.get_context("fork")
-    if len(source_ids) > workers:
-        gx_suite.warm_up()
-        import misgw.fixup_workbook  # noqa: F401  (openpyxl, which every source's report imports)
-        # What the children inherit is never garbage: frozen, their collections (one after each stage) do not
-        # walk GX's million objects again in every process, nor copy the pages they sit on.
-        gc.collect()
-        gc.freeze()
+    results: dict[str, dict] = {}
+    pending, running = list(source_ids), {}
+    quiet = quiet or set()
+
+    def start(sid):
+        with db.get_engine().connect() as conn:
+            started = db.clock(conn)   # the database's clock, as the runs'
+        receiver, sender = fork.Pipe(duplex=False)
+        process = fork.Process(target=child, args=(sid, sender), name=f"misgw-{sid}")
+        process.start()
+        sender.close()
+        running[process.sentinel] = (sid, process, receiver, started)
 
     def child(sid, sender):
         db.forget_engines()
+        if sid in quiet:
+            gx_process.here()
         try:
             sender.send(work(sid))
         finally:
             sender.close()
 
-    results: dict[str, dict] = {}
-    pending, running = list(source_ids), {}
+    if len(source_ids) > workers:
+        alone = all(sid in quiet for sid in source_ids[1:])
+        if alone:
+            start(pending.pop(0))
+        _warm_up(gx=not alone)
+
     while pending or running:
         while pending and len(running) < workers:
-            sid = pending.pop(0)
-            with db.get_engine().connect() as conn:
-                started = db.clock(conn)   # the database's clock, as the runs'
-            receiver, sender = fork.Pipe(duplex=False)
-            process = fork.Process(target=child, args=(sid, sender), name=f"misgw-{sid}")
-            process.start()
-            sender.close()
-            running[process.sentinel] = (sid, process, receiver, started)
+            start(pending.pop(0))
         for sentinel in wait(list(running)):
             sid, process, receiver, started = running.pop(sentinel)
             try:
@@ -205,6 +217,21 @@ def _in_processes(work, source_ids: list[str], workers: int, died) -> list[dict]
                 code = process.exitcode
                 results[sid] = died(sid, started, f"signal {-code}" if code and code < 0 else f"exit code {code}")
     return [results[sid] for sid in source_ids]
+
+
+def _warm_up(gx: bool = True) -> None:
+    """What the source processes forked after it inherit: openpyxl, which every source's report imports, and
+    GX (gx_suite.warm_up) unless gx is False."""
+    import gc
+
+    import misgw.fixup_workbook  # noqa: F401
+
+    if gx:
+        gx_suite.warm_up()
+    # What the children inherit is never garbage: frozen, their collections (one after each stage) do not
+    # walk GX's million objects again in every process, nor copy the pages they sit on.
+    gc.collect()
+    gc.freeze()
 
 
 def _died(config_path: str, source_id: str, dry_run: bool, started, how: str) -> dict:

@@ -56,6 +56,17 @@ def extract(run_id: str) -> dict:
     return {"run_id": run_id, "table": table, "rows": n, "unchanged": plan.unchanged, "partial": partial}
 
 
+def nothing_new(config: Config, source: Source) -> bool:
+    """Whether a run of the source now would read nothing: its connector plans no read (a workbook folder as
+    the last run that loaded read it) and nothing that decides how records are read has changed. What
+    extract asks first, asked before the run, so that the sync knows which sources will judge nothing."""
+    with db.get_engine().connect() as conn:
+        saved = runs.get_bookmark(conn, source.id) or {}
+    if saved.get("reading") != _reading_fingerprint(config, source):
+        return False
+    return source.connector().plan(saved.get("connector")).unchanged
+
+
 def _raw_rows(sheets, plan):
     """(file, sheet, row, key, household, hash, cells) for COPY; key and household from the header row."""
     for sheet in sheets:

@@ -242,23 +242,62 @@ GX_INHERITED = r"""
 import gc, json, sys
 from misgw import pipeline
 
-work = lambda sid: {"source": sid, "gx": "great_expectations" in sys.modules, "frozen": gc.get_freeze_count() > 100_000}
-done = pipeline._in_processes(work, sys.argv[1].split(","), 2, lambda sid, started, how: {"source": sid, "died": how})
+from expectations import gx_process
+
+work = lambda sid: {"source": sid, "gx": "great_expectations" in sys.modules, "frozen": gc.get_freeze_count() > 10_000,
+                    "helper": gx_process.start()}
+quiet = set(filter(None, sys.argv[2].split(",")))
+done = pipeline._in_processes(work, sys.argv[1].split(","), 2, lambda sid, started, how: {"source": sid, "died": how},
+                              quiet=quiet)
 print(json.dumps({"children": done, "parent": "great_expectations" in sys.modules}))
 """
 
 
-@pytest.mark.parametrize("sources, imported", [("a,b,c", True), ("a,b", False)])
-def test_gx_is_imported_once_before_the_source_processes_fork(mis_db, sources, imported):
+@pytest.mark.parametrize("sources, quiet, imported", [("a,b,c", "", True), ("a,b", "", False), ("a,b,c", "c", True),
+                                                      ("a,b,c", "b,c", False)])
+def test_gx_is_imported_once_before_the_source_processes_fork(mis_db, sources, quiet, imported):
     """More sources than workers: the parent imports GX and every source process inherits it, frozen (the
     children's collections skip it). As many sources as workers: nobody pays for it up front (a source
-    that needs GX imports it itself)."""
-    out = subprocess.run([sys.executable, "-c", GX_INHERITED, sources], capture_output=True, text=True, timeout=300,
-                         env={**os.environ, "MISGW_DATABASE_URL": mis_db})
+    that needs GX imports it itself, in a GX process of its own). When only the first source will judge
+    anything (the others quiet: their files as the last run read them), it starts at once with a GX
+    process of its own, and the quiet ones start with neither GX nor a GX process (if one ever needs GX it
+    imports it itself)."""
+    out = subprocess.run([sys.executable, "-c", GX_INHERITED, sources, quiet], capture_output=True, text=True,
+                         timeout=300, env={**os.environ, "MISGW_DATABASE_URL": mis_db})
     assert out.returncode == 0, out.stderr[-3000:]
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got["parent"] is imported
-    assert got["children"] == [{"source": s, "gx": imported, "frozen": imported} for s in sources.split(",")]
+    alone = quiet == "b,c"
+    assert got["children"] == [{"source": s, "gx": imported, "frozen": imported or (alone and s in quiet),
+                                "helper": not imported and s not in quiet} for s in sources.split(",")]
+
+
+def test_a_source_whose_files_are_as_the_last_run_read_them_has_nothing_new(tmp_path, mis_db, monkeypatch):
+    """What the sync asks before it starts the sources (to know which need GX): the same answer the run's
+    extract gets, from the same bookmark."""
+    from mis import db
+    from misgw.config import load_config
+    from misgw.stages.extract import nothing_new
+
+    monkeypatch.setenv("MISGW_DATABASE_URL", mis_db)
+    db.forget_engines()
+    write_roster(tmp_path / "d" / "x.xlsx")
+    cfg = write_config(tmp_path / "misgw.yaml", [{"id": "pd", "kind": "spreadsheet", "path": "d", "district_code": "926"}])
+    source = load_config(str(cfg)).source("pd")
+    assert not nothing_new(load_config(str(cfg)), source)                      # never read
+    misgw("sync", "--config", str(cfg), env_url=mis_db, check=True)
+    assert nothing_new(load_config(str(cfg)), source)
+    again = json.loads(misgw("sync", "--config", str(cfg), "--json", env_url=mis_db, check=True).stdout)[0]
+    assert again["unchanged_at_source"] and again["rows_read"] == 0
+    rows = [list(r) for r in GOOD_ROWS]
+    rows[1][1] = "Lê Thị Hoa Mới"
+    write_roster(tmp_path / "d" / "x.xlsx", rows=rows)
+    assert not nothing_new(load_config(str(cfg)), source)
+    misgw("sync", "--config", str(cfg), env_url=mis_db, check=True)
+    # How records are read changed (the source's district): everything is read again.
+    cfg.write_text(cfg.read_text().replace("'926'", "'927'").replace('"926"', '"927"').replace(": 926", ": 927"))
+    assert load_config(str(cfg)).source("pd").district_code == "927"
+    assert not nothing_new(load_config(str(cfg)), load_config(str(cfg)).source("pd"))
 
 
 @pytest.mark.parametrize("text, expected", [
