@@ -5,6 +5,7 @@ import hashlib
 import json
 import logging
 
+from common.errors import UserError
 from connectors import base
 from mis import db, runs, snapshot, staging
 from misgw.config import Config, Source
@@ -64,7 +65,10 @@ def nothing_new(config: Config, source: Source) -> bool:
         saved = runs.get_bookmark(conn, source.id) or {}
     if saved.get("reading") != _reading_fingerprint(config, source):
         return False
-    return source.connector().plan(saved.get("connector")).unchanged
+    try:
+        return source.connector().plan(saved.get("connector")).unchanged
+    except (UserError, OSError):
+        return False      # the source's own run says what is wrong, and fails alone
 
 
 def _raw_rows(sheets, plan):

@@ -214,6 +214,14 @@ def test_bad_sources_fail_alone_with_one_sentence(tmp_path, mis_db, workers):
     assert by_id["notxl"]["status"] == "failed" and "ds.xlsx" in by_id["notxl"]["error"]
     for s in (by_id["missing"], by_id["notxl"]):
         assert "\n" not in s["error"]
+    # A source that read well once and whose folder is then gone fails alone too (the sync asks every
+    # source first whether it has anything new).
+    (tmp_path / "good" / "x.xlsx").rename(tmp_path / "x.xlsx")
+    (tmp_path / "good").rmdir()
+    out = misgw("sync", "--config", str(cfg), "--json", "--workers", workers, env_url=mis_db)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    by_id = {s["source_id"]: s for s in json.loads(out.stdout)}
+    assert by_id["good"]["status"] == "failed" and "good" in by_id["good"]["error"], by_id["good"]
 
 
 def test_workers_start_databases_then_the_sources_whose_last_run_took_longest_first(mis_db, monkeypatch):
