@@ -13,6 +13,8 @@ PAGES_TIMEOUT = 600
 _helper: tuple[int, Any, Any, list] | None = None
 # A process that imports GX itself if it needs it (here): the pid. Then no helper starts.
 _here: int | None = None
+# What this process does, once, if it would otherwise wait for the helper's answer (meanwhile).
+_meanwhile: list = []
 
 
 def here() -> None:
@@ -65,6 +67,12 @@ def stop() -> None:
     _helper = None
 
 
+def meanwhile(work) -> None:
+    """Work this process will need later (an import), done the first time it waits for the GX process's
+    answer instead of after it: the wait is the run's critical path when GX's import is the longer one."""
+    _meanwhile.append(work)
+
+
 def submit(frame, docs):
     """Send the suite's frame to this process's helper; a function that returns (done, failures), done
     False when there is no helper, or it died (the caller then runs the suite itself: nothing is lost)."""
@@ -88,6 +96,8 @@ def submit(frame, docs):
     sending.start()
 
     def answer():
+        while _meanwhile and not conn.poll():
+            _meanwhile.pop(0)()
         sending.join()
         if sent:
             return _gone(process, sent[0])()
@@ -126,7 +136,7 @@ def _serve(conn, parents_end) -> None:
         if job is None:
             break
         try:
-            found, render = gx_suite.run(*job)
+            found, render = gx_suite.run(*job, answer_first=True)
         except Exception as exc:  # the parent says it, with the source's run
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
             continue

@@ -130,12 +130,22 @@ def _letter(col: int) -> str:
 
 
 def _is_column_numbers(row: list) -> bool:
-    """The row of column numbers templates put under the header: 1 2 3 ... or (1) (2) (3) ..."""
-    values = [str(v).strip().strip("()").removesuffix(".0") for v in row if v is not None and str(v).strip()]
-    if len(values) < 3 or not all(v.isdigit() for v in values):
-        return False
-    numbers = [int(v) for v in values]
-    return numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+    """The row of column numbers templates put under the header: 1 2 3 ... or (1) (2) (3) ...
+
+    Called on every row of a sheet: a row is given up at its first cell that is not a number (a data row
+    at its second), not after every cell is made text."""
+    numbers = []
+    for v in row:
+        if v is None:
+            continue
+        text = str(v).strip()
+        if not text:
+            continue
+        text = text.strip("()").removesuffix(".0")
+        if not text.isdecimal():    # "²" is a digit int() cannot read
+            return False
+        numbers.append(int(text))
+    return len(numbers) >= 3 and numbers == list(range(numbers[0], numbers[0] + len(numbers)))
 
 
 _DATE_LINE = re.compile(r"ngay\d{0,2}thang\d{0,2}nam\d{0,4}")
@@ -143,8 +153,13 @@ _DATE_LINE = re.compile(r"ngay\d{0,2}thang\d{0,2}nam\d{0,4}")
 
 def _place_and_date(row: list) -> bool:
     """A row whose only text is "…, ngày … tháng … năm …": the date line above the signatures."""
-    texts = [str(v) for v in row if v is not None and str(v).strip()]
-    return len(texts) == 1 and bool(_DATE_LINE.search(fold(texts[0])))
+    found = None
+    for v in row:
+        if v is not None and str(v).strip():
+            if found is not None:
+                return False     # a second text: not the date line alone
+            found = str(v)
+    return found is not None and bool(_DATE_LINE.search(fold(found)))
 
 
 def _first_text(row: list):

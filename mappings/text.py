@@ -18,9 +18,8 @@ def fold(text) -> str:
     """Accent-, case-, space- and punctuation-free key: "Họ và tên" -> "hovaten"."""
     if text is None or (isinstance(text, float) and pd.isna(text)):
         return ""
-    s = unicodedata.normalize("NFD", str(text).lower().replace("đ", "d").replace("Đ", "d"))
-    s = "".join(ch for ch in s if unicodedata.category(ch) != "Mn")
-    return _NON_ALNUM.sub("", s)
+    # NFD splits a letter from its marks; the marks, like every character outside [0-9a-z], then go.
+    return _NON_ALNUM.sub("", unicodedata.normalize("NFD", str(text).lower().replace("đ", "d").replace("Đ", "d")))
 
 
 def clean(text) -> str | None:
@@ -35,7 +34,9 @@ def on_distinct(values: pd.Series, func):
     """func, a vectorised function of a string Series (or one returning a frame, row for row), computed
     over the column's distinct values only and spread back to its rows: a roster repeats most cells."""
     codes, distinct = pd.factorize(values.astype("string"))
-    result = func(pd.Series(pd.array([*distinct, pd.NA], dtype="string")))
+    # Built from an object array: unpacking a string array into a list goes through pandas per value.
+    distinct_and_blank = np.append(np.asarray(distinct, dtype=object), pd.NA)
+    result = func(pd.Series(pd.array(distinct_and_blank, dtype="string")))
     codes = np.where(codes < 0, len(distinct), codes)          # a blank cell: the appended <NA>
     return result.iloc[codes].set_axis(values.index)
 
@@ -54,7 +55,7 @@ def map_distinct(values: pd.Series, func, dtype="string") -> pd.Series:
     """func over a column, called once per distinct value (blank stays blank). Faster than Series.map with
     a dict, which looks every cell up in an index."""
     return on_distinct(values, lambda distinct: pd.Series(pd.array(
-        [None if v is pd.NA else func(v) for v in distinct], dtype=dtype))).rename(values.name)
+        [None if v is pd.NA else func(v) for v in distinct.to_numpy(dtype=object)], dtype=dtype))).rename(values.name)
 
 
 def fold_series(values: pd.Series) -> pd.Series:

@@ -57,6 +57,8 @@ def run_source(config_path: str | None, source_id: str, dry_run: bool = False,
     approve is given: the person running the CLI is the one who decides.
     """
     helper = gx_process.start()   # GX's import, beside the read and the mapping that come first
+    if helper:
+        gx_process.meanwhile(_report_imports)
     try:
         with runs.lease(db.get_engine(), source_id):
             _close_interrupted(source_id)
@@ -69,6 +71,11 @@ def run_source(config_path: str | None, source_id: str, dry_run: bool = False,
     finally:
         if helper:
             gx_process.stop()
+
+
+def _report_imports() -> None:
+    """The report stage's workbook writer (openpyxl, 0.12 s), imported while the run waits for GX's answer."""
+    import misgw.fixup_workbook  # noqa: F401
 
 
 def _run_stages(config_path, source_id, dry_run, files, full, approve) -> dict:
@@ -115,6 +122,8 @@ def run_sync(config_path: str | None = None, source_ids: list[str] | None = None
         # The sources run here: GX's import starts now, beside everything before the first judging, and its
         # process serves them all.
         helper = gx_process.start()
+        if helper:
+            gx_process.meanwhile(_report_imports)
         try:
             return _run_sync(config_path, source_ids, dry_run, full, approve, workers)
         finally:

@@ -54,3 +54,28 @@ def test_a_small_load_leaves_the_statistics_to_autovacuum(tmp_path, mis_db, monk
     nothing itself."""
     _sync(tmp_path, mis_db, monkeypatch, stale_min_rows=50)
     assert _analyzed(mis_db) == {**dict.fromkeys(LEDGER, False), "held rows": 2}
+
+
+def test_the_loads_analyze_takes_a_small_sample_and_leaves_the_connection_as_it_was(mis_db):
+    """The run's own ANALYZE samples 300 rows per unit of mis.load.ANALYZE_STATISTICS_TARGET (6,000 rows, not
+    the server's 30,000): a column of distinct keys gets that many histogram buckets. The target is the
+    session's only while it runs: a pooled connection handed out next plans with the server's own."""
+    from mis import load as mis_load
+
+    engine = sa.create_engine(mis_db)
+    with engine.begin() as conn:
+        default = conn.execute(sa.text("SHOW default_statistics_target")).scalar()
+        conn.execute(sa.text(
+            "INSERT INTO mis.source_snapshot (source_id, record_key, household, row_hash) "
+            "SELECT 'pd', 'r' || lpad(i::text, 6, '0'), 'h' || (i / 4), md5(i::text) FROM generate_series(1, 5000) i"))
+    assert mis_load.analyze(engine, {"source_snapshot": 5000}) == ["source_snapshot"]
+    with engine.connect() as conn:
+        bounds = conn.execute(sa.text(
+            "SELECT array_length(histogram_bounds::text::text[], 1) FROM pg_stats "
+            "WHERE schemaname = 'mis' AND tablename = 'source_snapshot' AND attname = 'record_key'")).scalar()
+        after = [conn.execute(sa.text("SHOW default_statistics_target")).scalar()]
+    with engine.connect() as conn:
+        after.append(conn.execute(sa.text("SHOW default_statistics_target")).scalar())
+    engine.dispose()
+    assert bounds == mis_load.ANALYZE_STATISTICS_TARGET + 1 and int(default) > mis_load.ANALYZE_STATISTICS_TARGET
+    assert after == [default, default]

@@ -1,5 +1,6 @@
 """GX beside the run: a run that has no GX yet judges in a GX process started when it begins, with the same
-failures and pages as in-process; a helper that dies costs nothing but time; a process with GX starts none."""
+failures and pages as in-process (its answer before its stored run and pages); work given to
+`meanwhile` runs while the run waits for it; a helper that dies costs nothing but time; a process with GX starts none."""
 from __future__ import annotations
 
 import json
@@ -25,6 +26,8 @@ def pairs(found):
 
 gx_process.start()
 helper = gx_process._helper[1]
+meanwhile = []
+gx_process.meanwhile(lambda: meanwhile.append(gx_process._helper[2].poll()))   # the answer there yet?
 pending = validate._gx_failures(frame, docs=(folder, "b7-run"))
 beside = pairs(pending())
 gx_here = "great_expectations" in sys.modules
@@ -42,7 +45,7 @@ gx_process.stop()
 here = pairs(validate._gx_failures(frame)())
 gx_process.start()
 started_with_gx = gx_process._helper is not None
-print(json.dumps({"beside": beside, "gx_here": gx_here, "pages": pages, "alive_after_stop": alive_after_stop,
+print(json.dumps({"meanwhile": meanwhile, "beside": beside, "gx_here": gx_here, "pages": pages, "alive_after_stop": alive_after_stop,
                   "after_death": after_death, "gx_here_after_death": gx_here_after_death, "here": here,
                   "started_with_gx": started_with_gx}))
 """
@@ -56,6 +59,8 @@ def test_the_suite_runs_beside_the_run_with_the_same_failures_and_pages(tmp_path
     expected = [[1, "format.birth_date"], [2, "codelist.ethnicity"], [2, "codelist.sex"]]
     assert got["here"] == expected                      # in this process, as before
     assert got["beside"] == expected and got["gx_here"] is False   # in the helper: GX never imported here
+    # The work handed to `meanwhile` ran once, while the helper was still importing GX, not after its answer.
+    assert got["meanwhile"] == [False]
     # Its pages are written before stop() returns: GX's page of the run, its suite and the index.
     assert "index.html" in got["pages"] and "expectations/roster_basic.html" in got["pages"]
     assert any(p.startswith("validations/roster_basic/b7-run/") for p in got["pages"]), got["pages"]
