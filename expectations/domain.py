@@ -7,8 +7,8 @@ from importlib import resources
 
 import numpy as np
 import pandas as pd
-import yaml
 
+from common.yaml_data import load_yaml
 from mappings import codelists
 from mappings.text import fold_series
 
@@ -262,7 +262,7 @@ def unit_rules(c: Checks, district_code: str | None) -> None:
 @lru_cache(maxsize=1)
 def poverty_standards() -> list[dict]:
     text = resources.files("expectations").joinpath("poverty_standards.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)["standards"]
+    return load_yaml(text)["standards"]
 
 
 def standard_for(year) -> dict | None:

@@ -10,8 +10,8 @@ from importlib import resources
 
 import numpy as np
 import pandas as pd
-import yaml
 
+from common.yaml_data import load_yaml
 from expectations import domain, gx_process, gx_suite
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ FAILURE_COLUMNS = ["pos", "rule", "field", "value"]
 
 @lru_cache(maxsize=None)
 def rule_book() -> dict:
-    return yaml.safe_load(resources.files("expectations").joinpath("rules.yaml").read_text(encoding="utf-8"))["rules"]
+    return load_yaml(resources.files("expectations").joinpath("rules.yaml").read_text(encoding="utf-8"))["rules"]
 
 
 def effective_rules(overrides: dict | None) -> dict:

@@ -6,14 +6,14 @@ from functools import lru_cache
 from importlib import resources
 
 import pandas as pd
-import yaml
 
+from common.yaml_data import load_yaml
 from mappings.text import fold, map_distinct
 
 
 @lru_cache(maxsize=None)
 def _load(name: str) -> dict:
-    return yaml.safe_load(resources.files("mappings").joinpath(name).read_text(encoding="utf-8"))
+    return load_yaml(resources.files("mappings").joinpath(name).read_text(encoding="utf-8"))
 
 
 def _entries(list_name: str, edition: str = "2008") -> list[tuple[str, str]]:

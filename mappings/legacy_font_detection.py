@@ -5,6 +5,7 @@ import unicodedata
 from functools import lru_cache
 from typing import NamedTuple
 
+from common.yaml_data import load_yaml
 from mappings.legacy_font_tables import (
     _BEYOND_CP1252,
     _SYMBOLS,
@@ -139,9 +140,7 @@ def _resolve(alternatives: tuple[str, ...], evidence: set[str], text: str) -> st
 def _syllable_lists() -> dict[str, frozenset]:
     from importlib import resources
 
-    import yaml
-
-    data = yaml.safe_load(resources.files("mappings").joinpath("common_syllables.yaml").read_text(encoding="utf-8"))
+    data = load_yaml(resources.files("mappings").joinpath("common_syllables.yaml").read_text(encoding="utf-8"))
     return {part: frozenset(unicodedata.normalize("NFC", str(w)).lower() for w in words)
             for part, words in data.items()}
 

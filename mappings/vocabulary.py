@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from common.errors import UserError
+from common.yaml_data import load_yaml
 from mappings.legacy_fonts import legacy_candidates, to_unicode
 from mappings.text import clean, fold
 
@@ -25,7 +26,7 @@ class MappingError(UserError):
 
 @lru_cache(maxsize=None)
 def _vocabulary_file() -> dict:
-    return yaml.safe_load(resources.files("mappings").joinpath("vocabulary.yaml").read_text(encoding="utf-8"))
+    return load_yaml(resources.files("mappings").joinpath("vocabulary.yaml").read_text(encoding="utf-8"))
 
 
 def vocabulary() -> dict:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from mis import db
 from mis.record import ASSESSMENT_COLUMNS, HOUSEHOLD_COLUMNS, INDICATORS, LINEAGE, MEMBER_COLUMNS
 from mis.scratch import CLEARED, HH, MEM, PA
 from mis.staging import table_name
@@ -262,10 +263,6 @@ def _upsert(conn, table: str, key: list[str], columns: list[str], select: str, p
 # A table's statistics are stale once a run has written more than 50 rows plus a tenth of what the planner
 # believes it holds: autovacuum's own rule, applied at once rather than minutes later.
 STALE_MIN_ROWS, STALE_SHARE = 50, 0.1
-# The sample of that ANALYZE: 300 rows per unit of target, 6,000 rows instead of the server's default of
-# 30,000. What the plans need from it is the row counts and the keys' distinct counts, which a sample of
-# 6,000 gives; the full sample cost a full sync about 0.5 s a source at 100,000 members (docs/benchmarks.md).
-ANALYZE_STATISTICS_TARGET = 20
 
 
 def analyze(engine, written: dict[str, int]) -> list[str]:
@@ -281,11 +278,7 @@ def analyze(engine, written: dict[str, int]) -> list[str]:
         if stale:
             # Not SKIP_LOCKED: another source's ANALYZE running now may have begun before this load
             # committed, and a report planned on counts without this district's households ran for minutes.
-            conn.exec_driver_sql(f"SET default_statistics_target = {ANALYZE_STATISTICS_TARGET}")
-            try:
-                conn.exec_driver_sql("ANALYZE " + ", ".join(f"mis.{t}" for t in stale))
-            finally:
-                conn.exec_driver_sql("RESET default_statistics_target")
+            db.analyze(conn, [f"mis.{t}" for t in stale])
     return stale
 
 

@@ -57,9 +57,10 @@ def test_a_small_load_leaves_the_statistics_to_autovacuum(tmp_path, mis_db, monk
 
 
 def test_the_loads_analyze_takes_a_small_sample_and_leaves_the_connection_as_it_was(mis_db):
-    """The run's own ANALYZE samples 300 rows per unit of mis.load.ANALYZE_STATISTICS_TARGET (6,000 rows, not
+    """The run's own ANALYZE samples 300 rows per unit of mis.db.ANALYZE_STATISTICS_TARGET (6,000 rows, not
     the server's 30,000): a column of distinct keys gets that many histogram buckets. The target is the
     session's only while it runs: a pooled connection handed out next plans with the server's own."""
+    from mis import db
     from mis import load as mis_load
 
     engine = sa.create_engine(mis_db)
@@ -77,5 +78,5 @@ def test_the_loads_analyze_takes_a_small_sample_and_leaves_the_connection_as_it_
     with engine.connect() as conn:
         after.append(conn.execute(sa.text("SHOW default_statistics_target")).scalar())
     engine.dispose()
-    assert bounds == mis_load.ANALYZE_STATISTICS_TARGET + 1 and int(default) > mis_load.ANALYZE_STATISTICS_TARGET
+    assert bounds == db.ANALYZE_STATISTICS_TARGET + 1 and int(default) > db.ANALYZE_STATISTICS_TARGET
     assert after == [default, default]

@@ -142,3 +142,31 @@ def test_a_record_digest_is_its_content_not_its_place():
     # The member row without a code belongs to H1: the head's code changing changes it too.
     assert record_digests(frame.assign(household_code=["H2", None]), household_groups(
         frame.assign(household_code=["H2", None])))[1] != digests[1]
+
+
+def test_keys_that_are_not_keys_turn_the_comparison_off_and_are_counted(mis_db):  # noqa: F811
+    """A database whose record key repeats (two records under one key) is not compared with its snapshot:
+    every record goes on and the run says how many keys repeat. The unique index that serves the
+    comparison finds them; NULL keys count as equal, as the count of duplicates counts them."""
+    from mis import snapshot, staging
+
+    engine = sa.create_engine(mis_db)
+    found = {}
+    for label, keys in {"keys": ["k1", "k2", "k3"], "repeated": ["k1", "k2", "k2"]}.items():
+        run_id = f"run_test_{label}"
+        with engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM mis.source_snapshot WHERE source_id = 'db'"))
+            conn.execute(sa.text("INSERT INTO mis.source_snapshot (source_id, record_key, household, row_hash) "
+                                 "VALUES ('db', 'k1', 'H1', 'a'), ('db', 'k2', 'H2', 'b'), ('db', 'k3', 'H3', 'c')"))
+            raw = staging.create_table(conn, run_id, "raw", {"file": "text", "sheet": "text", "row": "integer",
+                                                             "key": "text", "household": "text", "hash": "text",
+                                                             "cells": "text"})
+            staging.copy_rows(conn, raw, ["file", "sheet", "row", "key", "household", "hash", "cells"],
+                              [("db", "T", i + 2, k, f"H{i + 1}", "abc"[i] if label == "keys" else "x", "{}")
+                               for i, k in enumerate(keys)])
+            found[label] = snapshot.narrow(conn, run_id, "db", compare=True)
+    engine.dispose()
+    # Same keys, hashes and households as the snapshot: nothing changed, every record narrowed away.
+    assert found["keys"]["narrowed"] is True and found["keys"]["duplicate_keys"] == 0
+    assert found["keys"]["rows_unchanged"] == 3
+    assert found["repeated"]["narrowed"] is False and found["repeated"]["duplicate_keys"] == 1
