@@ -51,6 +51,7 @@ def start() -> bool:
 def stop() -> None:
     """End this process's helper (the run is over); a helper inherited from a parent is not ours to end."""
     global _helper
+    _meanwhile.clear()    # work for a wait that did not come: the next run asks for its own
     if _helper and _helper[0] == os.getpid():
         _, process, conn, jobs = _helper
         if not jobs:           # nothing judged (a run that failed before, a sync with nothing to read)
@@ -136,7 +137,8 @@ def _serve(conn, parents_end) -> None:
         if job is None:
             break
         try:
-            found, render = gx_suite.run(*job, answer_first=True)
+            frame, docs = job
+            found, render = gx_suite.run(frame, docs, answer_first=True)
         except Exception as exc:  # the parent says it, with the source's run
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
             continue

@@ -50,10 +50,10 @@ def run(data: pd.DataFrame, docs: tuple[str, str] | None = None, answer_first: b
     spec = suite_spec()
     context = _gx_context()
     batch_definition = context.data_sources.get("roster").get_asset("members").get_batch_definition("all")
+    folder, run_name = docs or ("", "")
 
     def checkpoint_run():
         """The run stored by a checkpoint, with its key: what the pages are rendered from."""
-        folder, run_name = docs
         suite = context.suites.add_or_update(ExpectationSuite(**copy.deepcopy(spec)))
         definition = context.validation_definitions.add_or_update(
             gx.ValidationDefinition(name=run_name, data=batch_definition, suite=suite))
@@ -70,7 +70,6 @@ def run(data: pd.DataFrame, docs: tuple[str, str] | None = None, answer_first: b
     def pages(key, suite) -> None:
         from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
-        folder = docs[0]
         with folder_lock(folder):
             started = time.time() - 1
             context.build_data_docs(site_names=[_docs_site(context, folder)],
