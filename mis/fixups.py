@@ -106,7 +106,7 @@ def records_digest(conn, source_id: str, district: str, by: str, run_id: str | N
     digests = [f"""SELECT count(*), coalesce(sum(hashtextextended(x, 0)::numeric), 0)::text || ':'
                               || coalesce(bit_xor(hashtextextended(x, 1)), 0)::text
                    FROM (SELECT t::text AS x FROM ({sql}) t) r"""
-               for sql in _record_queries(district, by, run_id, with_run=False)]
+               for sql in _record_queries(district, by, run_id, as_sets=True)]
     params = _params(source_id, district, run_id)
     found = [conn.execute(sa.text(sql), params).one() for sql in digests]
     return "/".join(f"{n}:{d}" for n, d in found), sum(int(n) for n, _ in found)
@@ -116,11 +116,14 @@ def _params(source_id: str, district: str, run_id: str | None) -> dict:
     return {"r": run_id, "s": source_id, "d": district, "none": NO_ADDRESSEE}
 
 
-def _record_queries(district: str, by: str, run_id: str | None, with_run: bool = True) -> tuple[str, str, str, str]:
-    """The SQL of records_to_fix's four lists (parameters: _params); with_run False: without the run that
-    judged each held row and reject (records_digest)."""
+def _record_queries(district: str, by: str, run_id: str | None, as_sets: bool = False) -> tuple[str, str, str, str]:
+    """The SQL of records_to_fix's four lists (parameters: _params); as_sets: for records_digest, without
+    the run that judged each held row and reject, and unsorted (a digest of a set needs no order)."""
     held_sql, missing_sql, warnings_sql = _sources(run_id)
-    run = "run_id, " if with_run else ""
+    run = "" if as_sets else "run_id, "
+
+    def order(columns: str) -> str:
+        return "" if as_sets else f"ORDER BY {columns}"
     column = "commune_code" if by == "commune" else "district_code"
     in_district = f"coalesce({column}, :none) = :d"
     return (f"""
@@ -128,7 +131,7 @@ def _record_queries(district: str, by: str, run_id: str | None, with_run: bool =
                coalesce(origin_file, file) AS origin_file, coalesce(origin_sheet, sheet) AS origin_sheet,
                coalesce(origin_row, row) AS origin_row, origin_digest, fixup_round
         FROM ({held_sql}) h WHERE {in_district}
-        ORDER BY origin_file, origin_sheet, origin_row, file, row""", f"""
+        {order("origin_file, origin_sheet, origin_row, file, row")}""", f"""
         SELECT {run}file, sheet, row, field, message_vi FROM mis.reject
         WHERE run_id IN (SELECT DISTINCT run_id FROM ({held_sql}) h) AND severity = 'reject'
         AND {in_district}""", f"""
@@ -138,10 +141,10 @@ def _record_queries(district: str, by: str, run_id: str | None, with_run: bool =
         FROM ({missing_sql}) r LEFT JOIN mis.household h USING (household_code)
         LEFT JOIN mis.commune_pre2025 c ON c.commune_code = h.commune_code_pre2025
         WHERE coalesce(r.{column}, :none) = :d
-        ORDER BY r.household_code""", f"""
+        {order("r.household_code")}""", f"""
         SELECT coalesce(h.local_code, r.household_code), h.head_name,
                concat_ws(' / ', r.file, r.sheet, 'dòng ' || r.row), r.message_vi,
                (SELECT m.id_number FROM mis.member m WHERE m.household_id = h.household_id
                 AND m.source_file = r.file AND m.source_row = r.row LIMIT 1)
         FROM ({warnings_sql}) r LEFT JOIN mis.household h USING (household_code)
-        WHERE coalesce(r.{column}, :none) = :d ORDER BY r.household_code, r.file, r.row""")
+        WHERE coalesce(r.{column}, :none) = :d {order("r.household_code, r.file, r.row")}""")
