@@ -56,9 +56,7 @@ def run_source(config_path: str | None, source_id: str, dry_run: bool = False,
     A run that would change more of its district than allowed stops before the load ("held") unless
     approve is given: the person running the CLI is the one who decides.
     """
-    helper = gx_process.start()   # GX's import, beside the read and the mapping that come first
-    if helper:
-        gx_process.meanwhile(_report_imports)
+    helper = _start_gx()   # GX's import, beside the read and the mapping that come first
     try:
         with runs.lease(db.get_engine(), source_id):
             _close_interrupted(source_id)
@@ -73,8 +71,16 @@ def run_source(config_path: str | None, source_id: str, dry_run: bool = False,
             gx_process.stop()
 
 
+def _start_gx() -> bool:
+    """gx_process.start(), and the report stage's workbook writer (openpyxl, 0.12 s) imported while the run
+    waits for that process's answer. True when this call started it: its caller stops it."""
+    started = gx_process.start()
+    if started:
+        gx_process.meanwhile(_report_imports)
+    return started
+
+
 def _report_imports() -> None:
-    """The report stage's workbook writer (openpyxl, 0.12 s), imported while the run waits for GX's answer."""
     import misgw.fixup_workbook  # noqa: F401
 
 
@@ -121,9 +127,7 @@ def run_sync(config_path: str | None = None, source_ids: list[str] | None = None
     if workers <= 1 or (source_ids and len(source_ids) == 1):
         # The sources run here: GX's import starts now, beside everything before the first judging, and its
         # process serves them all.
-        helper = gx_process.start()
-        if helper:
-            gx_process.meanwhile(_report_imports)
+        helper = _start_gx()
         try:
             return _run_sync(config_path, source_ids, dry_run, full, approve, workers)
         finally:
