@@ -49,7 +49,7 @@ def map_validate(run_id: str) -> dict:
     households_one_row = one_row_per_household(frame, groups)
     if not options.get("keyed"):
         kept = _unchanged_households_out(run_id, source, frame, groups,
-                                         compare=options.get("compare") and not returned)
+                                         compare=options.get("compare") and not returned, stores=not run["dry_run"])
         if kept is not None:
             accounts = map_roster._add(accounts, map_roster.count_rows(frame, kept), "unchanged")
             frame = frame[kept.to_numpy()].reset_index(drop=True)
@@ -102,12 +102,12 @@ def map_validate(run_id: str) -> dict:
 
 
 def _unchanged_households_out(run_id: str, source: Source, frame: pd.DataFrame, groups: pd.Series,
-                              compare: bool) -> pd.Series | None:
+                              compare: bool, stores: bool) -> pd.Series | None:
     """A roster without record keys, mapped: which rows go on (a mask), only the households whose rows
     changed since the snapshot (mis.snapshot.narrow_frame); None when all go on. The run is then partial:
     households not judged again are not missing. groups: each row's household (mappings.roster.household_groups)."""
     with db.get_engine().begin() as conn:
-        kept, narrowed = snapshot.narrow_frame(conn, run_id, source.id, frame, groups, compare)
+        kept, narrowed = snapshot.narrow_frame(conn, run_id, source.id, frame, groups, compare, stores)
         if narrowed["narrowed"]:
             options = runs.get_run(conn, run_id)["options"]
             runs.update_run(conn, run_id, options={**options, "partial": True, "narrowed": narrowed})
