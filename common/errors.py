@@ -8,3 +8,7 @@ class UserError(Exception):
 class SourceBusy(UserError):
     """Another run of the same source is under way: this one does nothing. Worth trying again later."""
     retryable = True
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The MIS database did not answer; the message says which one, without credentials (mis.db)."""

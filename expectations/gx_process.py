@@ -48,6 +48,11 @@ def start() -> bool:
     return True
 
 
+def ours() -> bool:
+    """A helper this process started is running."""
+    return bool(_helper and _helper[0] == os.getpid())
+
+
 def stop() -> None:
     """End this process's helper (the run is over); a helper inherited from a parent is not ours to end."""
     global _helper
@@ -71,7 +76,8 @@ def stop() -> None:
 def meanwhile(work) -> None:
     """Work this process will need later (an import), done the first time it waits for the GX process's
     answer instead of after it: the wait is the run's critical path when GX's import is the longer one."""
-    _meanwhile.append(work)
+    if work not in _meanwhile:
+        _meanwhile.append(work)
 
 
 def submit(frame, docs):

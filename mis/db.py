@@ -10,13 +10,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from common.errors import DatabaseUnavailable
+
 EMBEDDED_DIR_ENV = "MISGW_EMBEDDED_PG_DIR"
 _engines: dict[str, Engine] = {}
 _embedded_servers: dict[str, Any] = {}
-
-
-class DatabaseUnavailable(RuntimeError):
-    """The MIS database did not answer; the message says which one, without credentials."""
 
 
 def safe_url(url: str) -> str:

@@ -72,10 +72,11 @@ def run_source(config_path: str | None, source_id: str, dry_run: bool = False,
 
 
 def _start_gx() -> bool:
-    """gx_process.start(), and the report stage's workbook writer (openpyxl, 0.12 s) imported while the run
-    waits for that process's answer. True when this call started it: its caller stops it."""
+    """gx_process.start() (unless this process's helper runs: the CLI starts it before importing this
+    module), and the report stage's workbook writer (openpyxl, 0.12 s) imported while the run waits for
+    that process's answer. True when this call started it: its caller stops it."""
     started = gx_process.start()
-    if started:
+    if gx_process.ours():
         gx_process.meanwhile(_report_imports)
     return started
 

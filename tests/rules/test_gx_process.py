@@ -69,3 +69,42 @@ def test_the_suite_runs_beside_the_run_with_the_same_failures_and_pages(tmp_path
     assert got["after_death"] == expected and got["gx_here_after_death"] is True
     assert "The GX process ended without an answer" in out.stderr
     assert got["started_with_gx"] is False              # GX already here: no helper
+
+
+CLI_SCRIPT = r"""
+import json, sys
+from expectations import gx_process
+from misgw import cli
+
+light = {m: m in sys.modules for m in ("pandas", "sqlalchemy", "misgw.pipeline")}
+seen = []
+real_start = gx_process.start
+
+def start():
+    seen.append({m: m in sys.modules for m in ("pandas", "sqlalchemy", "misgw.pipeline")})
+    started = real_start()
+    seen.append(gx_process._helper[1].pid if started else None)
+    return started
+
+gx_process.start = start
+code = cli.main(["sync", "--config", sys.argv[1], "--source", "x", "--dry-run"])
+import os
+pid = seen[1]
+alive = pid is not None and os.path.exists(f"/proc/{pid}") and \
+    open(f"/proc/{pid}/stat").read().split()[2] not in ("Z", "X")
+print(json.dumps({"light": light, "at_start": seen[0], "helper": pid is not None, "alive": alive, "code": code,
+                  "left": gx_process._helper is not None}))
+"""
+
+
+def test_the_cli_starts_gx_before_its_own_heavy_imports_and_ends_it(tmp_path):
+    """`misgw sync` of one source forks the GX process before importing pandas, SQLAlchemy and the pipeline
+    (its import then runs beside theirs), and ends it even when the run stops at once (a config that
+    names no such file)."""
+    out = subprocess.run([sys.executable, "-c", CLI_SCRIPT, str(tmp_path / "missing.yaml")], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["light"] == {"pandas": False, "sqlalchemy": False, "misgw.pipeline": False}
+    assert got["at_start"] == {"pandas": False, "sqlalchemy": False, "misgw.pipeline": False}
+    assert got["helper"] is True and got["alive"] is False and got["left"] is False
+    assert got["code"] == 2 and "missing.yaml" in out.stderr      # the user's error, in one sentence
