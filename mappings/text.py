@@ -33,6 +33,10 @@ def clean(text) -> str | None:
 def on_distinct(values: pd.Series, func):
     """func, a vectorised function of a string Series (or one returning a frame, row for row), computed
     over the column's distinct values only and spread back to its rows: a roster repeats most cells."""
+    if values.isna().all():
+        # A field the roster has no column for (most of the vocabulary's): func of the blank, on every row.
+        return func(pd.Series(pd.array([pd.NA], dtype="string"))).iloc[np.zeros(len(values), dtype=np.intp)] \
+            .set_axis(values.index)
     codes, distinct = pd.factorize(values.astype("string"))
     # Built from an object array: unpacking a string array into a list goes through pandas per value.
     distinct_and_blank = np.append(np.asarray(distinct, dtype=object), pd.NA)
