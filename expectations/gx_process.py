@@ -75,7 +75,8 @@ def stop() -> None:
 
 def meanwhile(work) -> None:
     """Work this process will need later (an import), done the first time it waits for the GX process's
-    answer instead of after it: the wait is the run's critical path when GX's import is the longer one."""
+    answer instead of after it: the wait is the run's critical path when GX's import is the longer one.
+    When the answer is there first, the work runs in a thread beside what follows (_drain)."""
     if work not in _meanwhile:
         _meanwhile.append(work)
 
@@ -105,6 +106,10 @@ def submit(frame, docs):
     def answer():
         while _meanwhile and not conn.poll():
             _meanwhile.pop(0)()
+        if _meanwhile:
+            # The answer came first: what is left runs in a thread beside the run, which after the answer
+            # mostly waits on PostgreSQL (its staging COPY, the reconcile), when a thread gets the GIL for free.
+            threading.Thread(target=_drain, name="misgw-meanwhile", daemon=True).start()
         sending.join()
         if sent:
             return _gone(process, sent[0])()
@@ -116,6 +121,16 @@ def submit(frame, docs):
             raise RuntimeError(f"Great Expectations failed: {value}")
         return True, value
     return answer
+
+
+def _drain() -> None:
+    while _meanwhile:
+        try:
+            _meanwhile.pop(0)()
+        except IndexError:   # stop() cleared it
+            break
+        except Exception:    # an import that fails here fails again, and is said, where it is needed
+            log.debug("meanwhile work failed", exc_info=True)
 
 
 def _gone(process, exc):

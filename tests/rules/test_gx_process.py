@@ -108,3 +108,35 @@ def test_the_cli_starts_gx_before_its_own_heavy_imports_and_ends_it(tmp_path):
     assert got["at_start"] == {"pandas": False, "sqlalchemy": False, "misgw.pipeline": False}
     assert got["helper"] is True and got["alive"] is False and got["left"] is False
     assert got["code"] == 2 and "missing.yaml" in out.stderr      # the user's error, in one sentence
+
+
+LATE_SCRIPT = r"""
+import json, threading, time
+import pandas as pd
+from expectations import gx_process, validate
+
+frame = pd.DataFrame({"household_code": ["B7"], "full_name": ["Giàng A Sử"], "relation_code": ["01"], "sex": ["X"],
+                      "birth_date_value": ["1968"], "id_number": [None], "ethnicity_code": ["09"],
+                      "poverty_category": ["poor"], "area": ["rural"]})
+gx_process.start()
+ran = []
+gx_process.meanwhile(lambda: ran.append(threading.current_thread().name))
+pending = validate._gx_failures(frame)
+deadline = time.time() + 120
+while not gx_process._helper[2].poll() and time.time() < deadline:   # the answer is there before it is asked for
+    time.sleep(0.05)
+found = sorted(pending()["rule"])
+time.sleep(0.5)
+gx_process.stop()
+print(json.dumps({"found": found, "ran": ran}))
+"""
+
+
+def test_work_for_a_wait_that_did_not_come_runs_beside_the_run():
+    """The GX process answered before the run asked: the work handed to `meanwhile` (the report's import)
+    runs once, in a thread of its own, not on the run's path after the answer."""
+    out = subprocess.run([sys.executable, "-c", LATE_SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["found"] == ["codelist.sex"]
+    assert got["ran"] == ["misgw-meanwhile"]
