@@ -98,7 +98,13 @@ def record_held_rows(conn, run_id: str, source_id: str, held: pd.DataFrame) -> N
 
 
 def record_outcomes(conn, run_id: str) -> int:
-    """Keep the run's reconcile outcomes (all but "unchanged") in mis.reconcile_outcome."""
+    """Keep the run's reconcile outcomes (all but "unchanged") in mis.reconcile_outcome.
+
+    Every row carries this one run: it is checked here once (and locked against deletion till the commit),
+    as a foreign key checked each row (migration 0013)."""
+    if conn.execute(sa.text("SELECT 1 FROM mis.sync_run WHERE run_id = :run FOR KEY SHARE"),
+                    {"run": run_id}).scalar() is None:
+        raise LookupError(f"no run {run_id} in mis.sync_run: its outcomes are not recorded")
     outcome, member_outcome = table_name(run_id, "outcome"), table_name(run_id, "member_outcome")
     return conn.execute(sa.text(f"""
         INSERT INTO mis.reconcile_outcome (run_id, entity, household_code, member_key, full_name, outcome,

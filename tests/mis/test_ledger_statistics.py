@@ -80,3 +80,27 @@ def test_the_loads_analyze_takes_a_small_sample_and_leaves_the_connection_as_it_
     engine.dispose()
     assert bounds == db.ANALYZE_STATISTICS_TARGET + 1 and int(default) > db.ANALYZE_STATISTICS_TARGET
     assert after == [default, default]
+
+
+def test_outcomes_are_recorded_only_for_a_run_that_exists(tmp_path, mis_db, monkeypatch):  # noqa: F811
+    """mis.reconcile_outcome has no per-row foreign key (migration 0013): record_outcomes checks the run
+    once. Outcomes of a run the MIS does not hold are refused, with nothing written."""
+    import pytest
+
+    from mis import ledger, staging
+
+    _sync(tmp_path, mis_db, monkeypatch, stale_min_rows=1)
+    engine = sa.create_engine(mis_db)
+    with engine.begin() as conn:
+        recorded = conn.execute(sa.text("SELECT count(*) FROM mis.reconcile_outcome")).scalar()
+        fk = conn.execute(sa.text("SELECT count(*) FROM pg_constraint WHERE conrelid = 'mis.reconcile_outcome'::regclass "
+                                  "AND contype = 'f'")).scalar()
+    assert recorded == 2 and fk == 0      # NA-201 and its one person, new; NA-202 is held back
+    with pytest.raises(LookupError, match="no run ghost-run"):
+        with engine.begin() as conn:
+            for part in ("outcome", "member_outcome"):
+                staging.create_table(conn, "ghost-run", part, {"household_code": "text"})
+            ledger.record_outcomes(conn, "ghost-run")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM mis.reconcile_outcome WHERE run_id = 'ghost-run'")).scalar() == 0
+    engine.dispose()
