@@ -145,10 +145,12 @@ def _serve(conn, parents_end) -> None:
     """The helper: import GX, then run the suite on each frame sent until told to stop."""
     import gc
 
-    # GX's import makes hundreds of thousands of objects that live as long as this process: at the default
-    # thresholds the collector walked them over and over while it ran (import and warm-up 1.85 -> 1.68 s,
-    # medians of 10 alternated runs). Frozen once imported, later collections skip them.
-    gc.set_threshold(100_000, 50, 1000)
+    from common.collector import collect_rarely
+
+    # GX's import makes hundreds of thousands of objects that live as long as this process (import and
+    # warm-up 1.85 -> 1.68 s at these thresholds, medians of 10 alternated runs); frozen once imported,
+    # later collections skip them.
+    collect_rarely()
     parents_end.close()
     from mis import db
 

@@ -202,13 +202,10 @@ def cmd_admin_units_import(args) -> int:
 
 
 def cmd_sync(args) -> int:
-    import gc
-
+    from common.collector import collect_rarely
     from expectations import gx_process
 
-    # The collector at the thresholds the stages use (misgw.stages.run_context): at the default ones it
-    # walked the imports' long-lived objects again and again (pipeline's imports 0.56 -> 0.51 s).
-    gc.set_threshold(100_000, 50, 1000)
+    collect_rarely()   # through the imports too, not only the stages (the pipeline's imports 0.56 -> 0.51 s)
     # Sources judged in this process (one source, or one worker): GX's import (1.1 s) starts beside this
     # process's own imports (0.5 s) instead of after them, on the other core.
     helper = (args.workers <= 1 or len(args.sources or ()) == 1) and gx_process.start()

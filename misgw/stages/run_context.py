@@ -62,12 +62,13 @@ def _few_collections():
     collected; the stage's end collects everything (_give_back_memory)."""
     import gc
 
-    before = gc.get_threshold()
+    from common.collector import collect_rarely
+
     # What exists before a stage is long-lived (modules, the engine, caches; each stage's end has collected
     # and frozen what it left, _give_back_memory): the first stage's end then walks its own objects only,
     # not every imported module's (0.04 s on a dry run's path).
     gc.freeze()
-    gc.set_threshold(100_000, 50, 1000)
+    before = collect_rarely()
     try:
         yield
     finally:
