@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from mappings.fit import column_fit
-from mappings.text import fold, fold_series
+from mappings.text import fold
 from mappings.vocabulary import Mapping, vocabulary
 
 # First cells that mark a subtotal row or the signature block under the table.
@@ -35,29 +35,49 @@ def _frame(cells: pd.DataFrame, fields: dict[int, str]) -> pd.DataFrame:
 
 
 def _row_features(body: list[list], index) -> pd.DataFrame:
-    """Per row, what its cells say whatever the columns mean: its first text, whether it is the row of
-    column numbers, whether it is the date line above the signatures."""
-    return pd.DataFrame({"first_text": pd.Series([_first_text(r) for r in body], index=index, dtype=object),
+    """Per row, what its cells say whatever the columns mean: whether it has any text, what its first text
+    says as a label (it opens the signature block, or is a subtotal's), whether it is the row of column
+    numbers, whether it is the date line above the signatures."""
+    firsts = [_first_text(r) for r in body]
+    labels = [_label(t) for t in firsts]
+    return pd.DataFrame({"texted": pd.Series([t is not None for t in firsts], index=index, dtype=bool),
+                         "footer": pd.Series([lb == "footer" for lb in labels], index=index, dtype=bool),
+                         "subtotal": pd.Series([lb == "subtotal" for lb in labels], index=index, dtype=bool),
                          "numbering": pd.Series([_is_column_numbers(r) for r in body], index=index, dtype=bool),
                          "dated": pd.Series([_place_and_date(r) for r in body], index=index, dtype=bool)})
+
+
+_SUBTOTAL = re.compile(r"^(tongcong|tongso|cong)")
+
+
+def _label(text: str | None) -> str | None:
+    """What a row's first text says as a label: "footer" (the signature block's title: "Người lập biểu"),
+    "subtotal" ("Cộng", "Tổng cộng", "Tổng số"), else None. Most first texts are a row's number (STT) or a
+    code, which start with a digit and are no label: only the others are folded (a sheet's every row)."""
+    if text is None or "0" <= text.lstrip()[:1] <= "9":
+        return None
+    folded = fold(text)
+    return "footer" if folded.startswith(_FOOTER) else "subtotal" if _SUBTOTAL.match(folded) else None
 
 
 def _data_rows(frame: pd.DataFrame, features: pd.DataFrame) -> tuple[pd.Series, dict[str, pd.Series]]:
     """Which rows are data (a name, a household code or an ID), and why each other row is skipped:
     blank, the column-number row, subtotals ("Cộng", "Tổng cộng") and the signature block below the table."""
-    first_text = features["first_text"]
     key_cols = [c for c in ("full_name", "household_code", "id_number") if c in frame]
     has_key = frame[key_cols].notna().any(axis=1) if key_cols else pd.Series(False, index=frame.index)
-    blank = frame.isna().all(axis=1) & first_text.isna()
-    folded = fold_series(first_text).fillna("").astype(object)
+    # Blank: no text in the whole row (and none in its recognised columns, a cell of spaces is not blank
+    # there); only the rows without text are looked at cell by cell.
+    blank = ~features["texted"]
+    if blank.any():
+        blank[blank] = frame[blank.to_numpy()].isna().all(axis=1)
     # The signature block opens with a title ("Người lập biểu") or a place and date ("Vĩnh Châu, ngày 10
     # tháng 12 năm 2024"), in whichever column the template put it.
-    footer_start = folded.str.startswith(_FOOTER) | features["dated"]
+    footer_start = features["footer"] | features["dated"]
     after_footer = footer_start.cummax()
     # "Cộng", "Cộng hộ 1", "Tổng cộng", "Tổng số": a label and counts, never a person's sex or birth date.
     person_cols = [c for c in ("sex", "birth_date", "id_number") if c in frame]
     has_person = frame[person_cols].notna().any(axis=1) if person_cols else pd.Series(False, index=frame.index)
-    subtotal = folded.str.match(r"^(tongcong|tongso|cong)") & ~has_person
+    subtotal = features["subtotal"] & ~has_person
     numbering = features["numbering"]
     no_key = ~has_key & ~blank
     skip = {"blank": blank & ~after_footer, "footer": after_footer & ~blank,
