@@ -71,3 +71,37 @@ def test_a_page_removed_while_the_folder_is_cleaned_is_passed_over(tmp_path, mon
     monkeypatch.setattr(Path, "rglob", lambda self, pattern: iter([gone, *real_rglob(self, pattern)]))
     gx_suite._offline_pages(str(tmp_path), time.time() - 60)
     assert kept.read_text() == "<html><head></head><body>x</body></html>"
+
+
+COUNTER = r"""
+import sys
+import jinja2
+import pandas as pd
+from expectations import gx_suite
+
+compiled = []
+original = jinja2.Environment._parse
+jinja2.Environment._parse = lambda self, source, name, filename: compiled.append(name) or original(
+    self, source, name, filename)
+frame = pd.DataFrame({"household_code": ["T1"], "full_name": ["Hà Văn Chiến"], "relation_code": ["01"],
+                      "sex": ["M"], "birth_date_value": ["1981"], "id_number": [None], "ethnicity_code": ["04"],
+                      "poverty_category": ["poor"], "area": ["rural"]})
+found, render = gx_suite.run(frame, (sys.argv[1], sys.argv[2]))
+render()
+print(sum(1 for name in compiled if name))     # the template files parsed (a string template has no name)
+"""
+
+
+def test_gx_templates_are_compiled_once_per_machine_not_once_per_page(tmp_path):
+    """GX makes a new jinja environment for each page and would parse its templates again in every process;
+    jinja's bytecode cache (in the temporary folder) keeps them compiled: a later run's pages parse none."""
+    env = {**__import__("os").environ, "TMPDIR": str(tmp_path / "tmp")}
+    (tmp_path / "tmp").mkdir()
+    parsed = []
+    for run in ("d916-1", "d917-1"):
+        done = subprocess.run([sys.executable, "-c", COUNTER, str(tmp_path / "gx"), run], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        parsed.append(int(done.stdout.split()[-1]))
+    assert parsed[0] > 10 and parsed[1] == 0, parsed
+    assert len(list((tmp_path / "gx" / "validations" / "roster_basic").iterdir())) == 2
