@@ -120,6 +120,9 @@ def merge(conn, run_id: str, source_id: str, changed_by: str = "misgw") -> dict:
         UPDATE mis.member t SET listed = false, updated_run_id = :run
         FROM {HH} JOIN mis.household h USING (household_code)
         WHERE t.household_id = h.household_id AND t.listed
+          -- A household this run created has only the people it just wrote: none to look for (a first
+          -- load looked for every one of its members again, 0.5 s a district at L).
+          AND h.created_run_id <> :run
           AND NOT EXISTS (SELECT 1 FROM {MEM} m WHERE m.household_code = {HH}.household_code
                           AND m.member_key = t.member_key)
           AND NOT EXISTS (SELECT 1 FROM {kept} k WHERE k.member_id = t.member_id)"""), params).rowcount
