@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -95,7 +96,7 @@ print(sum(1 for name in compiled if name))     # the template files parsed (a st
 def test_gx_templates_are_compiled_once_per_machine_not_once_per_page(tmp_path):
     """GX makes a new jinja environment for each page and would parse its templates again in every process;
     jinja's bytecode cache (in the temporary folder) keeps them compiled: a later run's pages parse none."""
-    env = {**__import__("os").environ, "TMPDIR": str(tmp_path / "tmp")}
+    env = {**os.environ, "TMPDIR": str(tmp_path / "tmp")}
     (tmp_path / "tmp").mkdir()
     parsed = []
     for run in ("d916-1", "d917-1"):
