@@ -6,14 +6,9 @@ import datetime as dt
 import hashlib
 import json
 import re
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
-
-from openpyxl import Workbook
-from openpyxl.cell import Cell, WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 from mappings.vocabulary import vocabulary
 from mis import fixups, runs
@@ -27,14 +22,19 @@ from misgw.fixup_format import (
     REASON_HEADER,
     WARNING_SHEET,
 )
+from misgw.xlsx_write import Cell, Sheet, Style, column_letter, write_workbook
 
 LEAD_FIELDS = ["household_code", "full_name"]
 # How workbooks are made, in their digest: a new release that writes them differently writes them again.
 _MAKER = hashlib.sha256(b"".join((Path(__file__).parent / name).read_bytes()
-                                 for name in ("fixup_workbook.py", "fixup_format.py"))).hexdigest()
+                                 for name in ("fixup_workbook.py", "fixup_format.py", "xlsx_write.py"))).hexdigest()
 REASON_WIDTH = 60
-_HIGHLIGHT = PatternFill("solid", fgColor="FFF2A8")
-_HEADER = PatternFill("solid", fgColor="D9E1F2")
+HIGHLIGHT = "FFF2A8"
+_HEADER = Style(bold=True, fill="D9E1F2", wrap=True)
+_WRAPPED = Style(wrap=True)
+# Cells that cannot hold more (Excel's limit), and characters no workbook can hold (control characters).
+_MAX_TEXT = 32_767
+_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
 INSTRUCTIONS = [
     "HƯỚNG DẪN SỬA HỒ SƠ",
@@ -165,11 +165,8 @@ def _write(engine, source_id: str, district: str, path: Path, by: str | None, ru
         key = row_key(run["source_id"], h["origin_file"], h["origin_sheet"], h["origin_row"])
         table.append((h, key, sent, reason, place))
 
-    # Write-only: rows stream to the file as they are made, so a district with thousands of held-back
+    # Rows stream to the file as they are made (misgw.xlsx_write), so a district with thousands of held-back
     # households costs neither the memory nor the time of a workbook held whole.
-    wb = Workbook(write_only=True)
-    _instructions(wb)
-    ws = wb.create_sheet(FIX_SHEET)
     # Widths from the values (a header wraps over up to three lines); the reason wraps in a wide column.
     widths = [max(len(w) for w in str(t).split()) if t else 0 for t in headers]
     widths = [max(w, (len(str(t)) + 2) // 3) for w, t in zip(widths, headers)]
@@ -177,64 +174,52 @@ def _write(engine, source_id: str, district: str, path: Path, by: str | None, ru
         for i, v in enumerate(sent[:lead] + [reason] + sent[lead:] + place):
             shown = v.strftime("%d/%m/%Y") if isinstance(v, dt.date) else v
             widths[i] = max(widths[i], len(str(shown)) if v is not None else 0)
-    for i, width in enumerate(widths):
-        letter = get_column_letter(i + 1)
-        ws.column_dimensions[letter].width = min(max(width + 2, 8), REASON_WIDTH if i == reason_at else 40)
-    ws.column_dimensions[get_column_letter(len(headers))].hidden = True
-    ws.freeze_panes = f"{get_column_letter(reason_at + 2)}2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(table) + 1}"
-    ws.print_title_rows = "1:1"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = "9"   # A4
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.row_dimensions[1].height = 45
-    ws.append(_header_cells(ws, headers))
+    widths = [min(max(w + 2, 8), REASON_WIDTH if i == reason_at else 40) for i, w in enumerate(widths)]
 
-    hidden = wb.create_sheet(HIDDEN_SHEET)
-    hidden.sheet_state = "hidden"
+    def fix_rows():
+        yield [Cell(_safe(t), _HEADER) for t in headers], 45
+        for h, key, sent, reason, place in table:
+            cells = [_typed(f, v) for f, v in zip(fields, sent)]
+            for f, messages in bad.get((h["run_id"], h["file"], h["sheet"], h["row"]), {}).items():
+                if f in fields:
+                    at = fields.index(f)
+                    cell = cells[at] if isinstance(cells[at], Cell) else Cell(cells[at])
+                    cell.style = replace(cell.style or Style(), fill=HIGHLIGHT)
+                    cell.comment = _unmasked("\n".join(messages), _cells(h))
+                    cell.comment_size = (320, max(90, 18 * (len(cell.comment) // 45 + 2)))
+                    cells[at] = cell
+            why = Cell(_safe(reason), _WRAPPED)
+            # Rows written ahead of time keep no automatic height: as many lines as the reason wraps to.
+            height = 15 * max(1, -(-len(reason) // int(REASON_WIDTH * 1.1)))
+            yield cells[:lead] + [why] + cells[lead:] + [_safe(v) for v in place] + [key], height
+
     # The run a round is ranked by: the latest that judged the workbook's records.
     latest_run = max((h["run_id"] for h in held), default=run["run_id"])
-    hidden.append(["source_id", run["source_id"], "run_id", latest_run, "district_code", district,
-                   "round", fix_round, "format", FORMAT,
-                   "code_header", labels[fields.index("household_code")] if "household_code" in fields else None])
-    hidden.append(["key", "origin_file", "origin_sheet", "origin_row", "origin_digest", "household_code",
-                   "fixup_row"] + labels)
-    for n, (h, key, sent, reason, place) in enumerate(table, start=2):
-        cells = [_typed(ws, f, v) for f, v in zip(fields, sent)]
-        for f, messages in bad.get((h["run_id"], h["file"], h["sheet"], h["row"]), {}).items():
-            if f in fields:
-                at = fields.index(f)
-                cell = _as_cell(ws, cells[at])
-                cell.fill = _HIGHLIGHT
-                text = _unmasked("\n".join(messages), _cells(h))
-                cell.comment = Comment(text, "MIS Gateway", width=320, height=max(90, 18 * (len(text) // 45 + 2)))
-                cells[at] = cell
-        why = _as_cell(ws, _safe(ws, reason))
-        why.alignment = Alignment(wrap_text=True, vertical="top")
-        # Rows written ahead of time keep no automatic height: as many lines as the reason wraps to.
-        ws.row_dimensions[n].height = 15 * max(1, -(-len(reason) // int(REASON_WIDTH * 1.1)))
-        ws.append(cells[:lead] + [why] + cells[lead:] + [_safe(ws, v) for v in place] + [key])
-        hidden.append([key, h["origin_file"], h["origin_sheet"], h["origin_row"], h["origin_digest"],
-                       h["household_code"], n] + [_safe(hidden, v) for v in sent])
+
+    def hidden_rows():
+        yield ["source_id", run["source_id"], "run_id", latest_run, "district_code", district,
+               "round", fix_round, "format", FORMAT,
+               "code_header", labels[fields.index("household_code")] if "household_code" in fields else None], None
+        yield ["key", "origin_file", "origin_sheet", "origin_row", "origin_digest", "household_code",
+               "fixup_row"] + labels, None
+        for n, (h, key, sent, _, _) in enumerate(table, start=2):
+            yield [key, h["origin_file"], h["origin_sheet"], h["origin_row"], h["origin_digest"],
+                   h["household_code"], n] + [_safe(v) for v in sent], None
+
+    last = column_letter(len(headers) - 1)
+    sheets = [_instructions(),
+              Sheet(FIX_SHEET, fix_rows(), widths=widths, hidden_columns=frozenset({len(headers) - 1}),
+                    freeze=f"{column_letter(reason_at + 1)}2", autofilter=f"A1:{last}{len(table) + 1}",
+                    print_titles="1:1", page={"orientation": "landscape", "paperSize": 9, "fitToWidth": 1,
+                                              "fitToHeight": 0}),
+              Sheet(HIDDEN_SHEET, hidden_rows(), hidden=True)]
     if missing:
-        gone = wb.create_sheet(MISSING_SHEET)
-        for col, width in zip("ABCDEF", (16, 26, 22, 8, 40, 90)):
-            gone.column_dimensions[col].width = width
-        gone.page_setup.orientation = "landscape"
-        gone.append(_header_cells(gone, MISSING_HEADERS))
-        for values in missing:
-            gone.append([_safe(gone, v) for v in values])
+        sheets.append(Sheet(MISSING_SHEET, _listed(MISSING_HEADERS, missing), widths=[16, 26, 22, 8, 40, 90],
+                            page={"orientation": "landscape"}))
     if warnings:
-        notes = wb.create_sheet(WARNING_SHEET)
-        for col, width in zip("ABCD", (16, 26, 34, 100)):
-            notes.column_dimensions[col].width = width
-        notes.page_setup.orientation = "landscape"
-        notes.append(_header_cells(notes, WARNING_HEADERS))
-        for values in warnings:
-            notes.append([_safe(notes, v) for v in values])
-    wb.active = 1
-    wb.save(path)
+        sheets.append(Sheet(WARNING_SHEET, _listed(WARNING_HEADERS, warnings), widths=[16, 26, 34, 100],
+                            page={"orientation": "landscape"}))
+    write_workbook(path, sheets, active=1)
     written = path.stat()
     return path, {"path": str(path), "digest": digest, "size": written.st_size, "mtime_ns": written.st_mtime_ns}
 
@@ -273,57 +258,39 @@ def row_key(source_id: str, file: str, sheet: str, row) -> str:
     return "K" + hashlib.sha1(f"{source_id}\x1f{file}\x1f{sheet}\x1f{int(row)}".encode()).hexdigest()[:11].upper()
 
 
-def _instructions(wb) -> None:
-    help_ws = wb.create_sheet(HELP_SHEET)
-    help_ws.column_dimensions["A"].width = 110
-    help_ws.page_setup.orientation = "portrait"
-    help_ws.page_setup.paperSize = "9"   # A4
-    help_ws.page_setup.fitToWidth, help_ws.page_setup.fitToHeight = 1, 1
-    help_ws.sheet_properties.pageSetUpPr.fitToPage = True
-    title = WriteOnlyCell(help_ws, INSTRUCTIONS[0])
-    title.font = Font(bold=True, size=14)
-    help_ws.append([title])
-    for line in INSTRUCTIONS[1:]:
-        cell = WriteOnlyCell(help_ws, line)
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-        help_ws.append([cell])
+def _instructions() -> Sheet:
+    lines = [([Cell(INSTRUCTIONS[0], Style(bold=True, size=14))], None)]
+    lines += [([Cell(line, _WRAPPED)], None) for line in INSTRUCTIONS[1:]]
+    return Sheet(HELP_SHEET, lines, widths=[110],
+                 page={"orientation": "portrait", "paperSize": 9, "fitToWidth": 1, "fitToHeight": 1})
+
+
+def _listed(headers: list[str], rows: list) -> Iterator[tuple[list, None]]:
+    """A sheet's rows: its headers, then the values as they may go into cells."""
+    yield [Cell(_safe(t), _HEADER) for t in headers], None
+    for values in rows:
+        yield [_safe(v) for v in values], None
 
 
 _DATE_FIELDS = {"birth_date", "approval_date"}
 _NUMBER_FIELDS = {"income_per_capita", "assessment_year", "member_count", "deprivation_count"}
+_DATE, _AMOUNT, _NUMBER, _TEXT = (Style(number_format=f) for f in ("DD/MM/YYYY", "#,##0", "0", "@"))
 
 
-def _typed(ws, field: str, value):
+def _typed(field: str, value):
     """A value as Excel should hold it: a real date shown dd/mm/yyyy, a number as a number, an ID as text.
     A value that is no date or number (what the person must fix) stays as written."""
     if isinstance(value, str) and field in _DATE_FIELDS:
         try:
             day = dt.datetime.strptime(value.strip(), "%d/%m/%Y")
         except ValueError:
-            return _safe(ws, value)
-        cell = WriteOnlyCell(ws, day)
-        cell.number_format = "DD/MM/YYYY"
-        return cell
+            return _safe(value)
+        return Cell(day, _DATE)
     if isinstance(value, str) and field in _NUMBER_FIELDS and re.fullmatch(r"\d{1,12}", value.strip()):
-        cell = WriteOnlyCell(ws, int(value.strip()))
-        cell.number_format = "#,##0" if field == "income_per_capita" else "0"
-        return cell
+        return Cell(int(value.strip()), _AMOUNT if field == "income_per_capita" else _NUMBER)
     if field == "id_number" and value is not None:
-        cell = WriteOnlyCell(ws, str(value))
-        cell.number_format = "@"
-        return cell
-    return _safe(ws, value)
-
-
-def _header_cells(ws, headers: list[str]) -> list:
-    cells = []
-    for text in headers:
-        cell = _as_cell(ws, _safe(ws, text))
-        cell.font = Font(bold=True)
-        cell.fill = _HEADER
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-        cells.append(cell)
-    return cells
+        return Cell(_safe(str(value)), _TEXT)
+    return _safe(value)
 
 
 def _district_headers(report) -> dict[str, tuple[int, str]]:
@@ -342,21 +309,10 @@ def _cells(h) -> dict:
     return json.loads(cells) if isinstance(cells, str) else dict(cells)
 
 
-def _as_cell(ws, value) -> Cell:
-    """A value made a cell, to be styled; _safe may have made it one already."""
-    return value if isinstance(value, Cell) else WriteOnlyCell(ws, value)
-
-
-def _safe(ws, value):
+def _safe(value):
     """A value as it may go into a cell: characters a workbook cannot hold are dropped and text is cut at
-    Excel's 32,767 characters; text that Excel would run as a formula (=, +, -, @) becomes a text cell."""
+    Excel's 32,767 characters. (Text is always written as text: "=SUM(A1)" is never run as a formula.)"""
     if not isinstance(value, str):
         return value
-    value = ILLEGAL_CHARACTERS_RE.sub("", value)
-    if len(value) > 32_767:
-        value = value[:32_766] + "…"
-    if value[:1] in ("=", "+", "-", "@"):
-        cell = WriteOnlyCell(ws, value)
-        cell.data_type = "s"
-        return cell
-    return value
+    value = _ILLEGAL.sub("", value)
+    return value[:_MAX_TEXT - 1] + "…" if len(value) > _MAX_TEXT else value
