@@ -13,8 +13,6 @@ PAGES_TIMEOUT = 600
 _helper: tuple[int, Any, Any, list] | None = None
 # A process that imports GX itself if it needs it (here): the pid. Then no helper starts.
 _here: int | None = None
-# What this process does, once, if it would otherwise wait for the helper's answer (meanwhile).
-_meanwhile: list = []
 
 
 def here() -> None:
@@ -56,7 +54,6 @@ def ours() -> bool:
 def stop() -> None:
     """End this process's helper (the run is over); a helper inherited from a parent is not ours to end."""
     global _helper
-    _meanwhile.clear()    # work for a wait that did not come: the next run asks for its own
     if _helper and _helper[0] == os.getpid():
         _, process, conn, jobs = _helper
         if not jobs:           # nothing judged (a run that failed before, a sync with nothing to read)
@@ -71,14 +68,6 @@ def stop() -> None:
             log.warning("The GX process did not finish the run's Data Docs in %d s: stopped.", PAGES_TIMEOUT)
             process.kill()
     _helper = None
-
-
-def meanwhile(work) -> None:
-    """Work this process will need later (an import), done the first time it waits for the GX process's
-    answer instead of after it: the wait is the run's critical path when GX's import is the longer one.
-    When the answer is there first, the work runs in a thread beside what follows (_drain)."""
-    if work not in _meanwhile:
-        _meanwhile.append(work)
 
 
 def submit(frame, docs):
@@ -104,12 +93,6 @@ def submit(frame, docs):
     sending.start()
 
     def answer():
-        while _meanwhile and not conn.poll():
-            _meanwhile.pop(0)()
-        if _meanwhile:
-            # The answer came first: what is left runs in a thread beside the run, which after the answer
-            # mostly waits on PostgreSQL (its staging COPY, the reconcile), when a thread gets the GIL for free.
-            threading.Thread(target=_drain, name="misgw-meanwhile", daemon=True).start()
         sending.join()
         if sent:
             return _gone(process, sent[0])()
@@ -121,16 +104,6 @@ def submit(frame, docs):
             raise RuntimeError(f"Great Expectations failed: {value}")
         return True, value
     return answer
-
-
-def _drain() -> None:
-    while _meanwhile:
-        try:
-            _meanwhile.pop(0)()
-        except IndexError:   # stop() cleared it
-            break
-        except Exception:    # an import that fails here fails again, and is said, where it is needed
-            log.debug("meanwhile work failed", exc_info=True)
 
 
 def _gone(process, exc):

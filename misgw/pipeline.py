@@ -73,16 +73,8 @@ def run_source(config_path: str | None, source_id: str, dry_run: bool = False,
 
 def _start_gx() -> bool:
     """gx_process.start() (unless this process's helper runs: the CLI starts it before importing this
-    module), and the report stage's workbook writer (openpyxl, 0.12 s) imported while the run waits for
-    that process's answer. True when this call started it: its caller stops it."""
-    started = gx_process.start()
-    if gx_process.ours():
-        gx_process.meanwhile(_report_imports)
-    return started
-
-
-def _report_imports() -> None:
-    import misgw.fixup_workbook  # noqa: F401
+    module). True when this call started it: its caller stops it."""
+    return gx_process.start()
 
 
 def _run_stages(config_path, source_id, dry_run, files, full, approve) -> dict:
@@ -234,8 +226,8 @@ def _in_processes(work, source_ids: list[str], workers: int, died, quiet: set[st
 
 
 def _warm_up(gx: bool = True) -> None:
-    """What the source processes forked after it inherit: openpyxl, which every source's report imports, and
-    GX (gx_suite.warm_up) unless gx is False."""
+    """What the source processes forked after it inherit: GX (gx_suite.warm_up) unless gx is False, and the
+    report's workbook writer."""
     import gc
 
     import misgw.fixup_workbook  # noqa: F401

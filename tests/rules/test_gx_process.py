@@ -1,6 +1,6 @@
 """GX beside the run: a run that has no GX yet judges in a GX process started when it begins, with the same
-failures and pages as in-process (its answer before its stored run and pages); work given to
-`meanwhile` runs while the run waits for it; a helper that dies costs nothing but time; a process with GX starts none."""
+failures and pages as in-process (its answer before its stored run and pages); a helper that dies costs
+nothing but time; a process with GX starts none."""
 from __future__ import annotations
 
 import json
@@ -26,8 +26,6 @@ def pairs(found):
 
 gx_process.start()
 helper = gx_process._helper[1]
-meanwhile = []
-gx_process.meanwhile(lambda: meanwhile.append(gx_process._helper[2].poll()))   # the answer there yet?
 pending = validate._gx_failures(frame, docs=(folder, "b7-run"))
 beside = pairs(pending())
 gx_here = "great_expectations" in sys.modules
@@ -45,7 +43,7 @@ gx_process.stop()
 here = pairs(validate._gx_failures(frame)())
 gx_process.start()
 started_with_gx = gx_process._helper is not None
-print(json.dumps({"meanwhile": meanwhile, "beside": beside, "gx_here": gx_here, "pages": pages, "alive_after_stop": alive_after_stop,
+print(json.dumps({"beside": beside, "gx_here": gx_here, "pages": pages, "alive_after_stop": alive_after_stop,
                   "after_death": after_death, "gx_here_after_death": gx_here_after_death, "here": here,
                   "started_with_gx": started_with_gx}))
 """
@@ -59,8 +57,6 @@ def test_the_suite_runs_beside_the_run_with_the_same_failures_and_pages(tmp_path
     expected = [[1, "format.birth_date"], [2, "codelist.ethnicity"], [2, "codelist.sex"]]
     assert got["here"] == expected                      # in this process, as before
     assert got["beside"] == expected and got["gx_here"] is False   # in the helper: GX never imported here
-    # The work handed to `meanwhile` ran once, while the helper was still importing GX, not after its answer.
-    assert got["meanwhile"] == [False]
     # Its pages are written before stop() returns: GX's page of the run, its suite and the index.
     assert "index.html" in got["pages"] and "expectations/roster_basic.html" in got["pages"]
     assert any(p.startswith("validations/roster_basic/b7-run/") for p in got["pages"]), got["pages"]
@@ -108,35 +104,3 @@ def test_the_cli_starts_gx_before_its_own_heavy_imports_and_ends_it(tmp_path):
     assert got["at_start"] == {"pandas": False, "sqlalchemy": False, "misgw.pipeline": False}
     assert got["helper"] is True and got["alive"] is False and got["left"] is False
     assert got["code"] == 2 and "missing.yaml" in out.stderr      # the user's error, in one sentence
-
-
-LATE_SCRIPT = r"""
-import json, threading, time
-import pandas as pd
-from expectations import gx_process, validate
-
-frame = pd.DataFrame({"household_code": ["B7"], "full_name": ["Giàng A Sử"], "relation_code": ["01"], "sex": ["X"],
-                      "birth_date_value": ["1968"], "id_number": [None], "ethnicity_code": ["09"],
-                      "poverty_category": ["poor"], "area": ["rural"]})
-gx_process.start()
-ran = []
-gx_process.meanwhile(lambda: ran.append(threading.current_thread().name))
-pending = validate._gx_failures(frame)
-deadline = time.time() + 120
-while not gx_process._helper[2].poll() and time.time() < deadline:   # the answer is there before it is asked for
-    time.sleep(0.05)
-found = sorted(pending()["rule"])
-time.sleep(0.5)
-gx_process.stop()
-print(json.dumps({"found": found, "ran": ran}))
-"""
-
-
-def test_work_for_a_wait_that_did_not_come_runs_beside_the_run():
-    """The GX process answered before the run asked: the work handed to `meanwhile` (the report's import)
-    runs once, in a thread of its own, not on the run's path after the answer."""
-    out = subprocess.run([sys.executable, "-c", LATE_SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-3000:]
-    got = json.loads(out.stdout.strip().splitlines()[-1])
-    assert got["found"] == ["codelist.sex"]
-    assert got["ran"] == ["misgw-meanwhile"]
