@@ -32,9 +32,6 @@ REASON_WIDTH = 60
 HIGHLIGHT = "FFF2A8"
 _HEADER = Style(bold=True, fill="D9E1F2", wrap=True)
 _WRAPPED = Style(wrap=True)
-# Cells that cannot hold more (Excel's limit), and characters no workbook can hold (control characters).
-_MAX_TEXT = 32_767
-_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
 INSTRUCTIONS = [
     "HƯỚNG DẪN SỬA HỒ SƠ",
@@ -177,7 +174,7 @@ def _write(engine, source_id: str, district: str, path: Path, by: str | None, ru
     widths = [min(max(w + 2, 8), REASON_WIDTH if i == reason_at else 40) for i, w in enumerate(widths)]
 
     def fix_rows():
-        yield [Cell(_safe(t), _HEADER) for t in headers], 45
+        yield [Cell(t, _HEADER) for t in headers], 45
         for h, key, sent, reason, place in table:
             cells = [_typed(f, v) for f, v in zip(fields, sent)]
             for f, messages in bad.get((h["run_id"], h["file"], h["sheet"], h["row"]), {}).items():
@@ -188,10 +185,10 @@ def _write(engine, source_id: str, district: str, path: Path, by: str | None, ru
                     cell.comment = _unmasked("\n".join(messages), _cells(h))
                     cell.comment_size = (320, max(90, 18 * (len(cell.comment) // 45 + 2)))
                     cells[at] = cell
-            why = Cell(_safe(reason), _WRAPPED)
+            why = Cell(reason, _WRAPPED)
             # Rows written ahead of time keep no automatic height: as many lines as the reason wraps to.
             height = 15 * max(1, -(-len(reason) // int(REASON_WIDTH * 1.1)))
-            yield cells[:lead] + [why] + cells[lead:] + [_safe(v) for v in place] + [key], height
+            yield cells[:lead] + [why] + cells[lead:] + place + [key], height
 
     # The run a round is ranked by: the latest that judged the workbook's records.
     latest_run = max((h["run_id"] for h in held), default=run["run_id"])
@@ -204,7 +201,7 @@ def _write(engine, source_id: str, district: str, path: Path, by: str | None, ru
                "fixup_row"] + labels, None
         for n, (h, key, sent, _, _) in enumerate(table, start=2):
             yield [key, h["origin_file"], h["origin_sheet"], h["origin_row"], h["origin_digest"],
-                   h["household_code"], n] + [_safe(v) for v in sent], None
+                   h["household_code"], n] + sent, None
 
     last = column_letter(len(headers) - 1)
     sheets = [_instructions(),
@@ -267,9 +264,9 @@ def _instructions() -> Sheet:
 
 def _listed(headers: list[str], rows: list) -> Iterator[tuple[list, None]]:
     """A sheet's rows: its headers, then the values as they may go into cells."""
-    yield [Cell(_safe(t), _HEADER) for t in headers], None
+    yield [Cell(t, _HEADER) for t in headers], None
     for values in rows:
-        yield [_safe(v) for v in values], None
+        yield list(values), None
 
 
 _DATE_FIELDS = {"birth_date", "approval_date"}
@@ -284,13 +281,13 @@ def _typed(field: str, value):
         try:
             day = dt.datetime.strptime(value.strip(), "%d/%m/%Y")
         except ValueError:
-            return _safe(value)
+            return value
         return Cell(day, _DATE)
     if isinstance(value, str) and field in _NUMBER_FIELDS and re.fullmatch(r"\d{1,12}", value.strip()):
         return Cell(int(value.strip()), _AMOUNT if field == "income_per_capita" else _NUMBER)
     if field == "id_number" and value is not None:
-        return Cell(_safe(str(value)), _TEXT)
-    return _safe(value)
+        return Cell(str(value), _TEXT)
+    return value
 
 
 def _district_headers(report) -> dict[str, tuple[int, str]]:
@@ -307,12 +304,3 @@ def _district_headers(report) -> dict[str, tuple[int, str]]:
 def _cells(h) -> dict:
     cells = h["cells"]
     return json.loads(cells) if isinstance(cells, str) else dict(cells)
-
-
-def _safe(value):
-    """A value as it may go into a cell: characters a workbook cannot hold are dropped and text is cut at
-    Excel's 32,767 characters. (Text is always written as text: "=SUM(A1)" is never run as a formula.)"""
-    if not isinstance(value, str):
-        return value
-    value = _ILLEGAL.sub("", value)
-    return value[:_MAX_TEXT - 1] + "…" if len(value) > _MAX_TEXT else value

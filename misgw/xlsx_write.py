@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import numbers
+import re
 import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -21,6 +22,8 @@ CT = "application/vnd.openxmlformats-officedocument"
 _BUILTIN_FORMATS = {"General": 0, "0": 1, "0.00": 2, "#,##0": 3, "#,##0.00": 4, "@": 49}
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 _SPACES = frozenset(" \t\n\r")
+_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+_MAX_TEXT = 32_767
 _XML_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
 
@@ -72,6 +75,11 @@ def column_letter(i: int) -> str:
 
 
 def _text(value: str) -> str:
+    """Text as a cell or a note holds it: characters no workbook can hold (control characters) dropped, cut
+    at Excel's 32,767 characters."""
+    value = _ILLEGAL.sub("", value)
+    if len(value) > _MAX_TEXT:
+        value = value[:_MAX_TEXT - 1] + "…"
     if value and (value[0] in _SPACES or value[-1] in _SPACES or "\n" in value):
         return f'<t xml:space="preserve">{escape(value)}</t>'
     return f"<t>{escape(value)}</t>"
@@ -246,23 +254,24 @@ def _comments_xml(comments: list) -> str:
             f"<commentList>{items}</commentList></comments>")
 
 
-def _vml(comments: list, sheet_number: int) -> str:
-    """The legacy drawing Excel shows notes with: one hidden box per comment, anchored at its cell."""
+def _vml(comments: list) -> str:
+    """The legacy drawing Excel shows notes with: one hidden box per comment, anchored at its cell (shape
+    ids and id map as openpyxl has written them for years)."""
     shapes = []
     for k, (_, row, col, cell) in enumerate(comments):
         width, height = cell.comment_size
         shapes.append(
-            f'<v:shape id="_x0000_s{sheet_number * 1024 + k + 1}" type="#_x0000_t202" '
+            f'<v:shape id="_x0000_s{1026 + k:04d}" type="#_x0000_t202" '
             f'style="position:absolute;margin-left:59.25pt;margin-top:1.5pt;width:{width}px;height:{height}px;'
             'z-index:1;visibility:hidden" fillcolor="#ffffe1" o:insetmode="auto">'
-            '<v:fill color2="#ffffe1"/><v:shadow on="t" color="black" obscured="t"/>'
+            '<v:fill color2="#ffffe1"/><v:shadow color="black" obscured="t"/>'
             '<v:path o:connecttype="none"/><v:textbox style="mso-direction-alt:auto"><div style="text-align:left"/>'
             '</v:textbox><x:ClientData ObjectType="Note"><x:MoveWithCells/><x:SizeWithCells/>'
             f"<x:AutoFill>False</x:AutoFill><x:Row>{row}</x:Row><x:Column>{col}</x:Column></x:ClientData>"
             "</v:shape>")
     return ('<xml xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office" '
             'xmlns:x="urn:schemas-microsoft-com:office:excel">'
-            f'<o:shapelayout v:ext="edit"><o:idmap v:ext="edit" data="{sheet_number}"/></o:shapelayout>'
+            '<o:shapelayout v:ext="edit"><o:idmap v:ext="edit" data="1"/></o:shapelayout>'
             '<v:shapetype id="_x0000_t202" coordsize="21600,21600" o:spt="202" path="m,l,21600r21600,l21600,xe">'
             '<v:stroke joinstyle="miter"/><v:path gradientshapeok="t" o:connecttype="rect"/></v:shapetype>'
             + "".join(shapes) + "</xml>")
@@ -286,7 +295,7 @@ def write_workbook(path: Path, sheets: list[Sheet], active: int = 0) -> None:
             overrides.append((f"/{part}", f"{CT}.spreadsheetml.worksheet+xml"))
             if comments:
                 zf.writestr(f"xl/comments{number}.xml", _comments_xml(comments))
-                zf.writestr(f"xl/drawings/vmlDrawing{number}.vml", _vml(comments, number))
+                zf.writestr(f"xl/drawings/vmlDrawing{number}.vml", _vml(comments))
                 zf.writestr(f"xl/worksheets/_rels/sheet{number}.xml.rels", _rels([
                     ("rIdComments", f"{DOC_REL}/comments", f"../comments{number}.xml"),
                     ("rIdVml", f"{DOC_REL}/vmlDrawing", f"../drawings/vmlDrawing{number}.vml")]))

@@ -109,3 +109,15 @@ def test_parts_are_streamed_and_named_as_excel_names_them(tmp_path):
             "xl/comments2.xml", "xl/drawings/vmlDrawing2.vml"} <= names
     assert "xl/comments1.xml" not in names                        # a sheet without notes has no notes part
     assert [column_letter(i) for i in (0, 25, 26, 701, 702)] == ["A", "Z", "AA", "ZZ", "AAA"]
+
+
+def test_text_no_workbook_can_hold_is_made_safe(tmp_path):
+    """A control character from a legacy export, in a cell or a note, and text longer than a cell holds:
+    the workbook still opens, with the text cleaned and cut at Excel's 32,767 characters."""
+    path = tmp_path / "sua-loi.xlsx"
+    long = "Nguyễn " * 6000
+    write_workbook(path, [Sheet("Cần sửa", [(["Lê\x01 Văn\x1f A", Cell(long, comment="Ô «A\x02B» sai.")], None)])])
+    ws = load_workbook(path).active
+    assert ws["A1"].value == "Lê Văn A"
+    assert len(ws["B1"].value) == 32_767 and ws["B1"].value.endswith("…")
+    assert ws["B1"].comment.text == "Ô «AB» sai."
