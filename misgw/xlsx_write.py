@@ -152,15 +152,21 @@ def _cell(ref: str, value, style: int) -> str:
     if isinstance(value, (numbers.Real, Decimal)):
         number = float(value)
         return f'<c r="{ref}"{s}><v>{number!r}</v></c>' if math.isfinite(number) else empty
-    if isinstance(value, dt.datetime):
-        serial = (value.replace(tzinfo=None) - _EXCEL_EPOCH).total_seconds() / 86400
-        return f'<c r="{ref}"{s}><v>{serial!r}</v></c>'
     if isinstance(value, dt.date):
-        return f'<c r="{ref}"{s}><v>{(value - _EXCEL_EPOCH.date()).days}</v></c>'
+        return f'<c r="{ref}"{s}><v>{_serial(value)!r}</v></c>'
     text = str(value)
     if text in ("<NA>", "NaT"):
         return empty     # pandas' missing values
     return f'<c r="{ref}"{s} t="inlineStr"><is>{_text(text)}</is></c>'
+
+
+def _serial(value: dt.date) -> float | int:
+    """A date as Excel counts it: days since 1899-12-30, less one before 1900-03-01, where Excel counts a
+    29 February 1900 that never was (as openpyxl writes it, and as readers read it back)."""
+    moment = value.replace(tzinfo=None) if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
+    delta = moment - _EXCEL_EPOCH
+    days = delta.days - (1 if 0 < delta.days <= 60 else 0)
+    return days + delta.seconds / 86400 if delta.seconds else days
 
 
 _DATE_STYLE = Style(number_format="yyyy-mm-dd")

@@ -121,3 +121,17 @@ def test_text_no_workbook_can_hold_is_made_safe(tmp_path):
     assert ws["A1"].value == "Lê Văn A"
     assert len(ws["B1"].value) == 32_767 and ws["B1"].value.endswith("…")
     assert ws["B1"].comment.text == "Ô «AB» sai."
+
+
+def test_dates_read_back_as_written_before_and_after_excels_missing_leap_day(tmp_path):
+    """Excel counts a 29 February 1900 that never was: a date before 1 March 1900 (a typo in a birth date) is
+    written one day earlier, so that every reader shows and reads back the date written."""
+    from python_calamine import CalamineWorkbook
+
+    days = [dt.datetime(1900, 1, 15), dt.datetime(1900, 2, 28), dt.datetime(1900, 3, 1), dt.datetime(1972, 2, 28),
+            dt.datetime(2025, 7, 1, 8, 30)]
+    path = tmp_path / "ngay.xlsx"
+    write_workbook(path, [Sheet("Ngày", [([Cell(d, HIGHLIGHT) for d in days], None)])])
+    assert [c.value for c in load_workbook(path).active[1]] == days
+    read = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()[0]
+    assert [v if isinstance(v, dt.datetime) else dt.datetime.combine(v, dt.time()) for v in read] == days
