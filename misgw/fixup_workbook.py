@@ -22,14 +22,14 @@ from misgw.fixup_format import (
     REASON_HEADER,
     WARNING_SHEET,
 )
-from misgw.xlsx_write import Cell, Sheet, Style, column_letter, write_workbook
+from misgw.xlsx_write import Cell, Sheet, Style, write_workbook
 
 LEAD_FIELDS = ["household_code", "full_name"]
 # How workbooks are made, in their digest: a new release that writes them differently writes them again.
 _MAKER = hashlib.sha256(b"".join((Path(__file__).parent / name).read_bytes()
                                  for name in ("fixup_workbook.py", "fixup_format.py", "xlsx_write.py"))).hexdigest()
 REASON_WIDTH = 60
-HIGHLIGHT = "FFF2A8"
+_HIGHLIGHT = "FFF2A8"
 _HEADER = Style(bold=True, fill="D9E1F2", wrap=True)
 _WRAPPED = Style(wrap=True)
 
@@ -181,7 +181,7 @@ def _write(engine, source_id: str, district: str, path: Path, by: str | None, ru
                 if f in fields:
                     at = fields.index(f)
                     cell = cells[at] if isinstance(cells[at], Cell) else Cell(cells[at])
-                    cell.style = replace(cell.style or Style(), fill=HIGHLIGHT)
+                    cell.style = replace(cell.style or Style(), fill=_HIGHLIGHT)
                     cell.comment = _unmasked("\n".join(messages), _cells(h))
                     cell.comment_size = (320, max(90, 18 * (len(cell.comment) // 45 + 2)))
                     cells[at] = cell
@@ -203,10 +203,9 @@ def _write(engine, source_id: str, district: str, path: Path, by: str | None, ru
             yield [key, h["origin_file"], h["origin_sheet"], h["origin_row"], h["origin_digest"],
                    h["household_code"], n] + sent, None
 
-    last = column_letter(len(headers) - 1)
     sheets = [_instructions(),
               Sheet(FIX_SHEET, fix_rows(), widths=widths, hidden_columns=frozenset({len(headers) - 1}),
-                    freeze=f"{column_letter(reason_at + 1)}2", autofilter=f"A1:{last}{len(table) + 1}",
+                    freeze=(reason_at + 1, 1), autofilter=True,
                     print_titles="1:1", page={"orientation": "landscape", "paperSize": 9, "fitToWidth": 1,
                                               "fitToHeight": 0}),
               Sheet(HIDDEN_SHEET, hidden_rows(), hidden=True)]

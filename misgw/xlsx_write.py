@@ -50,7 +50,8 @@ class Cell:
 class Sheet:
     """One sheet. rows: (cells, height in points or None); a cell is a value, a Cell or None (empty).
 
-    freeze: the first cell that scrolls ("D2": three columns and one row stay); autofilter: its range;
+    freeze: (columns, rows) that stay when the rest scrolls; autofilter: a filter over every row and column
+    written;
     print_titles: rows printed on every page ("1:1"); page: pageSetup attributes (orientation, paperSize,
     fitToWidth, fitToHeight); fitting to a page width is turned on when fitToWidth is given."""
     name: str
@@ -58,8 +59,8 @@ class Sheet:
     widths: list[float] = field(default_factory=list)
     hidden_columns: frozenset[int] = frozenset()     # positions from 0
     hidden: bool = False
-    freeze: str | None = None
-    autofilter: str | None = None
+    freeze: tuple[int, int] | None = None
+    autofilter: bool = False
     print_titles: str | None = None
     page: dict = field(default_factory=dict)
 
@@ -173,14 +174,15 @@ _DATE_STYLE = Style(number_format="yyyy-mm-dd")
 _DATETIME_STYLE = Style(number_format="yyyy-mm-dd h:mm:ss")
 
 
-def _sheet_rows(out, sheet: Sheet, styles: _Styles, comments: list) -> int:
+def _sheet_rows(out, sheet: Sheet, styles: _Styles, comments: list) -> tuple[int, int]:
     """The sheet's rows into out; the comments found are added to comments as (ref, row, column, Cell).
-    Returns the number of rows written."""
+    Returns (rows, columns): how many were written."""
     write = out.write
-    n = 0
+    n = width = 0
     for n, (cells, height) in enumerate(sheet.rows, start=1):
         row = f'<row r="{n}" ht="{height}" customHeight="1">' if height else f'<row r="{n}">'
         parts = [row]
+        width = max(width, len(cells))
         for i, value in enumerate(cells):
             if value is None:
                 continue
@@ -189,21 +191,16 @@ def _sheet_rows(out, sheet: Sheet, styles: _Styles, comments: list) -> int:
                     parts.append(f'<c r="{column_letter(i)}{n}" t="inlineStr"><is>{_text(value)}</is></c>')
                 continue
             ref = f"{column_letter(i)}{n}"
-            if isinstance(value, Cell):
-                style = value.style
-                if style is None and isinstance(value.value, dt.date):
-                    style = _DATETIME_STYLE if isinstance(value.value, dt.datetime) else _DATE_STYLE
-                if value.comment:
-                    comments.append((ref, n - 1, i, value))
-                parts.append(_cell(ref, value.value, styles.index(style)))
-            elif isinstance(value, dt.date):
-                style = _DATETIME_STYLE if isinstance(value, dt.datetime) else _DATE_STYLE
-                parts.append(_cell(ref, value, styles.index(style)))
-            else:
-                parts.append(_cell(ref, value, 0))
+            cell = value if isinstance(value, Cell) else Cell(value)
+            style = cell.style
+            if style is None and isinstance(cell.value, dt.date):
+                style = _DATETIME_STYLE if isinstance(cell.value, dt.datetime) else _DATE_STYLE
+            if cell.comment:
+                comments.append((ref, n - 1, i, cell))
+            parts.append(_cell(ref, cell.value, styles.index(style)))
         parts.append("</row>")
         write("".join(parts).encode("utf-8"))
-    return n
+    return n, width
 
 
 def _sheet_head(sheet: Sheet, selected: bool) -> str:
@@ -212,13 +209,13 @@ def _sheet_head(sheet: Sheet, selected: bool) -> str:
             '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>' if fit else ""]
     view = ' tabSelected="1"' if selected else ""
     if sheet.freeze:
-        col, row = _split_ref(sheet.freeze)
-        x, y = col, row - 1
+        x, y = sheet.freeze
+        first = f"{column_letter(x)}{y + 1}"     # the first cell that scrolls
         pane = "bottomRight" if x and y else ("topRight" if x else "bottomLeft")
         split = (f' xSplit="{x}"' if x else "") + (f' ySplit="{y}"' if y else "")
-        head.append(f'<sheetViews><sheetView{view} workbookViewId="0"><pane{split} topLeftCell="{sheet.freeze}" '
-                    f'activePane="{pane}" state="frozen"/><selection pane="{pane}" activeCell="{sheet.freeze}" '
-                    f'sqref="{sheet.freeze}"/></sheetView></sheetViews>')
+        head.append(f'<sheetViews><sheetView{view} workbookViewId="0"><pane{split} topLeftCell="{first}" '
+                    f'activePane="{pane}" state="frozen"/><selection pane="{pane}" activeCell="{first}" '
+                    f'sqref="{first}"/></sheetView></sheetViews>')
     else:
         head.append(f'<sheetViews><sheetView{view} workbookViewId="0"/></sheetViews>')
     head.append('<sheetFormatPr defaultRowHeight="15"/>')
@@ -231,10 +228,10 @@ def _sheet_head(sheet: Sheet, selected: bool) -> str:
     return "".join(head)
 
 
-def _sheet_tail(sheet: Sheet, drawing: str | None) -> str:
+def _sheet_tail(sheet: Sheet, drawing: str | None, filtered: str | None) -> str:
     tail = ["</sheetData>"]
-    if sheet.autofilter:
-        tail.append(f'<autoFilter ref="{sheet.autofilter}"/>')
+    if filtered:
+        tail.append(f'<autoFilter ref="{filtered}"/>')
     tail.append('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>')
     if sheet.page:
         tail.append("<pageSetup " + " ".join(f'{k}="{v}"' for k, v in sheet.page.items()) + "/>")
@@ -242,15 +239,6 @@ def _sheet_tail(sheet: Sheet, drawing: str | None) -> str:
         tail.append(f'<legacyDrawing r:id="{drawing}"/>')
     tail.append("</worksheet>")
     return "".join(tail)
-
-
-def _split_ref(ref: str) -> tuple[int, int]:
-    """"D2" -> (3, 2): the columns before it, and its row."""
-    letters = ref.rstrip("0123456789")
-    col = 0
-    for ch in letters:
-        col = col * 26 + ord(ch) - 64
-    return col - 1, int(ref[len(letters):])
 
 
 def _comments_xml(comments: list) -> str:
@@ -296,8 +284,10 @@ def write_workbook(path: Path, sheets: list[Sheet], active: int = 0) -> None:
             part = f"xl/worksheets/sheet{number}.xml"
             with zf.open(part, "w", force_zip64=True) as out:
                 out.write(_sheet_head(sheet, number - 1 == active).encode("utf-8"))
-                _sheet_rows(out, sheet, styles, comments)
-                out.write(_sheet_tail(sheet, "rIdVml" if comments else None).encode("utf-8"))
+                rows, width = _sheet_rows(out, sheet, styles, comments)
+                filtered = (1, 1, width, rows) if sheet.autofilter and rows and width else None
+                out.write(_sheet_tail(sheet, "rIdVml" if comments else None,
+                                      filtered and _range(*filtered)).encode("utf-8"))
             overrides.append((f"/{part}", f"{CT}.spreadsheetml.worksheet+xml"))
             if comments:
                 zf.writestr(f"xl/comments{number}.xml", _comments_xml(comments))
@@ -309,11 +299,9 @@ def write_workbook(path: Path, sheets: list[Sheet], active: int = 0) -> None:
             state = ' state="hidden"' if sheet.hidden else ""
             names.append(f'<sheet name={quoteattr(sheet.name)} sheetId="{number}"{state} r:id="rId{number}"/>')
             quoted = "'" + sheet.name.replace("'", "''") + "'"
-            if sheet.autofilter:
-                first, last = (f"${c.rstrip('0123456789')}${c[len(c.rstrip('0123456789')):]}"
-                               for c in sheet.autofilter.split(":"))
+            if filtered:
                 defined.append(f'<definedName name="_xlnm._FilterDatabase" localSheetId="{number - 1}" hidden="1">'
-                               f"{escape(quoted)}!{first}:{last}</definedName>")
+                               f"{escape(quoted)}!{_range(*filtered, absolute=True)}</definedName>")
             if sheet.print_titles:
                 first_row, last_row = sheet.print_titles.split(":")
                 defined.append(f'<definedName name="_xlnm.Print_Titles" localSheetId="{number - 1}">'
@@ -333,6 +321,13 @@ def write_workbook(path: Path, sheets: list[Sheet], active: int = 0) -> None:
                     'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
                     f'<Default Extension="vml" ContentType="{CT}.vmlDrawing"/>'
                     + "".join(f'<Override PartName="{p}" ContentType="{t}"/>' for p, t in overrides) + "</Types>")
+
+
+def _range(first_col: int, first_row: int, last_col: int, last_row: int, absolute: bool = False) -> str:
+    """"A1:H4" from positions counted from 1 ("$A$1:$H$4" absolute)."""
+    d = "$" if absolute else ""
+    return (f"{d}{column_letter(first_col - 1)}{d}{first_row}:"
+            f"{d}{column_letter(last_col - 1)}{d}{last_row}")
 
 
 def _rels(items: list[tuple[str, str, str]]) -> str:

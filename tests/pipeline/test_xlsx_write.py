@@ -31,7 +31,7 @@ def _workbook(path):
         Sheet("Hướng dẫn", [([Cell("HƯỚNG DẪN", Style(bold=True, size=14))], None)], widths=[110],
               page={"orientation": "portrait", "paperSize": 9, "fitToWidth": 1, "fitToHeight": 1}),
         Sheet("Cần sửa", iter(rows), widths=[13, 24, 60, 9, 12, 8, 12, 20], hidden_columns=frozenset({7}),
-              freeze="C2", autofilter="A1:H4", print_titles="1:1",
+              freeze=(2, 1), autofilter=True, print_titles="1:1",
               page={"orientation": "landscape", "paperSize": 9, "fitToWidth": 1, "fitToHeight": 0}),
         Sheet("_misgw", iter(hidden), hidden=True),
     ], active=1)
