@@ -23,6 +23,10 @@ def household_blocks(frame: pd.DataFrame, codes: pd.Series | None = None) -> pd.
     sheet = frame["source_file"].astype("string") + "\x1f" + frame["source_sheet"].astype("string")
     folded = fold_series(codes).fillna("")
     starts = ((folded != folded.shift()) | (sheet != sheet.shift())).fillna(True).astype(bool)
+    if "block_break" in frame:
+        # Rows left out of a narrowed read between two rows: other households', so a block ends there, and
+        # "001" of one commune never runs on into "001" of the next (mappings.roster.ORIGIN).
+        starts |= frame["block_break"].fillna(False).astype(bool).to_numpy()
     return starts.cumsum()
 
 

@@ -25,7 +25,8 @@ from mis.record import INDICATORS
 
 LINEAGE = ["source_file", "source_sheet", "source_row", "source_key"]   # source_key: a record's primary key
 ORIGIN = ["origin_file", "origin_sheet", "origin_row", "origin_digest", "origin_household", "fixup_round",
-          "fixup_run", "fixup_problem"]
+          "fixup_run", "fixup_problem", "origin_context",
+          "block_break"]   # rows left out just before this one (a narrowed read): a household's block ends there
 # The fields a person may clear with «xóa» (the marker the fix-up workbook's instructions name): never a
 # field a record needs (code, name, sex, birth date, relation), nor the assessment's category or year.
 CLEAR_MARK = "xoa"

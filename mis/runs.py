@@ -128,6 +128,17 @@ def last_load(conn, source_id: str) -> dict | None:
     return None if row is None else dict(row)
 
 
+def sheet_reports(conn, source_id: str) -> dict[tuple[str, str], dict]:
+    """{(file, sheet): the mapping report of the sheet} from the latest completed run, not a dry run, that
+    mapped it: how the sheet was read when its records were last loaded (misgw.stages.map_roster)."""
+    rows = conn.execute(sa.text("""
+        SELECT DISTINCT ON (e->>'file', e->>'sheet') e FROM mis.sync_run r, jsonb_array_elements(r.mapping_report) e
+        WHERE r.source_id = :s AND r.status IN ('success', 'attention') AND NOT r.dry_run
+          AND jsonb_typeof(r.mapping_report) = 'array'
+        ORDER BY e->>'file', e->>'sheet', r.started_at DESC"""), {"s": source_id}).scalars()
+    return {(e["file"], e["sheet"]): e for e in rows}
+
+
 def last_new_data(conn, source_id: str):
     """When the source last loaded something new (a run that found a change at the source), or None."""
     return conn.execute(sa.text("""

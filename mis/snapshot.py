@@ -14,7 +14,7 @@ from pandas.core.util.hashing import combine_hash_arrays, hash_array
 
 from mis import db
 from mis.scratch import HH
-from mis.staging import copy_frame, table_name
+from mis.staging import copy_frame, read_query, table_name
 
 
 def narrow(conn, run_id: str, source_id: str, compare: bool = True) -> dict:
@@ -26,8 +26,8 @@ def narrow(conn, run_id: str, source_id: str, compare: bool = True) -> dict:
     """
     raw, read = table_name(run_id, "raw"), table_name(run_id, "read")
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {read}")
-    conn.exec_driver_sql(f"CREATE UNLOGGED TABLE {read} AS SELECT key, household, hash, file, sheet, row "
-                         f"FROM {raw} WHERE key IS NOT NULL")
+    conn.exec_driver_sql(f"CREATE UNLOGGED TABLE {read} AS SELECT key, household, hash, file, sheet, row, "
+                         f"NULL::text AS row_context FROM {raw} WHERE key IS NOT NULL")
     result = _compare(conn, run_id, source_id, compare)
     if not result["narrowed"]:
         return result
@@ -36,6 +36,66 @@ def narrow(conn, run_id: str, source_id: str, compare: bool = True) -> dict:
         DELETE FROM {raw} r WHERE r.key IS NOT NULL AND r.household IS NOT NULL
           AND NOT EXISTS (SELECT 1 FROM _changed c WHERE c.household = r.household)""")).rowcount
     return {**result, "rows_unchanged": dropped}
+
+
+def narrow_rows(conn, run_id: str, source_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A workbook read again: which rows need no mapping, found before any row is mapped.
+
+    A row is *placed* when its context (the digest of its sheet's name, the row before it and itself:
+    misgw.stages.extract) is the context of exactly one record of the snapshot: it is the row that record
+    was read from, in the same place. A household is *touched* when one of its records was not found in
+    its place, or one of its rows is next to a row that was not (an inserted, edited or moved row may
+    belong to it). The rows of households not touched are *settled*: their records are as loaded, and the
+    run's `settled` table holds them (file, sheet, row, record_key, household, row_hash, row_context) for
+    narrow_frame. Everything else is read and mapped (misgw.stages.map_roster checks that the rows read
+    make the households they made before, else the source is mapped in full).
+
+    Returns (the rows to map, as staging.read_frame gives the raw table, with placed_household: the
+    household a placed row's record belongs to; the settled rows: file, sheet, row, household).
+    """
+    raw, settled = table_name(run_id, "raw"), table_name(run_id, "settled")
+    params = {"s": source_id}
+    conn.exec_driver_sql("DROP TABLE IF EXISTS _placed, _touched")
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {settled}")
+    conn.exec_driver_sql(f"""
+        CREATE TEMP TABLE _placed ON COMMIT DROP AS
+        SELECT r.file, r.sheet, r.row, r.context, s.record_key, s.household, s.row_hash
+        FROM {raw} r JOIN mis.source_snapshot s ON s.source_id = %(s)s AND s.row_context = r.context
+        WHERE r.key IS NULL AND r.context IS NOT NULL""", params)
+    # A context twice in the read or in the snapshot (a row copied with the row before it) places nothing.
+    conn.exec_driver_sql("""
+        DELETE FROM _placed WHERE context IN (SELECT context FROM _placed GROUP BY context HAVING count(*) > 1)""")
+    db.analyze(conn, ["_placed"])
+    conn.exec_driver_sql(f"""
+        CREATE TEMP TABLE _touched ON COMMIT DROP AS
+        SELECT s.household FROM mis.source_snapshot s
+        WHERE s.source_id = %(s)s AND s.household IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM _placed p WHERE p.record_key = s.record_key)
+        UNION
+        SELECT household FROM (
+            SELECT p.household, p.record_key IS NOT NULL AS placed,
+                   lag(p.record_key IS NOT NULL, 1, true) OVER w AS before,
+                   lead(p.record_key IS NOT NULL, 1, true) OVER w AS after
+            FROM {raw} r LEFT JOIN _placed p ON p.file = r.file AND p.sheet = r.sheet AND p.row = r.row
+            WHERE r.key IS NULL
+            WINDOW w AS (PARTITION BY r.file, r.sheet ORDER BY r.row)) x
+        WHERE placed AND NOT (before AND after)""", params)
+    conn.exec_driver_sql(f"""
+        CREATE UNLOGGED TABLE {settled} AS
+        SELECT p.file, p.sheet, p.row, p.record_key, p.household, p.row_hash, p.context AS row_context
+        FROM _placed p WHERE p.household IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM _touched t WHERE t.household = p.household)""")
+    rows = read_query(conn, f"""
+        SELECT r.*, p.household AS placed_household FROM {raw} r
+        LEFT JOIN _placed p ON p.file = r.file AND p.sheet = r.sheet AND p.row = r.row
+        WHERE NOT EXISTS (SELECT 1 FROM {settled} t WHERE t.file = r.file AND t.sheet = r.sheet AND t.row = r.row)""")
+    left = read_query(conn, f"SELECT file, sheet, row, household FROM {settled}")
+    return rows, left
+
+
+def forget_settled(conn, run_id: str) -> None:
+    """The source is mapped in full after all: no row is settled (narrow_rows)."""
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table_name(run_id, 'settled')}")
 
 
 def narrow_frame(conn, run_id: str, source_id: str, frame: pd.DataFrame, households: pd.Series,
@@ -57,10 +117,16 @@ def narrow_frame(conn, run_id: str, source_id: str, frame: pd.DataFrame, househo
     hashes = record_digests(frame, households)
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {read}")
     conn.exec_driver_sql(f"CREATE UNLOGGED TABLE {read} (key text, household text, hash text, file text, sheet text, "
-                         "row integer)")
+                         "row integer, row_context text)")
     copy_frame(conn, read, pd.DataFrame({
         "key": hashes, "household": households, "hash": hashes, "file": frame["source_file"],
-        "sheet": frame["source_sheet"], "row": frame["source_row"]}))
+        "sheet": frame["source_sheet"], "row": frame["source_row"],
+        "row_context": frame["origin_context"] if "origin_context" in frame else None}))
+    settled = table_name(run_id, "settled")
+    if conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": settled.replace('"', '')}).scalar():
+        # The rows narrow_rows left out are read, as they were: their households are not missing.
+        conn.exec_driver_sql(f"INSERT INTO {read} SELECT record_key, household, row_hash, file, sheet, row, row_context "
+                             f"FROM {settled}")
     result = _compare(conn, run_id, source_id, compare)
     if not result["narrowed"]:
         return pd.Series(True, index=frame.index), result
@@ -77,7 +143,7 @@ def record_digests(frame: pd.DataFrame, households: pd.Series) -> pd.Series:
     The digest is pandas' hash_pandas_object of the frame of each field as text, each field's type marks
     (_types) and the household, computed a column at a time: a type mark's hash is looked up by its mark
     (a column has two or three), not made from a column of marks as text for every row."""
-    lineage = ["source_file", "source_row", "source_key", "read_sheet",
+    lineage = ["source_file", "source_row", "source_key", "read_sheet", "block_break",
                *[c for c in frame.columns if c.startswith(("origin_", "fixup_"))]]   # mappings.roster.ORIGIN
     content = frame.drop(columns=[c for c in lineage if c in frame])
     content = content[sorted(content.columns)]     # a column moved in the workbook is the same content
@@ -210,9 +276,16 @@ def update(conn, run_id: str, source_id: str, narrowed: bool, keyed: bool, loade
     # record as the source still has it is not read again. Records without keys by their lineage.
     member_of = "m.source_key = r.key" if keyed else \
         "m.source_file = r.file AND m.source_sheet = r.sheet AND m.source_row::int = r.row"
+    if narrowed and not keyed:
+        # A record not judged again may have been read from a row in another place (a row inserted above it,
+        # its STT renumbered): where it is now is where the next read finds it (narrow_rows).
+        conn.execute(sa.text(f"""
+            UPDATE mis.source_snapshot s SET row_context = r.row_context FROM {read} r
+            WHERE s.source_id = :s AND s.record_key = r.key AND s.row_context IS DISTINCT FROM r.row_context"""),
+                     params)
     return conn.execute(sa.text(f"""
-        INSERT INTO mis.source_snapshot (source_id, record_key, household, row_hash, household_code)
-        SELECT DISTINCT ON (r.key) :s, r.key, r.household, r.hash, m.household_code
+        INSERT INTO mis.source_snapshot (source_id, record_key, household, row_hash, household_code, row_context)
+        SELECT DISTINCT ON (r.key) :s, r.key, r.household, r.hash, m.household_code, r.row_context
         FROM {kept} r JOIN {members} m ON {member_of}
         JOIN {loaded} l ON l.household_code = m.household_code
         ORDER BY r.key"""), params).rowcount

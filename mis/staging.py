@@ -66,13 +66,17 @@ def copy_rows(conn, table: str, columns: list[str], rows) -> int:
 
 
 def read_frame(conn, run_id: str, part: str) -> pd.DataFrame:
-    """The run's table `part` as text columns (NULL as NA), through COPY: pandas' CSV parser builds the
-    frame in C, faster than rows fetched into Python tuples (figures in docs/benchmarks.md)."""
-    name = table_name(run_id, part)
+    """The run's table `part` as text columns (NULL as NA): read_query of the whole table."""
+    return read_query(conn, f"SELECT * FROM {table_name(run_id, part)}")
+
+
+def read_query(conn, query: str) -> pd.DataFrame:
+    """A query's rows as text columns (NULL as NA), through COPY: pandas' CSV parser builds the frame in
+    C, faster than rows fetched into Python tuples (figures in docs/benchmarks.md)."""
     cursor = conn.connection.driver_connection.cursor()
     data = io.BytesIO()
     # NULL gets a marker of its own, so that an empty text stays an empty text.
-    with cursor.copy(f"COPY (SELECT * FROM {name}) TO STDOUT (FORMAT csv, HEADER, NULL '\\N')") as copy:
+    with cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT csv, HEADER, NULL '\\N')") as copy:
         for block in copy:
             data.write(block)
     data.seek(0)

@@ -14,7 +14,7 @@ from misgw.stages.run_context import context, timed
 log = logging.getLogger("misgw")
 
 RAW_COLUMNS = {"file": "text", "sheet": "text", "row": "integer", "key": "text", "household": "text",
-               "hash": "text", "cells": "text"}
+               "hash": "text", "context": "text", "cells": "text"}
 
 
 @timed
@@ -72,22 +72,31 @@ def nothing_new(config: Config, source: Source) -> bool:
 
 
 def _raw_rows(sheets, plan):
-    """(file, sheet, row, key, household, hash, cells) for COPY; key and household from the header row."""
+    """(file, sheet, row, key, household, hash, context, cells) for COPY; key and household from the header row.
+
+    A record with a key: hash is the SHA-1 of its cells. A row without one (a workbook's): hash is the MD5
+    of its cells (a held row's origin digest, misgw.stages.fixup_return), context that of its sheet's name,
+    the row before it and itself (its place, mis.snapshot.narrow_rows).
+    """
     for sheet in sheets:
         key_at = household_at = None
+        before = ""
         for number, cells in sheet.rows:
             text = json.dumps(cells, ensure_ascii=False)
             if plan.keys and number == 1:
                 key_at, household_at = _header_positions(sheet, cells, plan)
-                yield sheet.file_name, sheet.sheet, number, None, None, None, text
+                yield sheet.file_name, sheet.sheet, number, None, None, None, None, text
                 continue
             if key_at is None:
-                yield sheet.file_name, sheet.sheet, number, None, None, None, text
+                digest = hashlib.md5(text.encode()).hexdigest()
+                context = hashlib.md5(f"{sheet.sheet}\x1f{before}\x1f{digest}".encode()).hexdigest()
+                before = digest
+                yield sheet.file_name, sheet.sheet, number, None, None, digest, context, text
                 continue
             key = "|".join("" if cells[i] is None else str(cells[i]) for i in key_at)
             household = cells[household_at] if household_at is not None else None
             yield (sheet.file_name, sheet.sheet, number, key, None if household is None else str(household),
-                   hashlib.sha1(text.encode()).hexdigest(), text)
+                   hashlib.sha1(text.encode()).hexdigest(), None, text)
 
 
 def _header_positions(sheet, header: list, plan) -> tuple[list[int], int | None]:

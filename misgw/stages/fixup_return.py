@@ -167,8 +167,12 @@ def _by_position(ret: Return, rows: list[list]) -> Repaired:
 
 
 def digests(part: pd.DataFrame) -> dict[int, str]:
-    """Row number -> the digest of the row's cells as read: a roster row is known again while unchanged."""
-    return {int(r): hashlib.md5(c.encode()).hexdigest() for r, c in zip(part["row"], part["cells"])}
+    """Row number -> the digest of the row's cells as read: a roster row is known again while unchanged.
+    A workbook's row has it from the read already (misgw.stages.extract: the MD5 of its cells)."""
+    made = part["hash"].where(part["key"].isna()) if "hash" in part and "key" in part else \
+        pd.Series(pd.NA, index=part.index, dtype="string")
+    return {int(r): h if isinstance(h, str) else hashlib.md5(c.encode()).hexdigest()
+            for r, c, h in zip(part["row"], part["cells"], made)}
 
 
 def supersede(frame: pd.DataFrame, groups: pd.Series, fixed: pd.DataFrame | None) -> tuple[pd.Series, set[str]]:

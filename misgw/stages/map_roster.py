@@ -6,6 +6,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from common.errors import UserError
@@ -33,15 +34,34 @@ class MappedRoster:
     fixed_present: set[str] = field(default_factory=set)       # MIS households listed, as fixed before
 
 
+@dataclass
+class SettledRows:
+    """The rows a narrowed read left out (mis.snapshot.narrow_rows: file, sheet, row, household), and how
+    each sheet was read when its records last loaded (mis.runs.sheet_reports)."""
+    rows: pd.DataFrame
+    reports: dict
+
+    def numbers(self, file: str, sheet: str):
+        part = self.rows[(self.rows["file"] == file) & (self.rows["sheet"] == sheet)]
+        return np.sort(part["row"].astype(int).to_numpy())
+
+
+class NotNarrowed(Exception):
+    """The rows read of a narrowed workbook do not read as they did: the source is mapped in full."""
+
+
 def map_roster(raw: pd.DataFrame, mapping: Mapping, source, configured_year: int | None,
                province_code: str | None, bare: dict | None, read_counts: dict | None = None,
-               describe: str = "the source", fixed: pd.DataFrame | None = None) -> MappedRoster:
+               describe: str = "the source", fixed: pd.DataFrame | None = None,
+               settled: SettledRows | None = None) -> MappedRoster:
     """Map every sheet of the run's raw table. Raises MappingError when no sheet can be read as a roster,
     or a sheet cannot go on without a person (unknown headers, two fields competing for a column).
 
     read_counts: (file, sheet) -> records read, for a keyed source whose unchanged records were left out
     of the raw table already (mis.snapshot.narrow): the difference counts as unchanged.
     fixed: the records returned fix-up workbooks fixed before (mis.fixups.fixed_origins).
+    settled: the rows a narrowed read left out: each sheet's rows read are mapped as the sheet was read
+    then, and must make the households they made then (raises NotNarrowed otherwise).
     """
     from misgw.fixup_format import FIX_SHEET
 
@@ -55,10 +75,14 @@ def map_roster(raw: pd.DataFrame, mapping: Mapping, source, configured_year: int
             accounts.append((file, sheet, delivered, delivered, 0, 0, 0))
             continue
         keys = dict(zip(part["row"].astype(int), part["key"])) if part["key"].notna().any() else None
+        left = settled.numbers(file, sheet) if settled is not None else np.array([], dtype=int)
         # A keyed source's records as listed, by number: made dense, the few of a night with little new
-        # (the rest left out as unchanged) became 133,000 blank rows to lay out.
-        rows, numbers = _listed_rows(part) if keys else (_dense_rows(part), None)
+        # (the rest left out as unchanged) became 133,000 blank rows to lay out. So are a narrowed sheet's.
+        rows, numbers = _listed_rows(part) if keys or len(left) else (_dense_rows(part), None)
         digests = fixup_return.digests(part)
+        rows_at = part["row"].astype(int)
+        contexts = dict(zip(rows_at, part["context"])) if "context" in part else {}
+        placed = dict(zip(rows_at, part["placed_household"])) if len(left) else {}
         repaired = None
         if file in fixups:
             repaired = fixup_return.repair(fixups[file], rows)
@@ -74,6 +98,11 @@ def map_roster(raw: pd.DataFrame, mapping: Mapping, source, configured_year: int
         del rows, part  # a province-sized sheet: its cells as Python lists are the largest thing held
         read = delivered + (repaired.restored_rows if repaired else 0)
         unchanged = 0
+        if len(left):
+            _check_narrowed(file, sheet, mapped, report, placed, left, settled.reports.get((file, sheet)))
+            unchanged, read = len(left), delivered + len(left)
+            report.rows_read += len(left)
+            report.data_rows += len(left)
         if read_counts and (file, sheet) in read_counts:
             # Keyed records read but left out as unchanged (plus the header row, which is delivered).
             unchanged = int(read_counts[(file, sheet)]) - (delivered - 1)
@@ -81,7 +110,7 @@ def map_roster(raw: pd.DataFrame, mapping: Mapping, source, configured_year: int
         data = 0 if mapped is None else int(len(mapped))
         accounts.append((file, sheet, read, read - unchanged - data, 0, unchanged, 0))
         if mapped is not None:
-            _origin(mapped, repaired, digests)
+            _origin(mapped, repaired, digests, contexts)
             if repaired is not None:
                 # A returned fix-up workbook is read in its rows' original sheets: a roster with one sheet
                 # per commune names the commune by its sheet.
@@ -96,6 +125,12 @@ def map_roster(raw: pd.DataFrame, mapping: Mapping, source, configured_year: int
             frames.append(mapped)
     accounts = pd.DataFrame(accounts, columns=ACCOUNT_COLUMNS)
     stopping = [r for r in reports if r["missing_fields"] or r.get("stop")]
+    if not frames and not stopping and settled is not None and len(settled.rows):
+        # Every household as last loaded: nothing to map, and what is gone is found by the snapshot.
+        empty = pd.DataFrame(columns=["source_file", "source_sheet", "source_row", "source_key", "read_sheet",
+                                      "household_code", *fixup_return.ROW_INFO], dtype=object)
+        return MappedRoster(empty, reports, fixups, stopped, [], pd.DataFrame(accounts, columns=ACCOUNT_COLUMNS),
+                            fixup_notes)
     if not reports:
         raise MappingError(f"Source '{source.id}': nothing to read: no sheet of {describe} holds any data. Check "
                            "that the right file was sent.")
@@ -121,8 +156,37 @@ def map_roster(raw: pd.DataFrame, mapping: Mapping, source, configured_year: int
     return MappedRoster(frame, reports, fixups, stopped, notes, accounts, fixup_notes, fixed_present)
 
 
-def _origin(mapped: pd.DataFrame, repaired, digests: dict[int, str]) -> None:
-    """Each row's place in the district's own roster and the round it came in (0: the roster itself)."""
+def _check_narrowed(file: str, sheet: str, mapped: pd.DataFrame | None, report, placed: dict,
+                    left: np.ndarray, then: dict | None) -> None:
+    """A narrowed sheet's rows read, mapped: read as the sheet was when its records loaded (then: its
+    mapping report), and each row found in its place (placed: row -> its household then) in the household
+    it was in. Marks where rows were left out (block_break). Raises NotNarrowed when not."""
+    if mapped is None or then is None or _decisions(report.as_dict()) != _decisions(then):
+        raise NotNarrowed(f"{file} / {sheet}: the rows read do not read as the sheet did when it last loaded")
+    numbers = mapped["source_row"].astype(int).to_numpy()
+    before = np.concatenate([[0], numbers])[:-1]
+    mapped["block_break"] = np.searchsorted(left, numbers) > np.searchsorted(left, before)
+    then_in = mapped["source_row"].astype(int).map(placed).astype("string")
+    groups = household_groups(mapped).astype("string")
+    moved = then_in.notna() & (groups != then_in).fillna(True)
+    if moved.any():
+        raise NotNarrowed(f"{file} / {sheet}: {int(moved.sum())} row(s) found in their place read into another "
+                          "household")
+
+
+def _decisions(report: dict) -> dict:
+    """What a sheet's whole column of values decides: which field each column is, which columns do not
+    fit, which years the sheet names (mappings.roster.map_sheet)."""
+    years = report.get("years") or {}
+    return {"roster": report.get("roster"), "stop": report.get("stop"),
+            "columns": [(c["column"], c["field"]) for c in report.get("columns") or []],
+            "unfit": sorted((u["column"], u["field"]) for u in report.get("unfit") or []),
+            "years": [years.get("title"), years.get("sheet"), years.get("column"), bool(years.get("rows_without"))]}
+
+
+def _origin(mapped: pd.DataFrame, repaired, digests: dict[int, str], contexts: dict[int, str]) -> None:
+    """Each row's place in the district's own roster and the round it came in (0: the roster itself); a
+    roster row's context (misgw.stages.extract), by which the next read finds it in its place."""
     rows = mapped["source_row"].astype(int)
     if repaired is None:
         mapped["origin_file"], mapped["origin_sheet"] = mapped["source_file"], mapped["source_sheet"]
@@ -130,12 +194,14 @@ def _origin(mapped: pd.DataFrame, repaired, digests: dict[int, str]) -> None:
         mapped["origin_digest"] = rows.map(digests)
         mapped["origin_household"] = None
         mapped["fixup_round"], mapped["fixup_run"], mapped["fixup_problem"] = 0, "", None
+        mapped["origin_context"] = rows.map(contexts)
         return
     info = repaired.info.reindex(rows)
     for column in fixup_return.ROW_INFO:
         mapped[column] = info[column].to_numpy()
     mapped["fixup_round"] = mapped["fixup_round"].fillna(0).astype(int)
     mapped["origin_row"] = pd.to_numeric(mapped["origin_row"], errors="coerce").astype("Int64")
+    mapped["origin_context"] = None       # a returned row is found again by its fix, not by its place
 
 
 def _years(frame: pd.DataFrame, reports: list[dict], source_id: str, configured: int | None

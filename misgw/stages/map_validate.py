@@ -29,30 +29,53 @@ def map_validate(run_id: str) -> dict:
         return nothing_changed(run_id, source)
     mapping = load_mapping(source.mapping_path, source.ethnicity_edition)
     engine = db.get_engine()
-    with engine.begin() as conn:
-        raw = staging.read_frame(conn, run_id, "raw")
-        read_counts = staging.counts_by_sheet(conn, run_id, "read") if options.get("keyed") else None
     placement, province_pre2025 = map_roster.placement_for(engine, config, source)
-    # A partial read (a watermark, or only changed households) of a database or a web service that
-    # brought no record (row 1 is the header) found nothing new.
-    if options.get("partial") and not (raw["row"].astype(int) > 1).any():
-        return nothing_changed(run_id, source)
     with engine.connect() as conn:
         fixed = fixups.fixed_origins(conn, source.id)
-    roster = map_roster.map_roster(raw, mapping, source, source.assessment_year, province_pre2025,
-                                   config.bare_values.get("relation"), read_counts, options.get("read") or source.id,
-                                   fixed=fixed)
-    del raw
-    reports, returned, accounts = roster.reports, roster.fixups, roster.accounts
-    frame = roster.frame
-    groups = household_groups(frame)
+    # A workbook read again maps only the rows not found in their place, and their households.
+    narrows, not_narrowed = bool(options.get("compare")) and not options.get("keyed"), None
+    while True:
+        with engine.begin() as conn:
+            raw, settled = _raw_rows(conn, run_id, source.id, narrows)
+            read_counts = staging.counts_by_sheet(conn, run_id, "read") if options.get("keyed") else None
+        # A partial read (a watermark, or only changed households) of a database or a web service that
+        # brought no record (row 1 is the header) found nothing new.
+        if options.get("partial") and not (raw["row"].astype(int) > 1).any():
+            return nothing_changed(run_id, source)
+        try:
+            roster = map_roster.map_roster(raw, mapping, source, source.assessment_year, province_pre2025,
+                                           config.bare_values.get("relation"), read_counts,
+                                           options.get("read") or source.id, fixed=fixed, settled=settled)
+            del raw
+            frame = roster.frame
+            groups = household_groups(frame)
+            if settled is not None:
+                _settled_apart(roster, groups, settled)
+            kept = None if options.get("keyed") else _unchanged_households_out(
+                run_id, source, frame, groups, compare=options.get("compare") and not roster.fixups,
+                stores=not run["dry_run"])
+            if settled is not None and kept is None:
+                raise map_roster.NotNarrowed("the records read cannot be compared with the last load's")
+            break
+        except map_roster.NotNarrowed as e:
+            log.info("[%s] map/validate: %s; every row is mapped", source.id, e)
+            narrows, not_narrowed = False, str(e)
+    reports, accounts = roster.reports, roster.accounts
     households_one_row = one_row_per_household(frame, groups)
-    if not options.get("keyed"):
-        kept = _unchanged_households_out(run_id, source, frame, groups,
-                                         compare=options.get("compare") and not returned, stores=not run["dry_run"])
-        if kept is not None:
-            accounts = map_roster._add(accounts, map_roster.count_rows(frame, kept), "unchanged")
-            frame = frame[kept.to_numpy()].reset_index(drop=True)
+    if options.get("compare") and not options.get("keyed"):
+        # How much of the read needed no mapping (mis.snapshot.narrow_rows), for `runs show` and the tests.
+        with engine.begin() as conn:
+            latest = runs.get_run(conn, run_id)["options"]
+            runs.update_run(conn, run_id, options={
+                **latest, "rows_settled": 0 if settled is None else int(len(settled.rows)),
+                **({"not_narrowed": not_narrowed} if not_narrowed else {})})
+    if kept is not None:
+        accounts = map_roster._add(accounts, map_roster.count_rows(frame, kept), "unchanged")
+        # Where households are left out, a household's block of rows ends (mappings.household_codes).
+        left_out = (~kept).groupby([frame["source_file"], frame["source_sheet"]]).shift(1, fill_value=False)
+        frame["block_break"] = left_out.to_numpy() | (frame["block_break"].fillna(False).astype(bool).to_numpy()
+                                                      if "block_break" in frame else False)
+        frame = frame[kept.to_numpy()].reset_index(drop=True)
     indicators = {c["field"] for r in reports if r["roster"] for c in r["columns"]} & set(INDICATORS)
     if frame.empty:
         return nothing_changed(run_id, source, reports, accounts, roster)
@@ -99,6 +122,29 @@ def map_validate(run_id: str) -> dict:
     log.info("[%s] map/validate: %d rows, %d households accepted, %d rows rejected",
              source.id, counts["rows_read"], counts["households_accepted"], counts["rows_rejected"])
     return {"run_id": run_id, **counts}
+
+
+def _raw_rows(conn, run_id: str, source_id: str, narrows: bool) -> tuple[pd.DataFrame, map_roster.SettledRows | None]:
+    """The run's raw rows to map, and the rows left out as settled (mis.snapshot.narrow_rows), if any."""
+    if narrows and snapshot.has_snapshot(conn, source_id):
+        raw, left = snapshot.narrow_rows(conn, run_id, source_id)
+        raw = raw.drop(columns="placed_household") if left.empty else raw
+        if not left.empty:
+            log.info("[%s] map/validate: %d rows found in their place, in households not changed since the "
+                     "last load, are not mapped again", source_id, len(left))
+            return raw, map_roster.SettledRows(left, runs.sheet_reports(conn, source_id))
+    snapshot.forget_settled(conn, run_id)
+    return staging.read_frame(conn, run_id, "raw"), None
+
+
+def _settled_apart(roster, groups: pd.Series, settled) -> None:
+    """Raises NotNarrowed when a row mapped names a household whose rows were left out as settled (a row
+    added far from its household), or the read brought returned fix-up workbooks."""
+    if roster.fixups:
+        raise map_roster.NotNarrowed("returned fix-up workbooks are in the read")
+    joined = groups.isin(set(settled.rows["household"].dropna()))
+    if joined.any():
+        raise map_roster.NotNarrowed(f"{int(joined.sum())} row(s) read belong to households otherwise unchanged")
 
 
 def _unchanged_households_out(run_id: str, source: Source, frame: pd.DataFrame, groups: pd.Series,
