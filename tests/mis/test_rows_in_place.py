@@ -219,3 +219,21 @@ def test_two_households_of_one_code_changed_in_two_communes_stay_apart(district,
     assert run["reconcile"]["changed"] == 2 and run["reconcile"]["new"] == 0, run
     rows = dict((r[0], r) for r in household_rows(mis_db))
     assert len(rows) == 2 * PER_COMMUNE
+
+
+def test_a_place_two_records_share_places_neither(district, mis_db, reference_db):  # noqa: F811
+    book, cfg, first_run = district
+    # Two records of the snapshot said to be read from one place (rows copied with the rows before them).
+    engine = sa.create_engine(mis_db)
+    with engine.begin() as conn:
+        shared = conn.execute(sa.text("""
+            UPDATE mis.source_snapshot SET row_context = (SELECT min(row_context) FROM mis.source_snapshot)
+            WHERE record_key IN (SELECT record_key FROM mis.source_snapshot ORDER BY row_context LIMIT 2)
+            RETURNING household""")).scalars().all()
+    engine.dispose()
+    assert len(shared) == 2
+    wb, ws, top, last = data_rows(book)
+    edit_cell(ws, f"{FAMILY[12 % 8]} {GIVEN[12 % 10]}", 10, "Ấp Thới Trinh B")
+    wb.save(book)
+    run, options = both(cfg, mis_db, reference_db, first_run)
+    assert run["reconcile"]["changed"] == 1 and 0 < options["rows_settled"], (run, options)
