@@ -121,6 +121,10 @@ def both(cfg, mis_db, reference_db, first_run, statuses=("success",)) -> tuple[d
     for key in ("reconcile", "households_accepted", "rows_rejected", "households_rejected"):
         if key != "households_accepted" or not narrowed["partial"]:
             assert narrowed[key] == reloaded[key], (key, narrowed, reloaded)
+    # Every row accounted for, the rows left out among the unchanged: as many read as the full reload read.
+    for a, b in zip(narrowed["row_accounts"], reloaded["row_accounts"], strict=True):
+        assert a["read"] == b["read"] == sum(a[k] for k in ("loaded", "unchanged", "rejected", "held", "superseded",
+                                                           "skipped", "stopped")), (a, b)
     assert household_rows(mis_db) == household_rows(reference_db)
     assert natural_state(mis_db, first_run[mis_db]) == natural_state(reference_db, first_run[reference_db])
     return narrowed, run_options(mis_db, narrowed["run_id"])
