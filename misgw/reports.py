@@ -43,6 +43,8 @@ def summary_table(summaries: list[dict], with_run: bool = False) -> str:
 def notice_lines(s: dict) -> list[str]:
     """What a run could not store, check or read the usual way, each with its count: nothing in silence."""
     out = list(s.get("fixup_notes") or [])
+    if s.get("not_narrowed"):
+        out.append(f"every row mapped again, not only those changed since the last load: {s['not_narrowed']}")
     for c in s.get("not_stored") or []:
         out.append(f"column {c['column']} «{c['header']}» ({c['file']} / {c['sheet']}) is recognised as {c['field']}, "
                    f"which the MIS does not keep: {c['rows']} row(s) with a value not stored")

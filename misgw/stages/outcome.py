@@ -47,6 +47,9 @@ def summarise(run: dict) -> dict:
         "run_id": run["run_id"], "source_id": run["source_id"], "status": run["status"],
         "dry_run": run["dry_run"], "unchanged_at_source": bool((run["options"] or {}).get("unchanged")),
         "partial": bool((run["options"] or {}).get("partial")), "rows_read": run["rows_read"] or 0,
+        # A workbook's rows found in their place, not mapped again (mis.snapshot.narrow_rows), or why all were.
+        "rows_settled": (run["options"] or {}).get("rows_settled") or 0,
+        "not_narrowed": (run["options"] or {}).get("not_narrowed"),
         "households_accepted": run["households_accepted"] or 0, "members_accepted": run["members_accepted"] or 0,
         "rows_rejected": run["rows_rejected"] or 0, "households_rejected": run["households_rejected"] or 0,
         "rows_held": run.get("rows_held") or 0, "attention": run.get("attention"),
