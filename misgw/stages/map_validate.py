@@ -63,7 +63,7 @@ def map_validate(run_id: str) -> dict:
     reports, accounts = roster.reports, roster.accounts
     households_one_row = one_row_per_household(frame, groups)
     if options.get("compare") and not options.get("keyed"):
-        # How much of the read needed no mapping (mis.snapshot.narrow_rows), for `runs show` and the tests.
+        # How much of the read needed no mapping (mis.snapshot.narrow_rows), for the run's summary.
         with engine.begin() as conn:
             latest = runs.get_run(conn, run_id)["options"]
             runs.update_run(conn, run_id, options={
@@ -128,11 +128,11 @@ def _raw_rows(conn, run_id: str, source_id: str, narrows: bool) -> tuple[pd.Data
     """The run's raw rows to map, and the rows left out as settled (mis.snapshot.narrow_rows), if any."""
     if narrows and snapshot.has_snapshot(conn, source_id):
         raw, left = snapshot.narrow_rows(conn, run_id, source_id)
-        raw = raw.drop(columns="placed_household") if left.empty else raw
-        if not left.empty:
-            log.info("[%s] map/validate: %d rows found in their place, in households not changed since the "
-                     "last load, are not mapped again", source_id, len(left))
-            return raw, map_roster.SettledRows(left, runs.sheet_reports(conn, source_id))
+        if left.empty:          # nothing placed (the first read since migration 0014): every row, as read
+            return raw.drop(columns="placed_household"), None
+        log.info("[%s] map/validate: %d rows found in their place, in households not changed since the "
+                 "last load, are not mapped again", source_id, len(left))
+        return raw, map_roster.SettledRows(left, runs.sheet_reports(conn, source_id))
     snapshot.forget_settled(conn, run_id)
     return staging.read_frame(conn, run_id, "raw"), None
 
