@@ -102,8 +102,7 @@ def narrow_rows(conn, run_id: str, source_id: str) -> tuple[pd.DataFrame, pd.Dat
     rows = read_query(conn, f"""
         SELECT r.*, p.household AS placed_household FROM {raw} r
         JOIN _placed p ON p.file = r.file AND p.sheet = r.sheet AND p.row = r.row
-        WHERE p.household IS NULL OR EXISTS (SELECT 1 FROM _touched t WHERE t.household = p.household)
-        UNION ALL SELECT r.*, NULL FROM {raw} r WHERE r.key IS NOT NULL""")
+        WHERE p.household IS NULL OR EXISTS (SELECT 1 FROM _touched t WHERE t.household = p.household)""")
     left = read_query(conn, f"SELECT file, sheet, row, household FROM {settled}")
     return rows, left
 

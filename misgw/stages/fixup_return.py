@@ -169,8 +169,7 @@ def _by_position(ret: Return, rows: list[list]) -> Repaired:
 def digests(part: pd.DataFrame) -> dict[int, str]:
     """Row number -> the digest of the row's cells as read: a roster row is known again while unchanged.
     A workbook's row has it from the read already (misgw.stages.extract: the MD5 of its cells)."""
-    made = part["hash"].where(part["key"].isna()) if "hash" in part and "key" in part else \
-        pd.Series(pd.NA, index=part.index, dtype="string")
+    made = part["hash"].where(part["key"].isna())     # a keyed record's hash is another digest (SHA-1)
     return {int(r): h if isinstance(h, str) else hashlib.md5(c.encode()).hexdigest()
             for r, c, h in zip(part["row"], part["cells"], made)}
 

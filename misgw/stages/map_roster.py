@@ -81,7 +81,7 @@ def map_roster(raw: pd.DataFrame, mapping: Mapping, source, configured_year: int
         rows, numbers = _listed_rows(part) if keys or len(left) else (_dense_rows(part), None)
         digests = fixup_return.digests(part)
         rows_at = part["row"].astype(int)
-        contexts = dict(zip(rows_at, part["context"])) if "context" in part else {}
+        contexts = dict(zip(rows_at, part["context"]))
         placed = dict(zip(rows_at, part["placed_household"])) if len(left) else {}
         repaired = None
         if file in fixups:
@@ -166,7 +166,7 @@ def _check_narrowed(file: str, sheet: str, mapped: pd.DataFrame | None, report, 
     numbers = mapped["source_row"].astype(int).to_numpy()
     before = np.concatenate([[0], numbers])[:-1]
     mapped["block_break"] = np.searchsorted(left, numbers) > np.searchsorted(left, before)
-    then_in = mapped["source_row"].astype(int).map(placed).astype("string")
+    then_in = pd.Series(numbers, index=mapped.index).map(placed).astype("string")
     groups = household_groups(mapped).astype("string")
     moved = then_in.notna() & (groups != then_in).fillna(True)
     if moved.any():
