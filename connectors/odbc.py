@@ -98,7 +98,16 @@ class OdbcSource(Connector):
                         for values in message["rows"]:
                             number += 1
                             yield number, values
+                    elif "damaged" in message:
+                        raise SourceError(f"Reading {target} through the ODBC driver {driver} failed: an answer "
+                                          f"from the reading process arrived damaged after {number - 1} records. "
+                                          f"Nothing of this source is loaded; run it again.")
                     elif "done" in message:
+                        if message["done"] != number - 1:
+                            raise SourceError(
+                                f"Reading {target} through the ODBC driver {driver} failed: the driver read "
+                                f"{message['done']} records, {number - 1} arrived. Nothing of this source is "
+                                f"loaded; run it again.")
                         if o["incremental_column"]:
                             plan.bookmark = {"watermark": message.get("watermark")}
                         return
@@ -129,12 +138,14 @@ class _Retry(Exception):
 class _Worker:
     """The worker process: its JSON lines, read by a thread so that a silent driver can be timed out."""
 
+    COMMAND = [sys.executable, "-m", "connectors.odbc_worker"]
+
     def __init__(self, job: dict, timeout: float):
         self.timeout, self.timed_out = timeout, False
         self.stderr: list[str] = []
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[1]),
                                                             os.environ.get("PYTHONPATH", "")]))
-        self.proc = subprocess.Popen([sys.executable, "-m", "connectors.odbc_worker"], stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen(self.COMMAND, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         assert self.proc.stdin is not None and self.proc.stdout is not None and self.proc.stderr is not None
         self.proc.stdin.write(json.dumps(job).encode())
@@ -168,7 +179,10 @@ class _Worker:
             try:
                 yield json.loads(line)
             except ValueError:
-                continue   # a driver that prints to stdout: not ours
+                # Only the worker writes here (a driver's own prints go to its stderr): a line that is not
+                # JSON is a damaged answer, and the read stops rather than go on without its rows.
+                yield {"damaged": len(line)}
+                return
 
     def stop(self) -> None:
         if self.proc.poll() is None:
