@@ -87,8 +87,9 @@ def placement(engine: Engine, province_code_pre2025: str | list[str] | None = No
                p.province_code_pre2025, pv.name AS province_name,
                p.commune_code, n.name AS commune_name,
                p.candidates,
-               ARRAY(SELECT m.name FROM unnest(p.candidates) WITH ORDINALITY AS u(code, i)
-                     JOIN mis.commune m ON m.commune_code = u.code ORDER BY u.i) AS candidate_names
+               -- Each name by its key: as a join, each commune's one or two candidates hashed all 3,321 communes.
+               ARRAY(SELECT (SELECT m.name FROM mis.commune m WHERE m.commune_code = u.code)
+                     FROM unnest(p.candidates) WITH ORDINALITY AS u(code, i) ORDER BY u.i) AS candidate_names
         FROM mis.commune_placement p
         JOIN mis.commune_pre2025 c ON c.commune_code = p.commune_code_pre2025
         JOIN mis.district_pre2025 d ON d.district_code = p.district_code_pre2025
