@@ -313,7 +313,7 @@ def _message(exc) -> str:
 def _send(out: int, message: dict) -> None:
     """One JSON line, written whole with os.write. Not through sys.stdout: when a signal interrupts the write
     of a large chunk to the pipe (a profiler or debugger attached, a handler installed), Python's buffered
-    text stream lost or repeated parts of the line (measured: 5 of 40 one-megabyte lines damaged)."""
+    text stream lost or repeated parts of lines (measured: of 40 one-megabyte lines, 33 arrived, 5 of them damaged)."""
     data = memoryview((json.dumps(message, ensure_ascii=False, default=str) + "\n").encode("utf-8"))
     while data:
         data = data[os.write(out, data):]

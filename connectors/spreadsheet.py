@@ -117,7 +117,6 @@ def _calamine_rows(workbook, path: Path, name: str, errors: dict | None = None) 
     by_row: dict[int, list] = {}
     for (r, col), text in (errors or {}).items():
         by_row.setdefault(r, []).append((col, text))
-    width = None
     for number, row in enumerate(rows, start=1):
         # Most cells are text: made plain here, without a call each (cell_value gives the same).
         cells = [(v if v.strip() else None) if type(v) is str else cell_value(v) for v in row]
@@ -125,9 +124,7 @@ def _calamine_rows(workbook, path: Path, name: str, errors: dict | None = None) 
             for col, text in by_row.get(number, ()):
                 cells.extend([None] * (col + 1 - len(cells)))
                 cells[col] = text
-        if width != len(cells):
-            width, blank = len(cells), [None] * len(cells)
-        if cells != blank:
+        if cells.count(None) != len(cells):
             yield number, cells
 
 

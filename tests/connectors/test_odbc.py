@@ -353,24 +353,19 @@ def test_a_batch_is_made_plain_by_column_as_value_by_value():
     assert _plain_rows(batch, {})[0][:5] == [1, None, "Hộ nghèo", 1200000, "1975-03-12"]
 
 
-def _sqlite_source(tmp_path: Path, households: int, chunk_rows: int = 5000):
-    """An OdbcSource on a real SQLite database read through the SQLite3 driver, and its plan."""
+def _sqlite_source(monkeypatch, db_file: Path, **options):
+    """An OdbcSource on a SQLite database file read through the SQLite3 driver (its Airflow connection set)."""
     from connectors.odbc import OdbcSource
 
-    rows, truth = legacy_db.roster(households=households, tcvn3_every=0)
-    db_file = tmp_path / "xa.sqlite"
-    sqlite3.connect(db_file).close()
-    legacy_db.create(f"DRIVER={{SQLite3}};Database={db_file};", rows)
-    os.environ.update(legacy_db.airflow_conn_env("xa_db", {"extra": {"driver": "SQLite3", "Database": str(db_file)}}))
-    source = OdbcSource("xa", OdbcSource.check_options({"conn_id": "xa_db", "table": legacy_db.TABLE, "key": "ID",
-                                                 "household_column": "MaHo", "chunk_rows": chunk_rows,
-                                                 "retries": 0}, "xa"), tmp_path)
-    return source, source.plan(None), truth
+    monkeypatch.setenv("AIRFLOW_CONN_XA_DB", json.dumps({"conn_type": "odbc",
+                                                          "extra": {"driver": "SQLite3", "Database": str(db_file)}}))
+    return OdbcSource("xa", OdbcSource.check_options({"conn_id": "xa_db", "retries": 0, **options}, "xa"),
+                      db_file.parent)
 
 
 def test_the_workers_answer_arrives_whole_while_signals_interrupt_its_writes(tmp_path, monkeypatch):
     """A signal that interrupts the worker's write of a large chunk (a profiler attached, a handler installed)
-    made Python's buffered stdout lose parts of lines, and the reader skipped them: 3 of 27 chunks of a
+    made Python's buffered stdout lose parts of lines, and the reader skipped them: 12 of 27 chunks of a
     133,000-record database were gone and the sync succeeded. Here the real worker and driver read 30,000
     records of 250 characters in chunks of 300 with a handler installed, interrupted a few thousand times a second while the
     test reads slowly: every record arrives, whole and in order."""
@@ -385,11 +380,7 @@ def test_the_workers_answer_arrives_whole_while_signals_interrupt_its_writes(tmp
         db.execute("CREATE TABLE HoDan (ID INTEGER PRIMARY KEY, MaHo TEXT, GhiChu TEXT)")
         db.executemany("INSERT INTO HoDan VALUES (?, ?, ?)",
                        [(i, f"{i // 4:05d}", f"Ấp Thới Hòa {i} " + "ghi chú " * 30) for i in range(1, 30_001)])
-    monkeypatch.setenv("AIRFLOW_CONN_XA_DB", json.dumps({"conn_type": "odbc",
-                                                          "extra": {"driver": "SQLite3", "Database": str(db_file)}}))
-    source = odbc.OdbcSource("xa", odbc.OdbcSource.check_options(
-        {"conn_id": "xa_db", "table": "HoDan", "key": "ID", "household_column": "MaHo", "retries": 0,
-         "chunk_rows": 300}, "xa"), tmp_path)
+    source = _sqlite_source(monkeypatch, db_file, table="HoDan", key="ID", household_column="MaHo", chunk_rows=300)
     monkeypatch.setattr(odbc._Worker, "COMMAND", [
         sys.executable, "-c", "import runpy, signal; signal.signal(signal.SIGUSR1, lambda *a: None); "
                               "runpy.run_module('connectors.odbc_worker', run_name='__main__')"])
@@ -433,7 +424,9 @@ def test_a_damaged_or_short_answer_fails_the_read_and_says_so(tmp_path, monkeypa
     from connectors import odbc
     from connectors.base import SourceError
 
-    source, plan, _ = _sqlite_source(tmp_path, households=5)
+    # The answers come from a script, not the driver: the database is never opened.
+    source = _sqlite_source(monkeypatch, tmp_path / "xa.sqlite", table=legacy_db.TABLE, key="ID", household_column="MaHo")
+    plan = source.plan(None)
     answers = {
         "damaged": ['{"columns": ["ID", "MaHo"]}', '{"rows": [[1, "001"], [2, "001"]]}', '{"rows": [[3, "00',
                     '{"rows": [[4, "002"]]}', '{"done": 4, "watermark": null}'],
